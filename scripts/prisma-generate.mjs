@@ -8,5 +8,9 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const env = { ...process.env, PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" };
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= process.execPath;
-const r = spawnSync(process.execPath, ["node_modules/prisma/build/index.js", "generate"], { cwd: root, env, stdio: "inherit" });
+const r = spawnSync(process.execPath, ["node_modules/prisma/build/index.js", "generate"], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
 process.exit(r.status ?? 1);
