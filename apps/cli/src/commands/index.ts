@@ -1,0 +1,8 @@
+import type { Command } from "commander";
+import { registerPolicy } from "./policy.ts";
+
+/**
+ * Every command group, one module each (`status.ts`, `db.ts`, `audit.ts`, `root.ts`, `ds.ts`...).
+ * A new group adds its module here and nothing else.
+ */
+export const commands: ((program: Command) => void)[] = [registerPolicy];

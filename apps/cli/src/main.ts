@@ -1,0 +1,33 @@
+import { Command, CommanderError } from "commander";
+import { IacaError } from "@iaca/policy";
+import { commands } from "./commands/index.ts";
+import { CliExit } from "./output.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("iaca")
+    .description("mdoc IACA operator CLI: ceremonies, key rotation, lint, plan, verify, audit")
+    .option("--policy <file>", "policy file (YAML/JSON); default $IACA_POLICY or the built-in policy")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code. Errors become one line on stderr, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CliExit) return e.exitCode;
+    if (e instanceof CommanderError) return e.exitCode;
+    if (e instanceof IacaError) {
+      process.stderr.write(`iaca: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`iaca: internal error: ${(e as Error)?.message ?? e}\n`);
+    if (process.env.IACA_DEBUG) console.error(e);
+    return 70;
+  }
+}
