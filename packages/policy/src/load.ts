@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { Value } from "@sinclair/typebox/value";
+import { Value, type ValueError, ValueErrorType } from "@sinclair/typebox/value";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_POLICY } from "./defaults.ts";
 import { parseDuration } from "./duration.ts";
@@ -27,7 +27,7 @@ function deepMerge(base: Plain, over: Plain): Plain {
 export function validatePolicy(input: unknown): Policy {
   const errors = [...Value.Errors(PolicySchema, input)];
   if (errors.length > 0) {
-    const lines = errors.slice(0, 10).map((e) => `${e.path || "/"}: ${e.message}`);
+    const lines = errors.slice(0, 10).map((e) => `${e.path || "/"}: ${describe(e)}`);
     throw new PolicyError("POLICY_INVALID", `invalid policy:\n  ${lines.join("\n  ")}`, {
       fields: errors.map((e) => e.path),
     });
@@ -42,6 +42,16 @@ export function validatePolicy(input: unknown): Policy {
     }
   }
   return policy;
+}
+
+/** TypeBox's messages, but a duration field says what it expects instead of printing a regex. */
+function describe(e: ValueError): string {
+  const schema = e.schema as { pattern?: string; description?: string };
+  if (schema.pattern?.startsWith("^P") && typeof e.value === "string") {
+    return `expected an ISO 8601 duration such as P3M or P30D (${schema.description}), got "${e.value}"`;
+  }
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return "unknown field";
+  return e.message;
 }
 
 function* durations(p: Policy): Generator<[string, string]> {
