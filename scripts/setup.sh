@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Quick start, step 1 (fresh Debian/Ubuntu, as root): system packages, npm ci, SoftHSM tokens,
+# the embedded database with its migrations, then the main job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/system-deps.sh
+npm ci --no-audit --no-fund
+bash softhsm/setup-tokens.sh var/softhsm
+export SOFTHSM2_CONF="$PWD/var/softhsm/softhsm2.conf" IACA_HSM_PIN_FILE="$PWD/var/softhsm/pins.env"
+npx iaca db migrate
+exec npx iaca status

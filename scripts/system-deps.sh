@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, only those missing (idempotent, root).
+# One list serves the quick start and CI.
+set -euo pipefail
+need=()
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need+=(opensc)
+command -v openssl >/dev/null || need+=(openssl)
+command -v pg_isready >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ "${IACA_WITH_DOCS:-1}" = 1 ]; then
+  # CP/CPS build: DOCX via pandoc, PDF via headless Chromium with a Japanese font, pdftotext in tests.
+  command -v pandoc >/dev/null || need+=(pandoc)
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v pdftotext >/dev/null || need+=(poppler-utils)
+  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "system-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
