@@ -1,0 +1,231 @@
+import { webcrypto } from "node:crypto";
+import { addDuration, DEFAULT_POLICY } from "@iaca/policy";
+import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
+import { Extension, Extensions, RevokedCertificate, Time } from "@peculiar/asn1-x509";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  crlTbs,
+  dsTbs,
+  exportPublicKey,
+  extensions,
+  type IssuerInfo,
+  iacaTbs,
+  issuerInfo,
+  LintError,
+  lintArtifact,
+  OID,
+  parseCertificate,
+  period,
+  type SigningKey,
+  signCertificate,
+  signCrl,
+  toArrayBuffer,
+  toBytes,
+} from "../src/index.ts";
+
+const policy = DEFAULT_POLICY;
+const c = webcrypto;
+const t0 = new Date(Date.UTC(2030, 0, 1));
+let rootKey: SigningKey;
+let root: IssuerInfo;
+let dsKey: Awaited<ReturnType<typeof exportPublicKey>>;
+
+const gen = (namedCurve: string) =>
+  c.subtle.generateKey({ name: "ECDSA", namedCurve }, false, ["sign", "verify"]) as Promise<webcrypto.CryptoKeyPair>;
+
+beforeAll(async () => {
+  const rk = await gen("P-384");
+  rootKey = { privateKey: rk.privateKey, crypto: c };
+  const info = await exportPublicKey(rk.publicKey, c);
+  const signed = await signCertificate(
+    iacaTbs({ policy, key: info, period: period(t0, addDuration(t0, "P5Y")) }),
+    rootKey,
+    { profile: "iaca", policy },
+  );
+  root = issuerInfo(parseCertificate(signed.der));
+  dsKey = await exportPublicKey((await gen("P-256")).publicKey, c);
+});
+
+const goodDs = () => dsTbs({ policy, issuer: root, key: dsKey, period: period(t0, addDuration(t0, "P3M")), seq: 1 });
+const goodCrl = (revoked = [] as { serial: Uint8Array; revokedAt: Date }[], number = 5n) =>
+  crlTbs({ issuer: root, number, thisUpdate: t0, nextUpdate: addDuration(t0, "P30D"), revoked });
+const replaceExt = (list: Extension[], oid: string, e: Extension) =>
+  new Extensions(list.map((x) => (x.extnID === oid ? e : x)));
+
+async function expectRefusal(p: Promise<unknown>, rule: string) {
+  const err = await p.then(
+    () => undefined,
+    (e) => e,
+  );
+  expect(err).toBeInstanceOf(LintError);
+  expect((err as LintError).details?.rules).toContain(rule);
+}
+
+describe("pki.lint.before-sign: broken TBS variants are refused and the rule is named", () => {
+  const ds = (mutate: (t: ReturnType<typeof goodDs>) => void) => {
+    const t = goodDs();
+    mutate(t);
+    return signCertificate(t, rootKey, { profile: "ds", policy, issuer: root });
+  };
+
+  it("the good DS passes", async () => {
+    await expect(ds(() => {})).resolves.toHaveProperty("der");
+  });
+  it("EKU missing -> ds.eku.present", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.extensions = new Extensions(t.extensions!.filter((e) => e.extnID !== OID.extKeyUsage));
+      }),
+      "ds.eku.present",
+    );
+  });
+  it("EKU not critical -> ds.eku.critical", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.extensions = replaceExt([...t.extensions!], OID.extKeyUsage, extensions.eku(OID.ekuMdlDs, false));
+      }),
+      "ds.eku.critical",
+    );
+  });
+  it("extra critical extension -> cert.ext.critical", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.extensions = replaceExt(
+          [...t.extensions!],
+          OID.issuerAltName,
+          new Extension({
+            ...t.extensions!.find((e) => e.extnID === OID.issuerAltName)!,
+            critical: true,
+          }),
+        );
+      }),
+      "cert.ext.critical",
+    );
+  });
+  it("DS validity over the policy -> ds.validity.policy", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.validity.notAfter = new Time(addDuration(t0, "P4M"));
+      }),
+      "ds.validity.policy",
+    );
+  });
+  it("DS beyond the root -> cert.validity.within-issuer", async () => {
+    const late = addDuration(t0, "P4Y11M");
+    const t = dsTbs({ policy, issuer: root, key: dsKey, period: period(late, addDuration(late, "P3M")), seq: 2 });
+    await expectRefusal(
+      signCertificate(t, rootKey, { profile: "ds", policy, issuer: root }),
+      "cert.validity.within-issuer",
+    );
+  });
+  it("country mismatch -> ee.name.country-issuer", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.subject[0]![0]!.value.printableString = "US";
+      }),
+      "ee.name.country-issuer",
+    );
+  });
+  it("lower-case country -> cert.name.country", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.subject[0]![0]!.value.printableString = "jp";
+      }),
+      "cert.name.country",
+    );
+  });
+  it("pki.serial.random: serial too long -> cert.serial.length", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.serialNumber = toArrayBuffer(new Uint8Array(21).fill(0x11));
+      }),
+      "cert.serial.length",
+    );
+  });
+  it("pki.serial.random: serial not positive -> cert.serial.positive", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.serialNumber = toArrayBuffer(Uint8Array.of(0xf0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+      }),
+      "cert.serial.positive",
+    );
+  });
+  it("CDP with a reason or the wrong URL -> cert.cdp.policy-url", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.extensions = replaceExt([...t.extensions!], OID.crlDistributionPoints, extensions.cdp("https://x.example/"));
+      }),
+      "cert.cdp.policy-url",
+    );
+  });
+
+  const ca = (mutate: (t: ReturnType<typeof iacaTbs>) => void) => {
+    const t = iacaTbs({ policy, key: root.key, period: period(t0, addDuration(t0, "P5Y")) });
+    mutate(t);
+    return signCertificate(t, rootKey, { profile: "iaca", policy });
+  };
+  it("pathLen != 0 -> ca.bc.pathlen-zero", async () => {
+    await expectRefusal(
+      ca((t) => {
+        t.extensions = replaceExt([...t.extensions!], OID.basicConstraints, extensions.basicConstraintsCa(1));
+      }),
+      "ca.bc.pathlen-zero",
+    );
+  });
+  it("IACA with digitalSignature -> cert.ku.bits", async () => {
+    await expectRefusal(
+      ca((t) => {
+        t.extensions = replaceExt([...t.extensions!], OID.keyUsage, extensions.keyUsage(1 | 32 | 64));
+      }),
+      "cert.ku.bits",
+    );
+  });
+  it("IACA validity over the policy -> iaca.validity.policy", async () => {
+    await expectRefusal(
+      ca((t) => {
+        t.validity.notAfter = new Time(addDuration(t0, "P10Y"));
+      }),
+      "iaca.validity.policy",
+    );
+  });
+
+  const crlCtx = (previousCrlNumber?: bigint) => ({ profile: "crl" as const, policy, issuer: root, previousCrlNumber });
+  it("CRL with IssuingDistributionPoint -> crl.ext.no-idp", async () => {
+    const t = goodCrl();
+    t.crlExtensions!.push(
+      new Extension({
+        extnID: OID.issuingDistributionPoint,
+        critical: true,
+        extnValue: new OctetString(Uint8Array.of(0x30, 0)),
+      }),
+    );
+    await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.ext.no-idp");
+  });
+  it("CRL entry extension (reason code) -> crl.entry.no-extensions", async () => {
+    const t = goodCrl([{ serial: Uint8Array.of(0x42, 1, 2, 3, 4, 5, 6, 7), revokedAt: t0 }]);
+    t.revokedCertificates![0] = new RevokedCertificate({
+      ...t.revokedCertificates![0]!,
+      crlEntryExtensions: [
+        new Extension({ extnID: OID.crlReason, extnValue: new OctetString(Uint8Array.of(0x0a, 1, 1)) }),
+      ],
+    });
+    await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.entry.no-extensions");
+  });
+  it("pki.crl.number-increasing: non-increasing CRL number -> crl.number.increasing", async () => {
+    await expectRefusal(signCrl(goodCrl([], 5n), rootKey, crlCtx(5n)), "crl.number.increasing");
+    await expect(signCrl(goodCrl([], 6n), rootKey, crlCtx(5n))).resolves.toHaveProperty("der");
+  });
+});
+
+describe("lint of files", () => {
+  it("prints one result per rule and detects the profile", async () => {
+    const signed = await signCertificate(goodDs(), rootKey, { profile: "ds", policy, issuer: root });
+    const pem = Buffer.from(signed.pem);
+    const r = lintArtifact(pem, { policy, issuer: root.cert });
+    expect(r.profile).toBe("ds");
+    expect(r.results.filter((x) => x.status !== "PASS")).toEqual([]);
+    const alone = lintArtifact(signed.der, { policy });
+    expect(alone.results.some((x) => x.status === "SKIP")).toBe(true);
+    expect(toBytes(AsnConvert.serialize(parseCertificate(signed.der)))).toEqual(signed.der);
+  });
+});
