@@ -1,0 +1,10 @@
+export * from "./audit/index.ts";
+export * from "./controls.ts";
+export * from "./database.ts";
+export * from "./errors.ts";
+export type { AuditEvent, Prisma, PrismaClient } from "./generated/client.ts";
+export * from "./migrations/runner.ts";
+export * from "./schema/dmmf.ts";
+export * from "./schema/drift.ts";
+export type { Row, Sql } from "./sql.ts";
+export { advisoryKey } from "./sql.ts";
