@@ -37,11 +37,10 @@ export function createSoftHsm(labels: string[] = ["iaca-root", "iaca-ds"]): Soft
   const tokens: Record<string, SoftHsmToken> = {};
   for (const label of labels) {
     const t = { label, pin: `${label}-pin`, soPin: `${label}-so` };
-    execFileSync(
-      "softhsm2-util",
-      ["--init-token", "--free", "--label", label, "--so-pin", t.soPin, "--pin", t.pin],
-      { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "pipe" },
-    );
+    execFileSync("softhsm2-util", ["--init-token", "--free", "--label", label, "--so-pin", t.soPin, "--pin", t.pin], {
+      env: { ...process.env, SOFTHSM2_CONF: conf },
+      stdio: "pipe",
+    });
     tokens[label] = t;
   }
   const env: Record<string, string> = { IACA_PKCS11_MODULE: SOFTHSM_MODULE };

@@ -4,8 +4,7 @@ import { clause, defineControl } from "@iaca/policy";
 export const KEY_NON_EXTRACTABLE = defineControl({
   id: "hsm.key.non-extractable",
   clause: clause("6.2.6"),
-  summary:
-    "私有鍵・秘密鍵は CKA_SENSITIVE=true / CKA_EXTRACTABLE=false で生成され、暗号モジュールの外へ取り出せない。",
+  summary: "私有鍵・秘密鍵は CKA_SENSITIVE=true / CKA_EXTRACTABLE=false で生成され、暗号モジュールの外へ取り出せない。",
 });
 
 /** Keys live only inside the token (CKA_TOKEN=true, CKA_PRIVATE=true): storage in the module. */
@@ -68,7 +67,8 @@ export const ACTIVATION_LOGIN = defineControl({
 export const CLUSTER_FAILOVER = defineControl({
   id: "hsm.cluster.failover",
   clause: clause("5.7.2"),
-  summary: "HSM クラスタの一ノードが利用不能になった場合、署名は他の健全なノードへ切り替わり、どのノードが処理したかを返す。",
+  summary:
+    "HSM クラスタの一ノードが利用不能になった場合、署名は他の健全なノードへ切り替わり、どのノードが処理したかを返す。",
 });
 
 /** Lost sessions (closed underneath, device reset) are re-opened without operator action. */

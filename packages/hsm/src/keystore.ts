@@ -225,6 +225,7 @@ export class KeyStore {
         { type: pkcs11js.CKA_DECRYPT, value: false },
         { type: pkcs11js.CKA_UNWRAP, value: false },
         { type: pkcs11js.CKA_DERIVE, value: false },
+        { type: pkcs11js.CKA_MODIFIABLE, value: false },
       ];
       await this.run("C_GenerateKeyPair", { key: info.uri }, async (s) => {
         // KEY_GENERATED_ON_TOKEN: the pair is created by the module, never imported.
@@ -268,6 +269,7 @@ export class KeyStore {
         { type: pkcs11js.CKA_WRAP, value: false },
         { type: pkcs11js.CKA_UNWRAP, value: false },
         { type: pkcs11js.CKA_DERIVE, value: false },
+        { type: pkcs11js.CKA_MODIFIABLE, value: false },
       ];
       const mechanism = aes ? pkcs11js.CKM_AES_KEY_GEN : pkcs11js.CKM_GENERIC_SECRET_KEY_GEN;
       await this.run("C_GenerateKey", { key: info.uri }, async (s) => {
@@ -355,9 +357,14 @@ export class KeyStore {
           ]);
           const labelText = (label?.value as Buffer | undefined)?.toString("utf8") ?? "";
           const idBuf = (id?.value as Buffer | undefined) ?? Buffer.alloc(0);
-          const kt = (type?.value as Buffer).readUIntLE(0, Math.min(6, (type?.value as Buffer).length));
+          const kt = ulong(type?.value);
           const kind: KeyKind = kt === pkcs11js.CKK_EC ? "ec" : kt === pkcs11js.CKK_AES ? "aes" : "hmac";
-          const info: KeyInfo = { uri: this.uriFor(labelText, idBuf), label: labelText, id: idBuf.toString("hex"), kind };
+          const info: KeyInfo = {
+            uri: this.uriFor(labelText, idBuf),
+            label: labelText,
+            id: idBuf.toString("hex"),
+            kind,
+          };
           if (kind === "ec") {
             const [p] = this.p11.C_GetAttributeValue(s, h, [{ type: pkcs11js.CKA_EC_PARAMS }]);
             info.curve = curveFromParams(p?.value as Buffer).name;
@@ -427,7 +434,11 @@ export class KeyStore {
   }
 
   /** AES-256-GCM (CKM_AES_GCM) with a fresh random 96-bit IV and a 128-bit tag. */
-  encrypt(ref: KeyRef, plaintext: Buffer | Uint8Array, opts: { aad?: Buffer | Uint8Array } = {}): Promise<AesGcmSealed> {
+  encrypt(
+    ref: KeyRef,
+    plaintext: Buffer | Uint8Array,
+    opts: { aad?: Buffer | Uint8Array } = {},
+  ): Promise<AesGcmSealed> {
     const uri = this.uri(ref);
     const iv = randomBytes(12);
     const pt = Buffer.from(plaintext);
@@ -611,9 +622,7 @@ export class KeyStore {
         { type: CKA_KEY_TYPE },
         { type: pkcs11js.CKA_EC_PARAMS },
       ]);
-      const ktv = kt?.value as Buffer;
-      if (ktv.readUIntLE(0, Math.min(6, ktv.length)) === pkcs11js.CKK_EC)
-        k.curve = curveFromParams(params?.value as Buffer);
+      if (ulong(kt?.value) === pkcs11js.CKK_EC) k.curve = curveFromParams(params?.value as Buffer);
     }
     this.keys.set(cacheKey, k);
     return k;
@@ -626,6 +635,7 @@ export class KeyStore {
    */
   private async run<T>(op: string, details: Record<string, unknown>, fn: (s: Buffer) => T | Promise<T>): Promise<T> {
     let last: unknown;
+    let handleRetried = false;
     for (let attempt = 0; attempt < 4; attempt++) {
       if (this.closed) throw new HsmError("HSM_CLOSED", "key store closed");
       let lease: Lease;
@@ -650,12 +660,15 @@ export class KeyStore {
         last = e;
         if (c !== undefined && SESSION_LOST.has(c)) {
           this.sessionsLost++;
+          // A logged-out token hides private objects: their handles are void after re-login.
+          this.keys.clear();
           this.pool.discard(lease);
           this.pool.sweep();
           if (DEVICE_LOST.has(c)) this.relocate();
           continue;
         }
         if (c === pkcs11js.CKR_USER_NOT_LOGGED_IN) {
+          this.keys.clear();
           try {
             this.pool.ensureLogin(lease.handle);
           } catch (le) {
@@ -669,7 +682,8 @@ export class KeyStore {
           this.pool.discard(lease, true);
           continue;
         }
-        if ((c === pkcs11js.CKR_OBJECT_HANDLE_INVALID || c === pkcs11js.CKR_KEY_HANDLE_INVALID) && attempt === 0) {
+        if ((c === pkcs11js.CKR_OBJECT_HANDLE_INVALID || c === pkcs11js.CKR_KEY_HANDLE_INVALID) && !handleRetried) {
+          handleRetried = true;
           this.keys.clear();
           this.pool.release(lease);
           continue;
@@ -694,6 +708,13 @@ export class KeyStore {
       // keep the old slot; the next open reports the error
     }
   }
+}
+
+/** A CK_ULONG attribute value (pkcs11js returns the native little-endian bytes). */
+function ulong(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (!Buffer.isBuffer(v) || v.length === 0) return -1;
+  return v.readUIntLE(0, Math.min(6, v.length));
 }
 
 function gcm(iv: Buffer, aad?: Buffer | Uint8Array): pkcs11js.Mechanism {

@@ -1,0 +1,209 @@
+import type { AuditSink } from "@iaca/policy";
+import { type HsmConfig, type HsmRole, roleConfig } from "./config.ts";
+import { CLUSTER_FAILOVER } from "./controls.ts";
+import type { HashAlgorithm } from "./ec.ts";
+import { HsmError, type HsmErrorCode, toHsmError } from "./errors.ts";
+import { type EcdsaSignature, KeyStore, type KeyStoreOptions, type PublicKeyInfo } from "./keystore.ts";
+import { type KeyRef, type Pkcs11Uri, toUri } from "./uri.ts";
+
+export interface ClusterNodeOptions extends Omit<KeyStoreOptions, "audit"> {
+  name: string;
+}
+
+export interface ClusterOptions {
+  nodes: ClusterNodeOptions[];
+  audit: AuditSink;
+  /** First retry delay after a node failed; doubles per consecutive failure up to maxBackoffMs. */
+  retryBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+export interface NodeStatus {
+  name: string;
+  token: string;
+  healthy: boolean;
+  consecutiveFailures: number;
+  /** Epoch ms before which the node is only used if no other node is left. */
+  retryAt: number;
+  lastError?: string;
+}
+
+/** A result plus the name of the node that produced it. */
+export type Served<T> = T & { node: string };
+
+interface NodeState {
+  opts: ClusterNodeOptions;
+  store?: KeyStore;
+  failures: number;
+  retryAt: number;
+  lastError?: HsmErrorCode;
+}
+
+/** Errors that say nothing about the node: report to the caller, do not try another node. */
+const CALLER_ERRORS = new Set<HsmErrorCode>([
+  "HSM_INVALID_INPUT",
+  "HSM_URI_INVALID",
+  "HSM_KEY_TYPE_MISMATCH",
+  "HSM_TOKEN_MISMATCH",
+  "HSM_DECRYPT_FAILED",
+]);
+/** Errors that do not make the node unhealthy but may succeed on another node. */
+const TRY_NEXT = new Set<HsmErrorCode>(["HSM_KEY_NOT_FOUND", "HSM_KEY_EXISTS", "HSM_MECHANISM_UNSUPPORTED"]);
+
+/**
+ * A key label served by several HSM nodes (the seed's HSM cluster). Operations go to the first
+ * healthy node in configured order; CLUSTER_FAILOVER: when it fails, the next node serves and the
+ * failed node is retried after an exponential backoff. Results say which node served.
+ *
+ * A production HSM cluster replicates the same key to every node (vendor cloning under the
+ * security domain). SoftHSM cannot copy non-extractable keys, so in tests each node has its own
+ * key under the same label and callers verify with the serving node's public key.
+ */
+export class ClusterKeyStore {
+  private readonly states: NodeState[];
+  private readonly backoff: number;
+  private readonly maxBackoff: number;
+  private closed = false;
+
+  private constructor(private readonly opts: ClusterOptions) {
+    if (opts.nodes.length === 0) throw new HsmError("HSM_CONFIG_INVALID", "an HSM cluster needs at least one node");
+    this.states = opts.nodes.map((n) => ({ opts: n, failures: 0, retryAt: 0 }));
+    this.backoff = opts.retryBackoffMs ?? 1000;
+    this.maxBackoff = opts.maxBackoffMs ?? 60_000;
+  }
+
+  /** Opens every node; fails only if none can be opened (a single node's error is rethrown as is). */
+  static async open(opts: ClusterOptions): Promise<ClusterKeyStore> {
+    const c = new ClusterKeyStore(opts);
+    const errors: HsmError[] = [];
+    for (const s of c.states) {
+      try {
+        await c.storeOf(s);
+      } catch (e) {
+        errors.push(c.markFailed(s, e));
+      }
+    }
+    if (errors.length === c.states.length) {
+      c.close();
+      if (errors.length === 1) throw errors[0]!;
+      throw new HsmError("HSM_UNAVAILABLE", "no HSM node of the cluster could be opened", {
+        nodes: c.status().map((n) => ({ name: n.name, error: n.lastError })),
+      });
+    }
+    return c;
+  }
+
+  /** The cluster of an HSM role from {@link hsmConfigFromEnv}. */
+  static forRole(config: HsmConfig, role: HsmRole, audit: AuditSink): Promise<ClusterKeyStore> {
+    const r = roleConfig(config, role);
+    return ClusterKeyStore.open({
+      audit,
+      retryBackoffMs: config.retryBackoffMs,
+      nodes: r.nodes.map((n) => ({ ...n, ...(config.sessions ? { sessions: config.sessions } : {}) })),
+    });
+  }
+
+  signDigest(ref: KeyRef, digest: Buffer | Uint8Array): Promise<Served<EcdsaSignature>> {
+    const u = nodeRef(ref);
+    return this.serve((ks) => ks.signDigest(u, digest));
+  }
+
+  sign(ref: KeyRef, data: Buffer | Uint8Array, hash: HashAlgorithm = "SHA-256"): Promise<Served<EcdsaSignature>> {
+    const u = nodeRef(ref);
+    return this.serve((ks) => ks.sign(u, data, hash));
+  }
+
+  /** Public key as held by one node (default: the node that would serve now). */
+  async getPublicKey(ref: KeyRef, node?: string): Promise<Served<PublicKeyInfo>> {
+    const u = nodeRef(ref);
+    if (node !== undefined) {
+      const ks = await this.node(node);
+      return { ...(await ks.getPublicKey(u)), node };
+    }
+    return this.serve((ks) => ks.getPublicKey(u));
+  }
+
+  /** The KeyStore of one node, for administration (generate, destroy, list). */
+  async node(name: string): Promise<KeyStore> {
+    const s = this.states.find((x) => x.opts.name === name);
+    if (!s) throw new HsmError("HSM_CONFIG_INVALID", `no cluster node "${name}"`);
+    return this.storeOf(s);
+  }
+
+  status(now = Date.now()): NodeStatus[] {
+    return this.states.map((s) => ({
+      name: s.opts.name,
+      token: s.opts.token,
+      healthy: s.failures === 0 || s.retryAt <= now,
+      consecutiveFailures: s.failures,
+      retryAt: s.retryAt,
+      ...(s.lastError ? { lastError: s.lastError } : {}),
+    }));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const s of this.states) {
+      s.store?.close();
+      s.store = undefined;
+    }
+  }
+
+  private async storeOf(s: NodeState): Promise<KeyStore> {
+    if (this.closed) throw new HsmError("HSM_CLOSED", "cluster closed");
+    if (!s.store) s.store = await KeyStore.open({ ...s.opts, audit: this.opts.audit });
+    return s.store;
+  }
+
+  private markFailed(s: NodeState, e: unknown): HsmError {
+    const err = toHsmError(e, `HSM node ${s.opts.name}`);
+    s.failures++;
+    s.lastError = err.code;
+    s.retryAt = Date.now() + Math.min(this.maxBackoff, this.backoff * 2 ** (s.failures - 1));
+    return err;
+  }
+
+  /** Healthy nodes in configured order, then nodes still in backoff (earliest retry first) as a last resort. */
+  private order(): NodeState[] {
+    const now = Date.now();
+    const ready = this.states.filter((s) => s.retryAt <= now);
+    const waiting = this.states.filter((s) => s.retryAt > now).sort((a, b) => a.retryAt - b.retryAt);
+    return [...ready, ...waiting];
+  }
+
+  private async serve<T extends object>(fn: (ks: KeyStore) => Promise<T>): Promise<Served<T>> {
+    const errors: Array<{ node: string; code: string }> = [];
+    let lastErr: HsmError | undefined;
+    for (const s of this.order()) {
+      try {
+        const r = await fn(await this.storeOf(s));
+        if (s.failures > 0) {
+          s.failures = 0;
+          s.lastError = undefined;
+          s.retryAt = 0;
+        }
+        return Object.assign(r, { node: s.opts.name });
+      } catch (e) {
+        const err = toHsmError(e, `HSM node ${s.opts.name}`);
+        if (CALLER_ERRORS.has(err.code)) throw err;
+        lastErr = err;
+        errors.push({ node: s.opts.name, code: err.code });
+        // CLUSTER_FAILOVER: a node error takes the node out of rotation until its backoff expires.
+        if (!TRY_NEXT.has(err.code)) this.markFailed(s, err);
+      }
+    }
+    if (errors.length > 0 && errors.every((x) => x.code === "HSM_KEY_NOT_FOUND")) throw lastErr!;
+    throw new HsmError(
+      "HSM_UNAVAILABLE",
+      `no HSM node could serve the request (${errors.map((x) => `${x.node}: ${x.code}`).join(", ")})`,
+      { nodes: errors, control: CLUSTER_FAILOVER.id },
+      { cause: lastErr },
+    );
+  }
+}
+
+/** Nodes have different token labels: a cluster key is named by object label (and id if given). */
+function nodeRef(ref: KeyRef): Pkcs11Uri {
+  const { token: _token, ...rest } = toUri(ref);
+  return rest;
+}

@@ -1,0 +1,33 @@
+export {
+  ClusterKeyStore,
+  type ClusterNodeOptions,
+  type ClusterOptions,
+  type NodeStatus,
+  type Served,
+} from "./cluster.ts";
+export {
+  DEFAULT_MODULE,
+  type HsmConfig,
+  type HsmNodeConfig,
+  type HsmRole,
+  type HsmRoleConfig,
+  hsmConfigFromEnv,
+  parsePinFile,
+  roleConfig,
+} from "./config.ts";
+export * from "./controls.ts";
+export { CURVES, type Curve, derToRaw, type HashAlgorithm, rawToDer } from "./ec.ts";
+export { HsmError, type HsmErrorCode } from "./errors.ts";
+export {
+  type AesGcmSealed,
+  type EcdsaSignature,
+  type KeyAttributes,
+  type KeyInfo,
+  type KeyKind,
+  KeyStore,
+  type KeyStoreOptions,
+  type KeyStoreStats,
+  type PublicKeyInfo,
+} from "./keystore.ts";
+export { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, parsePkcs11Uri } from "./uri.ts";
+export { type WebCryptoKeyPair, webCryptoFor } from "./webcrypto.ts";

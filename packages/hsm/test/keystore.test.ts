@@ -1,0 +1,207 @@
+import { createHash, verify } from "node:crypto";
+import type { AuditEventInput } from "@iaca/policy";
+import pkcs11js from "pkcs11js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
+import { type Curve, derToRaw, HsmError, KeyStore } from "../src/index.ts";
+
+let hsm: SoftHsm;
+let ks: KeyStore;
+const events: AuditEventInput[] = [];
+const audit = { append: async (e: AuditEventInput) => events.push(e) };
+
+beforeAll(async () => {
+  hsm = createSoftHsm(["iaca-ds"]);
+  ks = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "iaca-ds-pin", audit, sessions: 8 });
+});
+afterAll(() => {
+  ks?.close();
+  hsm?.cleanup();
+});
+
+/** A second pkcs11js instance on the same library (shares the process-wide module state). */
+function raw() {
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(hsm.module);
+  try {
+    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch (e) {
+    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+  }
+  return p11;
+}
+
+const HASH: Record<Curve, "SHA-256" | "SHA-384" | "SHA-512"> = {
+  "P-256": "SHA-256",
+  "P-384": "SHA-384",
+  "P-521": "SHA-512",
+};
+
+describe("KeyStore on SoftHSM", () => {
+  for (const curve of ["P-256", "P-384", "P-521"] as const) {
+    it(`hsm.key.generated-on-token: ${curve} key pair signs; raw and DER verify with node:crypto`, async () => {
+      const key = await ks.generateEcKey(`sig-${curve}`, { curve });
+      expect(key.curve).toBe(curve);
+      const pub = await ks.getPublicKey(key.uri);
+      expect(pub.curve).toBe(curve);
+      expect(pub.jwk.crv).toBe(curve);
+      const data = Buffer.from(`mso for ${curve}`);
+      const hash = HASH[curve];
+      const nodeAlg = hash.replace("-", "").toLowerCase();
+      const sig = await ks.sign(key.uri, data, hash);
+      expect(verify(nodeAlg, data, { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, sig.raw)).toBe(true);
+      expect(verify(nodeAlg, data, pub.keyObject, sig.der)).toBe(true);
+      expect(derToRaw(sig.der, sig.raw.length / 2).equals(sig.raw)).toBe(true);
+      // signDigest with a caller-computed digest
+      const d = await ks.signDigest(key.uri, createHash(nodeAlg).update(data).digest());
+      expect(verify(nodeAlg, data, { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, d.raw)).toBe(true);
+      const attrs = await ks.keyAttributes(key.uri);
+      expect(attrs).toMatchObject({ local: true, token: true, private: true, sign: true, decrypt: false });
+    });
+  }
+
+  it("hsm.key.non-extractable: private key is sensitive, CKA_VALUE read gives CKR_ATTRIBUTE_SENSITIVE", async () => {
+    const key = await ks.generateEcKey("nonextract");
+    expect(await ks.keyAttributes(key.uri)).toMatchObject({
+      sensitive: true,
+      extractable: false,
+      alwaysSensitive: true,
+      neverExtractable: true,
+      unwrap: false,
+      derive: false,
+    });
+    const p11 = raw();
+    const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      p11.C_FindObjectsInit(s, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+        { type: pkcs11js.CKA_LABEL, value: "nonextract" },
+      ]);
+      const [h] = p11.C_FindObjects(s, 1);
+      p11.C_FindObjectsFinal(s);
+      expect(h).toBeDefined();
+      let code: number | undefined;
+      try {
+        p11.C_GetAttributeValue(s, h!, [{ type: pkcs11js.CKA_VALUE }]);
+      } catch (e) {
+        code = (e as { code?: number }).code;
+      }
+      expect(code).toBe(pkcs11js.CKR_ATTRIBUTE_SENSITIVE);
+      // the key cannot be made extractable afterwards (CKA_MODIFIABLE=false, and PKCS#11 forbids it anyway)
+      expect(() => p11.C_SetAttributeValue(s, h!, [{ type: pkcs11js.CKA_EXTRACTABLE, value: true }])).toThrow();
+      const [ex] = p11.C_GetAttributeValue(s, h!, [{ type: pkcs11js.CKA_EXTRACTABLE }]);
+      expect((ex?.value as Buffer)[0]).toBe(0);
+    } finally {
+      p11.C_CloseSession(s);
+    }
+  });
+
+  it("hsm.key.non-extractable: AES and HMAC keys are sensitive and non-extractable", async () => {
+    const aes = await ks.generateAesKey("resp-enc");
+    const mac = await ks.generateHmacKey("mynumber-hmac");
+    for (const k of [aes, mac]) {
+      expect(await ks.keyAttributes({ object: k.label, type: "secret-key" })).toMatchObject({
+        sensitive: true,
+        extractable: false,
+        neverExtractable: true,
+        local: true,
+      });
+    }
+  });
+
+  it("AES-256-GCM on the token: round trip, AAD bound, tampering is HSM_DECRYPT_FAILED", async () => {
+    const uri = ks.uriFor("resp-enc");
+    const aad = Buffer.from("issuance-42");
+    const sealed = await ks.encrypt(uri, Buffer.from("response body"), { aad });
+    expect(sealed.iv.length).toBe(12);
+    expect(sealed.tag.length).toBe(16);
+    expect((await ks.decrypt(uri, sealed, { aad })).toString()).toBe("response body");
+    await expect(ks.decrypt(uri, sealed, { aad: Buffer.from("other") })).rejects.toMatchObject({
+      code: "HSM_DECRYPT_FAILED",
+    });
+    const bad = { ...sealed, ciphertext: Buffer.from(sealed.ciphertext) };
+    bad.ciphertext[0]! ^= 1;
+    await expect(ks.decrypt(uri, bad, { aad })).rejects.toBeInstanceOf(HsmError);
+  });
+
+  it("HMAC-SHA256 on the token is deterministic and key-dependent", async () => {
+    const a = await ks.hmac(ks.uriFor("mynumber-hmac"), Buffer.from("123456789012"));
+    const b = await ks.hmac(ks.uriFor("mynumber-hmac"), Buffer.from("123456789012"));
+    expect(a.length).toBe(32);
+    expect(a.equals(b)).toBe(true);
+    const other = await ks.generateHmacKey("other-hmac");
+    expect((await ks.hmac(other.uri, Buffer.from("123456789012"))).equals(a)).toBe(false);
+  });
+
+  it("64 concurrent async signers all succeed", async () => {
+    const key = await ks.generateEcKey("concurrent");
+    const pub = await ks.getPublicKey(key.uri);
+    const sigs = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => ks.sign(key.uri, Buffer.from(`doc ${i}`)).then((s) => [i, s] as const)),
+    );
+    for (const [i, s] of sigs)
+      expect(verify("sha256", Buffer.from(`doc ${i}`), { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, s.raw)).toBe(
+        true,
+      );
+    expect(ks.stats().sessionsOpened).toBeLessThanOrEqual(8);
+  });
+
+  it("hsm.session.recovery: signing succeeds after all sessions were closed underneath (CKR_SESSION_HANDLE_INVALID)", async () => {
+    const key = await ks.generateEcKey("recover");
+    const pub = await ks.getPublicKey(key.uri);
+    await Promise.all(Array.from({ length: 8 }, () => ks.sign(key.uri, Buffer.from("warm"))));
+    const before = ks.stats();
+    raw().C_CloseAllSessions(ks.slotId); // also logs the application out of the token
+    const sigs = await Promise.all(Array.from({ length: 16 }, () => ks.sign(key.uri, Buffer.from("after"))));
+    for (const s of sigs)
+      expect(verify("sha256", Buffer.from("after"), { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, s.raw)).toBe(
+        true,
+      );
+    const after = ks.stats();
+    expect(after.sessionsLost).toBeGreaterThan(before.sessionsLost);
+    expect(after.logins).toBeGreaterThan(before.logins);
+  });
+
+  it("lists keys with URIs; labels are unique; unknown keys are HSM_KEY_NOT_FOUND", async () => {
+    const keys = await ks.listKeys();
+    const labels = keys.map((k) => k.label);
+    expect(labels).toEqual(expect.arrayContaining(["sig-P-256", "resp-enc", "mynumber-hmac"]));
+    expect(keys.find((k) => k.label === "sig-P-384")).toMatchObject({ kind: "ec", curve: "P-384" });
+    expect(keys.find((k) => k.label === "resp-enc")?.kind).toBe("aes");
+    await expect(ks.generateEcKey("sig-P-256")).rejects.toMatchObject({ code: "HSM_KEY_EXISTS" });
+    await expect(ks.sign(ks.uriFor("nope"), Buffer.from("x"))).rejects.toMatchObject({ code: "HSM_KEY_NOT_FOUND" });
+    await expect(ks.sign("pkcs11:token=other;object=sig-P-256", Buffer.from("x"))).rejects.toMatchObject({
+      code: "HSM_TOKEN_MISMATCH",
+    });
+  });
+
+  it("hsm.key.destroy-audited: destroy removes the key pair and appends an audit event", async () => {
+    const key = await ks.generateEcKey("to-destroy");
+    await ks.sign(key.uri, Buffer.from("warm cache"));
+    await ks.destroy(key.uri, { actor: "op:alice", reason: "test" });
+    await expect(ks.sign(key.uri, Buffer.from("x"))).rejects.toMatchObject({ code: "HSM_KEY_NOT_FOUND" });
+    await expect(ks.getPublicKey(key.uri)).rejects.toMatchObject({ code: "HSM_KEY_NOT_FOUND" });
+    const ev = events.find((e) => e.action === "hsm.key.destroy" && e.outcome === "success");
+    expect(ev).toMatchObject({ actor: "op:alice", targets: [key.uri], clause: { id: "6.2.10" } });
+    await expect(ks.destroy(key.uri, { actor: "op:alice" })).rejects.toMatchObject({ code: "HSM_KEY_NOT_FOUND" });
+    expect(events.some((e) => e.action === "hsm.key.destroy" && e.outcome === "failure")).toBe(true);
+    expect(events.some((e) => e.action === "hsm.key.generate" && e.clause.id === "5.4.1")).toBe(true);
+  });
+
+  it("hsm.activation.login: a wrong PIN gives HSM_PIN_INCORRECT", async () => {
+    const err = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "wrong", audit }).catch((e) => e);
+    // the process is already logged in to this token: a second KeyStore does not log in again,
+    // so a wrong PIN is only detected by a fresh process; see pin.test.ts for that case.
+    if (err instanceof KeyStore) err.close();
+    else expect(err).toBeInstanceOf(HsmError);
+  });
+
+  it("missing token is HSM_TOKEN_NOT_FOUND; missing module is HSM_MODULE_LOAD_FAILED", async () => {
+    await expect(KeyStore.open({ module: hsm.module, token: "no-such", pin: "x", audit })).rejects.toMatchObject({
+      code: "HSM_TOKEN_NOT_FOUND",
+    });
+    await expect(KeyStore.open({ module: "/nonexistent/lib.so", token: "t", pin: "x", audit })).rejects.toMatchObject({
+      code: "HSM_MODULE_LOAD_FAILED",
+    });
+  });
+});
