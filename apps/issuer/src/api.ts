@@ -1,0 +1,85 @@
+/**
+ * The interface between the RA and the Issuer Server (Document Signer). The RA calls it either
+ * in-process (embedded default) or over mutual TLS (apps/issuer/src/client.ts); both sides
+ * exchange exactly these JSON-serialisable shapes.
+ */
+
+/** Holder attributes as the doctype profile names them (element identifier -> value). */
+export type HolderData = Record<string, unknown>;
+
+/** A device public key (EC JWK, public part only) whose possession the RA has verified. */
+export interface DeviceKey {
+  jwk: { kty: "EC"; crv: string; x: string; y: string };
+  /** RFC 7638 thumbprint (SHA-256, base64url). */
+  thumbprint: string;
+}
+
+export interface IssueRequest {
+  /** Correlates the records of one API request (the RA's idempotency record id, or a fresh id). */
+  requestId: string;
+  clientId: string;
+  profile: string;
+  holder: HolderData;
+  devices: DeviceKey[];
+  /** Set for a refresh: the issuance the presented mdoc came from (checked by the issuer). */
+  refresh?: { issuerSigned: string };
+}
+
+export interface IssuedCredential {
+  id: string;
+  /** base64url CBOR IssuerSigned. */
+  issuerSigned: string;
+  docType: string;
+  deviceKeyThumbprint: string;
+  validFrom: string;
+  validUntil: string;
+  expectedUpdate?: string;
+}
+
+export interface IssueResult {
+  requestId: string;
+  profile: string;
+  docType: string;
+  dsCertificateSerial: string;
+  credentials: IssuedCredential[];
+  refreshedFrom?: string;
+}
+
+export type CredentialState = "pending" | "valid" | "expired" | "revoked" | "failed" | "abandoned";
+
+export interface CredentialStatus {
+  id: string;
+  clientId: string;
+  state: CredentialState;
+  profile: string;
+  docType: string;
+  dsCertificateSerial: string;
+  validFrom: string;
+  validUntil: string;
+  issuedAt: string;
+  revokedAt?: string;
+  revocationReason?: string;
+  refreshedFrom?: string;
+}
+
+export interface RevokeResult {
+  revoked: string[];
+  alreadyRevoked: string[];
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface IssuerApi {
+  issue(req: IssueRequest): Promise<IssueResult>;
+  revokeCredential(req: { id: string; reason: string; actor: string }): Promise<RevokeResult>;
+  revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult>;
+  /** Encrypts a response kept for idempotent replay (AES-GCM under an HSM key); aad binds it to its record. */
+  seal(req: { plaintext: string; aad: string }): Promise<{ sealed: string }>;
+  unseal(req: { sealed: string; aad: string }): Promise<{ plaintext: string }>;
+  /** Marks issuance records of a request that never completed (crash) as abandoned; returns how many. */
+  abandon(req: { requestId: string; actor: string }): Promise<{ abandoned: number }>;
+  readiness(): Promise<Readiness>;
+}

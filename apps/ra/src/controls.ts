@@ -1,0 +1,61 @@
+import { clause, defineControl } from "@iaca/policy";
+
+/** Wallet backends authenticate with a client certificate from the client CA; the SPKI hash maps to a registered client. */
+export const CLIENT_MTLS = defineControl({
+  id: "ra.client.mtls",
+  clause: clause("6.7"),
+  summary:
+    "ウォレットバックエンドはクライアント CA が発行した証明書による相互 TLS で認証し、証明書の SPKI ハッシュが登録済みクライアントに対応しなければ 401 とする。",
+});
+
+/** Each route requires a scope (issue, refresh, revoke); a registered client without it gets 403. */
+export const CLIENT_SCOPE = defineControl({
+  id: "ra.client.scope",
+  clause: clause("3.2.5"),
+  summary: "各 API はスコープ (issue / refresh / revoke) を要求し、スコープを持たないクライアントには 403 を返す。",
+});
+
+/** Every device key proves possession by signing a single-use, unexpired nonce (openid4vci-proof+jwt). */
+export const PROOF_DEVICE_KEY = defineControl({
+  id: "ra.proof.device-key",
+  clause: clause("3.2.1"),
+  summary:
+    "各デバイス鍵は RA が発行した一度限り・有効期限内のナンスに対する openid4vci-proof+jwt 署名で私有鍵の所持を証明する。",
+});
+
+/** Holder data is validated against the doctype profile (schema, My Number check digit, known elements) before issuance. */
+export const INPUT_VALIDATION = defineControl({
+  id: "ra.input.validation",
+  clause: clause("4.2.1"),
+  summary:
+    "保有者データはプロファイル (スキーマ・個人番号の検査用数字・既知の要素) で検証し、不正な入力では発行記録を作らない。",
+});
+
+/** Idempotency-Key: same key and body replay the stored (HSM-encrypted) response; another body gives 422. */
+export const IDEMPOTENCY = defineControl({
+  id: "ra.idempotency",
+  clause: clause("5.7.2"),
+  summary:
+    "Idempotency-Key が同じ要求には HSM の鍵で暗号化保存した同一応答を返し、本文が異なれば 422 とする。クラッシュ後の再試行でも一貫した応答を返す。",
+});
+
+/** Revocation requests need the revoke scope and a reason; they are stored and audited. */
+export const REVOCATION_REQUEST = defineControl({
+  id: "ra.revocation.request",
+  clause: clause("3.4"),
+  summary: "失効申請には revoke スコープと理由を要し、記録・監査される。",
+});
+
+/** Logs never contain request bodies or personal fields (pino redaction). */
+export const NO_PII_IN_LOGS = defineControl({
+  id: "privacy.no-pii-in-logs",
+  clause: clause("9.4.4"),
+  summary: "ログには要求本文や個人情報の項目を出力しない (pino の redact により除去)。",
+});
+
+/** Per-client rate limits and body size limits. */
+export const RATE_LIMIT = defineControl({
+  id: "ra.rate-limit",
+  clause: clause("6.5.1"),
+  summary: "クライアントごとのレート制限と要求本文サイズの上限を設ける。",
+});
