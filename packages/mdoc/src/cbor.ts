@@ -1,0 +1,348 @@
+/**
+ * CBOR for ISO/IEC 18013-5 clause 9.1.2 (mdoc CBOR rules).
+ *
+ * Encoding: cbor-x with explicit options (no records, Maps stay Maps, no typed-array tags,
+ * no packing), after a canonicalisation pass that gives RFC 8949 4.2.1 core deterministic
+ * encoding: map keys sorted by the bytes of their encoding, integers in shortest form
+ * (integers above 2^32 become 8-byte uints, which is the shortest form for them), no floats.
+ *
+ * Decoding: a small strict decoder instead of cbor-x's, because cbor-x tag handlers are
+ * process-global (`addExtension`) and shared with other libraries, and because it cannot hand
+ * back the bytes of an embedded item as they were received. This decoder keeps the exact bytes
+ * of every tag-24 item (`EmbeddedCbor.raw`) so digests are computed over what was received,
+ * and keeps tag 0 / tag 1 / tag 1004 apart so the verifier can enforce the tag rules.
+ */
+import { Encoder, Tag } from "cbor-x";
+import { MdocError } from "./errors.ts";
+
+/** tdate: tag 0 with an RFC 3339 date-time; written as YYYY-MM-DDTHH:MM:SSZ (no fraction). */
+export class TDate {
+  constructor(readonly value: string) {}
+  static of(date: Date): TDate {
+    return new TDate(`${date.toISOString().slice(0, 19)}Z`);
+  }
+  get date(): Date {
+    return new Date(this.value);
+  }
+  toJSON(): string {
+    return this.value;
+  }
+}
+
+/** full-date: tag 1004 with an RFC 3339 full-date "YYYY-MM-DD". */
+export class FullDate {
+  constructor(readonly value: string) {}
+  toJSON(): string {
+    return this.value;
+  }
+}
+
+/** Tag 24: bstr .cbor. `raw` is the whole encoded tag-24 item (as received when decoded). */
+export class EmbeddedCbor {
+  #decoded: CborValue | undefined;
+  #done = false;
+  constructor(
+    /** The embedded CBOR bytes (content of the bstr). */
+    readonly bytes: Uint8Array,
+    /** The encoding of the tag-24 data item itself: what digests are computed over. */
+    readonly raw: Uint8Array = encodeCbor(new Tag(bytes, 24) as unknown as CborValue),
+  ) {}
+  static wrap(value: CborValue): EmbeddedCbor {
+    return new EmbeddedCbor(encodeCbor(value));
+  }
+  decode(): CborValue {
+    if (!this.#done) {
+      this.#decoded = decodeCbor(this.bytes);
+      this.#done = true;
+    }
+    return this.#decoded as CborValue;
+  }
+}
+
+/** Any other tag (including tag 1 epoch dates, which mdoc does not allow for tdate). */
+export class Tagged {
+  constructor(
+    readonly tag: number,
+    readonly value: CborValue,
+  ) {}
+}
+
+export type CborValue =
+  | number
+  | bigint
+  | string
+  | boolean
+  | null
+  | undefined
+  | Uint8Array
+  | CborValue[]
+  | Map<CborValue, CborValue>
+  | TDate
+  | FullDate
+  | EmbeddedCbor
+  | Tagged;
+
+const encoder = new Encoder({
+  useRecords: false,
+  mapsAsObjects: false,
+  tagUint8Array: false,
+  useTag259ForMaps: false,
+  variableMapSize: true,
+  pack: false,
+  bundleStrings: false,
+  structuredClone: false,
+  useFloat32: 0,
+  largeBigIntToFloat: false,
+} as ConstructorParameters<typeof Encoder>[0]);
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
+/** Converts to what cbor-x encodes deterministically (sorted Maps, Tag objects, BigInt for > 32-bit). */
+function prepare(v: unknown): unknown {
+  if (v === null || v === undefined || typeof v === "boolean" || typeof v === "string") return v;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) throw new MdocError("MDOC_ENCODING", "floating-point values are not used in mdoc CBOR");
+    if (!Number.isSafeInteger(v)) throw new MdocError("MDOC_ENCODING", "integer outside the safe range; use bigint");
+    return v > 0xffffffff || v < -0x100000000 ? BigInt(v) : v;
+  }
+  if (typeof v === "bigint") {
+    if (v >= -0x100000000n && v <= 0xffffffffn) return Number(v);
+    if (v > 0xffffffffffffffffn || v < -0x10000000000000000n)
+      throw new MdocError("MDOC_ENCODING", "integer does not fit 64 bits");
+    return v;
+  }
+  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v);
+  if (v instanceof TDate) return new Tag(v.value, 0);
+  if (v instanceof FullDate) return new Tag(v.value, 1004);
+  if (v instanceof EmbeddedCbor) return new Tag(v.bytes, 24);
+  if (v instanceof Tagged) return new Tag(prepare(v.value), v.tag);
+  if (v instanceof Tag) return new Tag(prepare(v.value), v.tag);
+  if (Array.isArray(v)) return v.map(prepare);
+  if (v instanceof Map) {
+    const entries = [...v.entries()].map(([k, val]) => {
+      const pk = prepare(k);
+      return { key: encoder.encode(pk) as Uint8Array, pk, pv: prepare(val) };
+    });
+    entries.sort((a, b) => compareBytes(a.key, b.key));
+    for (let i = 1; i < entries.length; i++)
+      if (compareBytes(entries[i - 1]!.key, entries[i]!.key) === 0)
+        throw new MdocError("MDOC_ENCODING", "duplicate map key");
+    return new Map(entries.map((e) => [e.pk, e.pv]));
+  }
+  if (typeof v === "object") return prepare(new Map(Object.entries(v as Record<string, unknown>)));
+  throw new MdocError("MDOC_ENCODING", `cannot encode a ${typeof v} as CBOR`);
+}
+
+/** Deterministic CBOR (RFC 8949 4.2.1) with the mdoc tags. */
+export function encodeCbor(value: CborValue | Record<string, unknown>): Uint8Array {
+  const out = encoder.encode(prepare(value)) as Uint8Array;
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+// ---------------------------------------------------------------- decoding
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Uint8Array) {}
+  fail(msg: string): never {
+    throw new MdocError("MDOC_CBOR_MALFORMED", `malformed CBOR at byte ${this.pos}: ${msg}`);
+  }
+  byte(): number {
+    if (this.pos >= this.buf.length) this.fail("unexpected end of data");
+    return this.buf[this.pos++] as number;
+  }
+  take(n: number): Uint8Array {
+    if (n > this.buf.length - this.pos) this.fail("length beyond end of data");
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  /** Argument of the initial byte; undefined for indefinite length (ai 31). */
+  arg(ai: number): number | bigint | undefined {
+    if (ai < 24) return ai;
+    if (ai === 24) return this.byte();
+    if (ai === 25) {
+      const b = this.take(2);
+      return ((b[0] as number) << 8) | (b[1] as number);
+    }
+    if (ai === 26) {
+      const b = this.take(4);
+      return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+    }
+    if (ai === 27) {
+      const b = this.take(8);
+      const big = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
+      return big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+    }
+    if (ai === 31) return undefined;
+    return this.fail(`reserved additional information ${ai}`);
+  }
+  length(ai: number): number | undefined {
+    const n = this.arg(ai);
+    if (typeof n === "bigint") this.fail("length too large");
+    return n;
+  }
+}
+
+const MAX_DEPTH = 64;
+
+function readItem(r: Reader, depth: number): CborValue {
+  if (depth > MAX_DEPTH) r.fail("nesting too deep");
+  const start = r.pos;
+  const ib = r.byte();
+  const major = ib >> 5;
+  const ai = ib & 0x1f;
+  switch (major) {
+    case 0: {
+      const n = r.arg(ai);
+      if (n === undefined) return r.fail("indefinite integer");
+      return n;
+    }
+    case 1: {
+      const n = r.arg(ai);
+      if (n === undefined) return r.fail("indefinite integer");
+      const neg = -1n - BigInt(n);
+      return neg >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(neg) : neg;
+    }
+    case 2:
+    case 3: {
+      const len = r.length(ai);
+      let bytes: Uint8Array;
+      if (len === undefined) {
+        const parts: Uint8Array[] = [];
+        for (;;) {
+          if (r.buf[r.pos] === 0xff) {
+            r.pos++;
+            break;
+          }
+          const chunkIb = r.byte();
+          if (chunkIb >> 5 !== major) r.fail("bad chunk in indefinite string");
+          const cl = r.length(chunkIb & 0x1f);
+          if (cl === undefined) r.fail("nested indefinite string");
+          parts.push(r.take(cl));
+        }
+        bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+        let o = 0;
+        for (const p of parts) {
+          bytes.set(p, o);
+          o += p.length;
+        }
+      } else bytes = r.take(len);
+      if (major === 2) return bytes;
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        return r.fail("invalid UTF-8 in text string");
+      }
+    }
+    case 4: {
+      const len = r.length(ai);
+      const out: CborValue[] = [];
+      if (len === undefined) {
+        while (r.buf[r.pos] !== 0xff) out.push(readItem(r, depth + 1));
+        r.pos++;
+      } else {
+        if (len > r.buf.length - r.pos) r.fail("array longer than data");
+        for (let i = 0; i < len; i++) out.push(readItem(r, depth + 1));
+      }
+      return out;
+    }
+    case 5: {
+      const len = r.length(ai);
+      const out = new Map<CborValue, CborValue>();
+      const put = () => {
+        const k = readItem(r, depth + 1);
+        if (k !== null && typeof k === "object" && !(k instanceof Uint8Array)) r.fail("map key must be a scalar");
+        if (out.has(k)) r.fail("duplicate map key");
+        out.set(k, readItem(r, depth + 1));
+      };
+      if (len === undefined) {
+        while (r.buf[r.pos] !== 0xff) put();
+        r.pos++;
+      } else {
+        if (len > r.buf.length - r.pos) r.fail("map longer than data");
+        for (let i = 0; i < len; i++) put();
+      }
+      return out;
+    }
+    case 6: {
+      const tag = r.arg(ai);
+      if (tag === undefined || typeof tag === "bigint") return r.fail("bad tag");
+      const value = readItem(r, depth + 1);
+      if (tag === 24) {
+        if (!(value instanceof Uint8Array)) return r.fail("tag 24 must wrap a byte string");
+        return new EmbeddedCbor(value, r.buf.slice(start, r.pos));
+      }
+      if (tag === 0) {
+        if (typeof value !== "string") return r.fail("tag 0 must wrap a text string");
+        return new TDate(value);
+      }
+      if (tag === 1004) {
+        if (typeof value !== "string") return r.fail("tag 1004 must wrap a text string");
+        return new FullDate(value);
+      }
+      return new Tagged(tag, value);
+    }
+    default: {
+      if (ai === 20) return false;
+      if (ai === 21) return true;
+      if (ai === 22) return null;
+      if (ai === 23) return undefined;
+      if (ai === 24) return r.fail(`simple value ${r.byte()}`);
+      if (ai === 25) {
+        const b = r.take(2);
+        return halfToNumber(((b[0] as number) << 8) | (b[1] as number));
+      }
+      if (ai === 26) {
+        const b = r.take(4);
+        return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0);
+      }
+      if (ai === 27) {
+        const b = r.take(8);
+        return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
+      }
+      return r.fail(`unexpected simple/break 0x${ib.toString(16)}`);
+    }
+  }
+}
+
+function halfToNumber(h: number): number {
+  const exp = (h >> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exp === 0) return sign * 2 ** -14 * (mant / 1024);
+  if (exp === 31) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exp - 15) * (1 + mant / 1024);
+}
+
+/** Decodes exactly one CBOR data item; trailing bytes are an error. */
+export function decodeCbor(bytes: Uint8Array): CborValue {
+  const r = new Reader(bytes);
+  const v = readItem(r, 0);
+  if (r.pos !== bytes.length) r.fail(`${bytes.length - r.pos} trailing bytes`);
+  return v;
+}
+
+/** True when the bytes are the deterministic encoding of what they decode to. */
+export function isDeterministic(bytes: Uint8Array): boolean {
+  try {
+    return compareBytes(encodeCbor(decodeCbor(bytes)), bytes) === 0;
+  } catch {
+    return false;
+  }
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && compareBytes(a, b) === 0;
+}
+
+/** Map lookup helper for decoded CBOR maps. */
+export function get(m: CborValue, key: string | number): CborValue {
+  return m instanceof Map ? m.get(key) : undefined;
+}

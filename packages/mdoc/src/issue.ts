@@ -1,0 +1,376 @@
+/**
+ * Issuing: IssuerSignedItems, MSO, COSE_Sign1, IssuerSigned (ISO/IEC 18013-5:2021 9.1.2).
+ * The signature comes from an `MsoSigner`; in production that is the HSM KeyStore adapter
+ * (`keyStoreSigner`), so no private key is ever in memory here.
+ */
+import "reflect-metadata";
+import { randomBytes, randomInt } from "node:crypto";
+import { type AuditSink, addDuration, type Policy } from "@iaca/policy";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import { PrivateKeyUsagePeriod } from "@peculiar/asn1-x509";
+import { X509Certificate } from "@peculiar/x509";
+import { type CborValue, EmbeddedCbor, encodeCbor, TDate } from "./cbor.ts";
+import { MSO_AGE_CUT, MSO_VALIDITY_CAP, SALT_RANDOM, SIGNER_KEY_STATE } from "./controls.ts";
+import {
+  algForCurve,
+  COSE_ALGS,
+  type CoseAlg,
+  checkCoseKey,
+  coseKeyFromJwk,
+  digest,
+  HEADER_ALG,
+  HEADER_X5CHAIN,
+  sigStructure,
+} from "./cose.ts";
+import { MdocError } from "./errors.ts";
+import { type DoctypeProfile, deriveElements, getProfile, validateInput } from "./profiles.ts";
+
+/** Makes the MSO signature. Production: the HSM KeyStore (see keyStoreSigner); tests: a node:crypto key. */
+export interface MsoSigner {
+  /** COSE alg matching the DS key: -7 ES256 (P-256), -35 ES384 (P-384), -36 ES512 (P-521). */
+  readonly alg: CoseAlg;
+  /** The DS certificate (DER) that goes into x5chain. */
+  readonly certificate: Uint8Array;
+  /** ECDSA over `toBeSigned` with the hash of `alg`; returns raw r||s. */
+  sign(toBeSigned: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Context handed to the key-state hook before every signature. */
+export interface SigningContext {
+  certificate: X509Certificate;
+  /** Serial number, lower-case hex. */
+  serialNumber: string;
+  at: Date;
+}
+
+/** Extra refusal rules plugged in by the issuer (e.g. pki's assertCanSign: key usage period, DB revocation state). */
+export type KeyStateCheck = (ctx: SigningContext) => void | Promise<void>;
+
+export const MDOC_DS_EKU = "1.0.18013.5.1.2";
+const PKUP_OID = "2.5.29.16";
+
+export interface DsState {
+  certificate: X509Certificate;
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** Private key usage period (2.5.29.16) when present. */
+  keyUsageFrom?: Date;
+  keyUsageUntil?: Date;
+}
+
+/** Parses the DS certificate; a missing one is MDOC_NO_DS_CERTIFICATE. */
+export function dsState(certificate: Uint8Array | undefined): DsState {
+  if (!certificate || certificate.length === 0)
+    throw new MdocError("MDOC_NO_DS_CERTIFICATE", "no DS certificate is installed; MSO signing refused", {
+      control: SIGNER_KEY_STATE.id,
+    });
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certificate);
+  } catch {
+    throw new MdocError(
+      "MDOC_NO_DS_CERTIFICATE",
+      "the installed DS certificate cannot be parsed; MSO signing refused",
+      {
+        control: SIGNER_KEY_STATE.id,
+      },
+    );
+  }
+  const st: DsState = {
+    certificate: cert,
+    serialNumber: cert.serialNumber.toLowerCase(),
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+  };
+  const ext = cert.getExtension(PKUP_OID);
+  if (ext) {
+    const p = AsnConvert.parse(ext.value, PrivateKeyUsagePeriod);
+    if (p.notBefore) st.keyUsageFrom = p.notBefore;
+    if (p.notAfter) st.keyUsageUntil = p.notAfter;
+  }
+  return st;
+}
+
+/**
+ * Refuses to sign outside the DS certificate validity and private-key usage period, with a
+ * revoked certificate, or when the hooks refuse (control mdoc.signer.key-state).
+ */
+export async function assertDsCanSign(
+  ds: DsState,
+  at: Date,
+  hooks: { keyStateCheck?: KeyStateCheck; isRevoked?: (serialHex: string) => boolean | Promise<boolean> } = {},
+): Promise<void> {
+  const details = { control: SIGNER_KEY_STATE.id, serial: ds.serialNumber };
+  const from = ds.keyUsageFrom && ds.keyUsageFrom > ds.notBefore ? ds.keyUsageFrom : ds.notBefore;
+  const until = ds.keyUsageUntil && ds.keyUsageUntil < ds.notAfter ? ds.keyUsageUntil : ds.notAfter;
+  if (at < from || at >= until)
+    throw new MdocError(
+      "MDOC_DS_KEY_STATE",
+      `DS key ${ds.serialNumber} is outside its private-key usage period (${from.toISOString()} .. ${until.toISOString()}); MSO signing refused`,
+      details,
+    );
+  const eku = ds.certificate.getExtension("2.5.29.37") as { usages?: string[] } | null;
+  if (!eku?.usages?.includes(MDOC_DS_EKU))
+    throw new MdocError(
+      "MDOC_DS_KEY_STATE",
+      `DS certificate ${ds.serialNumber} lacks the mdoc DS EKU; MSO signing refused`,
+      details,
+    );
+  if (hooks.isRevoked && (await hooks.isRevoked(ds.serialNumber)))
+    throw new MdocError(
+      "MDOC_DS_REVOKED",
+      `DS certificate ${ds.serialNumber} is revoked; MSO signing refused`,
+      details,
+    );
+  if (hooks.keyStateCheck)
+    await hooks.keyStateCheck({ certificate: ds.certificate, serialNumber: ds.serialNumber, at });
+}
+
+// ---------------------------------------------------------------- building blocks
+
+/** A tag-24 IssuerSignedItem with a fresh 32-byte CSPRNG salt (control mdoc.salt.random). */
+export function issuerSignedItem(
+  digestID: number,
+  elementIdentifier: string,
+  elementValue: CborValue,
+  salt?: Uint8Array,
+): EmbeddedCbor {
+  const s = salt ?? new Uint8Array(randomBytes(32));
+  if (s.length < 16) throw new MdocError("MDOC_FORMAT", `salt must be at least 16 bytes (${SALT_RANDOM.id})`);
+  return EmbeddedCbor.wrap(
+    new Map<CborValue, CborValue>([
+      ["digestID", digestID],
+      ["random", s],
+      ["elementIdentifier", elementIdentifier],
+      ["elementValue", elementValue],
+    ]),
+  );
+}
+
+/** A random permutation of 0..n-1: unique digestIDs that leak no element order. */
+export function randomDigestIds(n: number): number[] {
+  const ids = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [ids[i], ids[j]] = [ids[j] as number, ids[i] as number];
+  }
+  return ids;
+}
+
+export interface ValidityInfo {
+  signed: Date;
+  validFrom: Date;
+  validUntil: Date;
+  expectedUpdate?: Date;
+}
+
+export interface MsoInput {
+  docType: string;
+  digestAlgorithm: "SHA-256" | "SHA-384" | "SHA-512";
+  valueDigests: Map<string, Map<number, Uint8Array>>;
+  deviceKey: Map<CborValue, CborValue>;
+  keyAuthorizations?: { nameSpaces?: string[]; dataElements?: Record<string, string[]> };
+  validityInfo: ValidityInfo;
+}
+
+/** The MSO map (version "1.0"). */
+export function buildMso(m: MsoInput): Map<CborValue, CborValue> {
+  const dki = new Map<CborValue, CborValue>([["deviceKey", m.deviceKey]]);
+  if (m.keyAuthorizations) {
+    const ka = new Map<CborValue, CborValue>();
+    if (m.keyAuthorizations.nameSpaces) ka.set("nameSpaces", m.keyAuthorizations.nameSpaces);
+    if (m.keyAuthorizations.dataElements)
+      ka.set("dataElements", new Map(Object.entries(m.keyAuthorizations.dataElements)) as Map<CborValue, CborValue>);
+    dki.set("keyAuthorizations", ka);
+  }
+  const v = new Map<CborValue, CborValue>([
+    ["signed", TDate.of(m.validityInfo.signed)],
+    ["validFrom", TDate.of(m.validityInfo.validFrom)],
+    ["validUntil", TDate.of(m.validityInfo.validUntil)],
+  ]);
+  if (m.validityInfo.expectedUpdate) v.set("expectedUpdate", TDate.of(m.validityInfo.expectedUpdate));
+  return new Map<CborValue, CborValue>([
+    ["version", "1.0"],
+    ["digestAlgorithm", m.digestAlgorithm],
+    ["valueDigests", m.valueDigests as unknown as CborValue],
+    ["deviceKeyInfo", dki],
+    ["docType", m.docType],
+    ["validityInfo", v],
+  ]);
+}
+
+/**
+ * COSE_Sign1 over MobileSecurityObjectBytes (#6.24(bstr .cbor MSO)): protected header holds
+ * only alg, unprotected x5chain (33) holds the DS certificate as a single bstr. `mso` may be a
+ * map or already-encoded MSO bytes (tests craft non-conforming ones that way).
+ */
+export async function signMso(mso: Map<CborValue, CborValue> | Uint8Array, signer: MsoSigner): Promise<CborValue[]> {
+  const protectedBytes = encodeCbor(new Map<CborValue, CborValue>([[HEADER_ALG, signer.alg]]));
+  const payload = new EmbeddedCbor(mso instanceof Uint8Array ? mso : encodeCbor(mso)).raw;
+  const signature = await signer.sign(sigStructure(protectedBytes, payload));
+  const size = COSE_ALGS[signer.alg].size * 2;
+  if (signature.length !== size)
+    throw new MdocError("MDOC_FORMAT", `signer returned ${signature.length} bytes; raw r||s of ${size} expected`);
+  return [protectedBytes, new Map<CborValue, CborValue>([[HEADER_X5CHAIN, signer.certificate]]), payload, signature];
+}
+
+export function buildIssuerSigned(
+  nameSpaces: Map<string, EmbeddedCbor[]>,
+  issuerAuth: CborValue[],
+): Map<CborValue, CborValue> {
+  return new Map<CborValue, CborValue>([
+    ["nameSpaces", nameSpaces as unknown as CborValue],
+    ["issuerAuth", issuerAuth],
+  ]);
+}
+
+// ---------------------------------------------------------------- validity
+
+export type ValidUntilLimit = "policy" | "ds-not-after" | "age-change";
+
+/**
+ * signed = validFrom = now (seconds); validUntil = validFrom + policy.mso.validity, cut to the DS
+ * notAfter (mdoc.mso.validity-cap) and to the first instant an age-derived element changes
+ * (mdoc.mso.age-cut); expectedUpdate = validFrom + policy.mso.expectedUpdate when before validUntil.
+ */
+export function computeValidity(
+  now: Date,
+  mso: Pick<Policy["mso"], "validity" | "expectedUpdate">,
+  dsNotAfter: Date,
+  ageChanges: Date[] = [],
+): { validity: ValidityInfo; limitedBy: ValidUntilLimit } {
+  const validFrom = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  let validUntil = addDuration(validFrom, mso.validity);
+  let limitedBy: ValidUntilLimit = "policy";
+  const dsCap = new Date(Math.floor(dsNotAfter.getTime() / 1000) * 1000);
+  if (dsCap < validUntil) {
+    validUntil = dsCap;
+    limitedBy = "ds-not-after";
+  }
+  for (const c of ageChanges) {
+    if (c > validFrom && c < validUntil) {
+      validUntil = c;
+      limitedBy = "age-change";
+    }
+  }
+  if (validUntil <= validFrom)
+    throw new MdocError("MDOC_DS_KEY_STATE", `no MSO validity left before the DS notAfter (${MSO_VALIDITY_CAP.id})`, {
+      control: MSO_VALIDITY_CAP.id,
+    });
+  const validity: ValidityInfo = { signed: validFrom, validFrom, validUntil };
+  if (mso.expectedUpdate) {
+    const eu = addDuration(validFrom, mso.expectedUpdate);
+    if (eu < validUntil) validity.expectedUpdate = eu;
+  }
+  void MSO_AGE_CUT;
+  return { validity, limitedBy };
+}
+
+// ---------------------------------------------------------------- issue
+
+export interface IssueOptions {
+  /** Profile id ("interop", "seed-2024", a registered one) or a profile object. */
+  profile: string | DoctypeProfile;
+  /** Structured input (names, date of birth, address, sex, codes, portrait bytes). */
+  input: unknown;
+  /** Holder's device key: COSE_Key map or public JWK. */
+  deviceKey: Map<CborValue, CborValue> | Record<string, unknown>;
+  signer: MsoSigner;
+  /** policy.mso (validity, expectedUpdate, digestAlgorithm). */
+  mso: Pick<Policy["mso"], "validity" | "expectedUpdate" | "digestAlgorithm">;
+  now?: Date;
+  keyStateCheck?: KeyStateCheck;
+  isRevoked?: (serialHex: string) => boolean | Promise<boolean>;
+  keyAuthorizations?: MsoInput["keyAuthorizations"];
+  /** Records the signing decision (no personal data: profile id, DS serial, validity only). */
+  audit?: AuditSink;
+  actor?: string;
+}
+
+export interface IssueResult {
+  /** IssuerSigned, deterministic CBOR. */
+  issuerSigned: Uint8Array;
+  docType: string;
+  profile: string;
+  validity: ValidityInfo;
+  validUntilLimitedBy: ValidUntilLimit;
+  dsSerial: string;
+}
+
+/** Validates input, derives elements, builds and signs the MSO; refuses per mdoc.signer.key-state. */
+export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
+  const now = o.now ?? new Date();
+  const profile = typeof o.profile === "string" ? getProfile(o.profile) : o.profile;
+  const ds = dsState(o.signer.certificate);
+  try {
+    await assertDsCanSign(ds, now, { keyStateCheck: o.keyStateCheck, isRevoked: o.isRevoked });
+    const dsCurve = (ds.certificate.publicKey.algorithm as { namedCurve?: string }).namedCurve ?? "";
+    if (algForCurve(dsCurve) !== o.signer.alg)
+      throw new MdocError("MDOC_DS_KEY_STATE", `signer alg ${o.signer.alg} does not match the DS key curve ${dsCurve}`);
+  } catch (e) {
+    await o.audit?.append({
+      actor: o.actor ?? "svc:issuer",
+      action: "mdoc.mso.sign",
+      targets: [ds.serialNumber],
+      outcome: "denied",
+      clause: SIGNER_KEY_STATE.clause,
+      details: { code: (e as MdocError).code, profile: profile.id },
+    });
+    throw e;
+  }
+  const deviceKey =
+    o.deviceKey instanceof Map ? o.deviceKey : (coseKeyFromJwk(o.deviceKey) as Map<CborValue, CborValue>);
+  checkCoseKey(deviceKey);
+  const input = validateInput(profile, o.input, now);
+  const elements = deriveElements(profile, input, now);
+  const { validity, limitedBy } = computeValidity(
+    now,
+    o.mso,
+    ds.notAfter,
+    elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
+  );
+  const ids = randomDigestIds(elements.length);
+  const nameSpaces = new Map<string, EmbeddedCbor[]>();
+  const valueDigests = new Map<string, Map<number, Uint8Array>>();
+  elements.forEach((e, i) => {
+    const id = ids[i] as number;
+    const item = issuerSignedItem(id, e.identifier, e.value);
+    if (!nameSpaces.has(e.namespace)) {
+      nameSpaces.set(e.namespace, []);
+      valueDigests.set(e.namespace, new Map());
+    }
+    nameSpaces.get(e.namespace)!.push(item);
+    valueDigests.get(e.namespace)!.set(id, digest(o.mso.digestAlgorithm, item.raw));
+  });
+  const mso = buildMso({
+    docType: profile.docType,
+    digestAlgorithm: o.mso.digestAlgorithm,
+    valueDigests,
+    deviceKey,
+    keyAuthorizations: o.keyAuthorizations,
+    validityInfo: validity,
+  });
+  const issuerAuth = await signMso(mso, o.signer);
+  await o.audit?.append({
+    actor: o.actor ?? "svc:issuer",
+    action: "mdoc.mso.sign",
+    targets: [ds.serialNumber],
+    outcome: "success",
+    clause: SIGNER_KEY_STATE.clause,
+    details: {
+      profile: profile.id,
+      validFrom: validity.validFrom.toISOString(),
+      validUntil: validity.validUntil.toISOString(),
+      limitedBy,
+    },
+  });
+  return {
+    issuerSigned: encodeCbor(buildIssuerSigned(nameSpaces, issuerAuth)),
+    docType: profile.docType,
+    profile: profile.id,
+    validity,
+    validUntilLimitedBy: limitedBy,
+    dsSerial: ds.serialNumber,
+  };
+}

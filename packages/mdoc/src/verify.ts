@@ -1,0 +1,566 @@
+/**
+ * Reference verifier for IssuerSigned / Document / DeviceResponse: COSE signature, DS chain to a
+ * trusted IACA (link certificates included), DS EKU, CRL, MSO validity at a time, signed within
+ * the DS validity, element digests, docType, and the mdoc tag/format rules. Device
+ * authentication (deviceSigned) is out of scope: this checks issuer data authentication.
+ */
+import "reflect-metadata";
+import { X509Certificate as NodeX509 } from "node:crypto";
+import {
+  BasicConstraintsExtension,
+  ExtendedKeyUsageExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  X509Certificate,
+  X509Crl,
+} from "@peculiar/x509";
+import { type CborValue, decodeCbor, EmbeddedCbor, FullDate, get, Tagged, TDate } from "./cbor.ts";
+import { VERIFIER_REVOCATION_CHECK, VERIFIER_VALIDITY_CHECK } from "./controls.ts";
+import {
+  algForCurve,
+  COSE_ALGS,
+  type CoseSign1,
+  checkCoseKey,
+  digest,
+  HEADER_ALG,
+  HEADER_X5CHAIN,
+  isCoseAlg,
+  parseSign1,
+  verifySign1,
+} from "./cose.ts";
+import { MDOC_DS_EKU } from "./issue.ts";
+import { profileFor, restoreElement } from "./profiles.ts";
+
+export type CheckStatus = "PASS" | "FAIL" | "SKIP";
+
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  reason: string;
+  /** Index of the document the check is about (DeviceResponse with several documents). */
+  document?: number;
+}
+
+export interface VerifiedDocument {
+  docType: string;
+  /** Profile recognised from docType and element names (leading zeros restored through it). */
+  profile?: string;
+  validityInfo?: { signed?: string; validFrom?: string; validUntil?: string; expectedUpdate?: string };
+  dsSubject?: string;
+  dsSerial?: string;
+  /** namespace → element identifier → value (only elements whose digest verified). */
+  elements: Record<string, Record<string, unknown>>;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  format?: "IssuerSigned" | "Document" | "DeviceResponse";
+  checks: Check[];
+  documents: VerifiedDocument[];
+}
+
+export type CertInput = Uint8Array | string;
+
+export interface VerifyOptions {
+  /** Trusted IACA certificates (DER or PEM; a PEM may hold several). */
+  trustAnchors: CertInput[];
+  /** Untrusted certificates that may complete a path: link certificates, older roots. */
+  untrusted?: CertInput[];
+  /** CRLs (DER or PEM) of the IACA(s). When given, the DS must be covered and not listed. */
+  crls?: CertInput[];
+  /** Verification time (default now). */
+  at?: Date;
+  /** Expected docType; otherwise the Document's docType (or the MSO's for bare IssuerSigned). */
+  docType?: string;
+}
+
+/** Reads binary CBOR, hex or base64/base64url text. */
+export function readMdocInput(input: Uint8Array | string): Uint8Array {
+  const bytes = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  const printable =
+    bytes.length > 0 && bytes.every((b) => b === 0x0a || b === 0x0d || b === 0x20 || (b >= 0x21 && b < 0x7f));
+  if (!printable) return bytes;
+  const text = new TextDecoder().decode(bytes).replace(/\s+/g, "");
+  if (/^([0-9a-fA-F]{2})+$/.test(text)) return new Uint8Array(Buffer.from(text, "hex"));
+  if (/^[A-Za-z0-9_+/-]+=*$/.test(text))
+    return new Uint8Array(Buffer.from(text, /[-_]/.test(text) ? "base64url" : "base64"));
+  return bytes;
+}
+
+/** Splits PEM text (possibly several blocks) or returns DER as is. */
+export function readDerList(input: CertInput, label = "CERTIFICATE|X509 CRL"): Uint8Array[] {
+  const text = typeof input === "string" ? input : Buffer.from(input).toString("latin1");
+  if (!text.includes("-----BEGIN"))
+    return [typeof input === "string" ? new Uint8Array(Buffer.from(input, "base64")) : input];
+  const re = new RegExp(`-----BEGIN (?:${label})-----([\\s\\S]*?)-----END`, "g");
+  return [...text.matchAll(re)].map((m) => new Uint8Array(Buffer.from((m[1] as string).replace(/\s/g, ""), "base64")));
+}
+
+const TDATE_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+class Checks {
+  readonly list: Check[] = [];
+  constructor(private readonly doc?: number) {}
+  add(name: string, ok: boolean | "skip", reason: string): boolean {
+    const c: Check = { name, status: ok === "skip" ? "SKIP" : ok ? "PASS" : "FAIL", reason };
+    if (this.doc !== undefined) c.document = this.doc;
+    this.list.push(c);
+    return ok === true;
+  }
+}
+
+/** Verifies an mdoc; never throws for bad input, every problem is a FAIL check. */
+export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions): Promise<VerifyResult> {
+  const at = opts.at ?? new Date();
+  const top = new Checks();
+  let root: CborValue;
+  try {
+    root = decodeCbor(readMdocInput(input));
+    top.add("cbor.decode", true, "well-formed CBOR");
+  } catch (e) {
+    top.add("cbor.decode", false, (e as Error).message);
+    return { ok: false, checks: top.list, documents: [] };
+  }
+  let format: VerifyResult["format"];
+  let docs: { docType?: string; issuerSigned: CborValue }[] = [];
+  if (root instanceof Map && root.has("documents")) {
+    format = "DeviceResponse";
+    const d = root.get("documents");
+    if (Array.isArray(d))
+      docs = d.map((x) => ({ docType: get(x, "docType") as string, issuerSigned: get(x, "issuerSigned") }));
+  } else if (root instanceof Map && root.has("issuerSigned")) {
+    format = "Document";
+    docs = [{ docType: root.get("docType") as string, issuerSigned: root.get("issuerSigned") }];
+  } else if (root instanceof Map && root.has("issuerAuth")) {
+    format = "IssuerSigned";
+    docs = [{ issuerSigned: root }];
+  }
+  if (!format || docs.length === 0) {
+    top.add("format.structure", false, "not an IssuerSigned, Document or DeviceResponse (or no documents)");
+    return { ok: false, checks: top.list, documents: [] };
+  }
+  const anchors = loadCerts(opts.trustAnchors);
+  const pool = loadCerts(opts.untrusted ?? []);
+  const crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => new X509Crl(d));
+  const documents: VerifiedDocument[] = [];
+  const checks = [...top.list];
+  for (const [i, d] of docs.entries()) {
+    const c = new Checks(docs.length > 1 ? i : undefined);
+    documents.push(
+      await verifyDocument(d.docType ?? opts.docType, d.docType !== undefined, d.issuerSigned, c, {
+        anchors,
+        pool,
+        crls,
+        at,
+        expected: opts.docType,
+      }),
+    );
+    checks.push(...c.list);
+  }
+  return { ok: checks.every((c) => c.status !== "FAIL"), format, checks, documents };
+}
+
+function loadCerts(list: CertInput[]): X509Certificate[] {
+  return list.flatMap((c) => readDerList(c, "CERTIFICATE")).map((d) => new X509Certificate(d));
+}
+
+interface Ctx {
+  anchors: X509Certificate[];
+  pool: X509Certificate[];
+  crls: X509Crl[];
+  at: Date;
+  expected?: string;
+}
+
+async function verifyDocument(
+  docType: string | undefined,
+  fromDocument: boolean,
+  issuerSigned: CborValue,
+  c: Checks,
+  ctx: Ctx,
+): Promise<VerifiedDocument> {
+  const out: VerifiedDocument = { docType: docType ?? "", elements: {} };
+  // ---- structure of IssuerSigned and its items
+  const nameSpaces = get(issuerSigned, "nameSpaces");
+  type Item = { ns: string; raw: Uint8Array; digestID: number; id: string; value: CborValue };
+  const items: Item[] = [];
+  const structural: string[] = [];
+  if (nameSpaces !== undefined && !(nameSpaces instanceof Map)) structural.push("nameSpaces is not a map");
+  if (nameSpaces instanceof Map) {
+    for (const [ns, arr] of nameSpaces) {
+      if (typeof ns !== "string" || !Array.isArray(arr) || arr.length === 0) {
+        structural.push("a namespace is not a non-empty array");
+        continue;
+      }
+      const seen = new Set<number>();
+      for (const it of arr) {
+        if (!(it instanceof EmbeddedCbor)) {
+          structural.push(`${ns}: an item is not tag 24 (IssuerSignedItemBytes)`);
+          continue;
+        }
+        let m: CborValue;
+        try {
+          m = it.decode();
+        } catch {
+          structural.push(`${ns}: an item is not well-formed CBOR`);
+          continue;
+        }
+        const id = get(m, "elementIdentifier");
+        const digestID = get(m, "digestID");
+        const salt = get(m, "random");
+        if (
+          typeof id !== "string" ||
+          typeof digestID !== "number" ||
+          digestID < 0 ||
+          !(m instanceof Map) ||
+          !m.has("elementValue")
+        ) {
+          structural.push(`${ns}: an item lacks digestID/elementIdentifier/elementValue`);
+          continue;
+        }
+        if (!(salt instanceof Uint8Array) || salt.length < 16)
+          structural.push(`${ns}/${id}: random (salt) shorter than 16 bytes`);
+        if (seen.has(digestID)) structural.push(`${ns}/${id}: duplicate digestID`);
+        seen.add(digestID);
+        items.push({ ns, raw: it.raw, digestID, id, value: m.get("elementValue") });
+      }
+    }
+  }
+  c.add(
+    "format.issuer-signed",
+    structural.length === 0,
+    structural.length ? structural.join("; ") : `${items.length} IssuerSignedItems, all tag 24 with >= 16-byte salts`,
+  );
+
+  // ---- COSE_Sign1 headers
+  let sign1: CoseSign1 | undefined;
+  let alg: number | undefined;
+  let ds: X509Certificate | undefined;
+  let extra: X509Certificate[] = [];
+  try {
+    sign1 = parseSign1(get(issuerSigned, "issuerAuth"));
+    alg = sign1.protectedHeaders.get(HEADER_ALG) as number;
+    const x5 = sign1.unprotected.get(HEADER_X5CHAIN) ?? sign1.protectedHeaders.get(HEADER_X5CHAIN);
+    const chain = x5 instanceof Uint8Array ? [x5] : Array.isArray(x5) ? x5 : [];
+    if (!isCoseAlg(alg)) throw new Error(`protected alg ${String(alg)} is not ES256/ES384/ES512`);
+    if (chain.length === 0 || !chain.every((x) => x instanceof Uint8Array))
+      throw new Error("x5chain (33) missing or not bstr");
+    [ds, ...extra] = (chain as Uint8Array[]).map((d) => new X509Certificate(d));
+    c.add(
+      "cose.header",
+      true,
+      `alg ${COSE_ALGS[alg].name} in protected header; x5chain ${x5 instanceof Uint8Array ? "single bstr" : `array of ${chain.length}`}`,
+    );
+  } catch (e) {
+    c.add("cose.header", false, (e as Error).message);
+  }
+
+  // ---- MSO encoding
+  let mso: Map<CborValue, CborValue> | undefined;
+  if (sign1) {
+    try {
+      const payload = decodeCbor(sign1.payload);
+      if (!(payload instanceof EmbeddedCbor)) throw new Error("payload is not tag 24 (MobileSecurityObjectBytes)");
+      const m = payload.decode();
+      if (!(m instanceof Map)) throw new Error("MSO is not a map");
+      if (m.get("version") !== "1.0") throw new Error('MSO version is not "1.0"');
+      if (!["SHA-256", "SHA-384", "SHA-512"].includes(m.get("digestAlgorithm") as string))
+        throw new Error("unsupported digestAlgorithm");
+      if (typeof m.get("docType") !== "string") throw new Error("MSO docType missing");
+      if (!(m.get("valueDigests") instanceof Map)) throw new Error("valueDigests missing");
+      checkCoseKey(get(m.get("deviceKeyInfo") as CborValue, "deviceKey"));
+      mso = m;
+      c.add("mso.encoding", true, `tag-24 MSO version 1.0, ${m.get("digestAlgorithm")}, device key COSE_Key`);
+    } catch (e) {
+      c.add("mso.encoding", false, (e as Error).message);
+    }
+  }
+
+  // ---- signature
+  if (sign1 && ds && isCoseAlg(alg)) {
+    try {
+      const key = new NodeX509(Buffer.from(ds.rawData)).publicKey;
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      const curveName =
+        curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;
+      if (algForCurve(curveName ?? "") !== alg)
+        c.add("cose.signature", false, `alg ${alg} does not match the DS key curve ${curveName}`);
+      else
+        c.add(
+          "cose.signature",
+          verifySign1(sign1, alg, key),
+          verifySign1(sign1, alg, key)
+            ? "issuerAuth signature verifies with the DS key"
+            : "issuerAuth signature does not verify with the DS key",
+        );
+    } catch (e) {
+      c.add("cose.signature", false, (e as Error).message);
+    }
+  } else c.add("cose.signature", false, "no usable COSE_Sign1 / DS certificate");
+
+  // ---- DS chain, profile, CRL
+  let issuerCa: X509Certificate | undefined;
+  if (ds) {
+    out.dsSubject = ds.subject;
+    out.dsSerial = ds.serialNumber.toLowerCase();
+    const path = await buildPath(ds, ctx.anchors, [...extra, ...ctx.pool], ctx.at);
+    if ("error" in path) c.add("ds.chain", false, path.error);
+    else {
+      issuerCa = path.path[1];
+      c.add(
+        "ds.chain",
+        true,
+        `${path.path.map((p) => p.subject).join(" <- ")} (trusted anchor), valid at ${ctx.at.toISOString()}`,
+      );
+    }
+    const eku = ds.getExtension(ExtendedKeyUsageExtension);
+    const ku = ds.getExtension(KeyUsagesExtension);
+    const ekuOk = !!eku?.usages.map(String).includes(MDOC_DS_EKU);
+    const kuOk = !ku || (ku.usages & KeyUsageFlags.digitalSignature) !== 0;
+    c.add(
+      "ds.eku",
+      ekuOk && kuOk,
+      ekuOk
+        ? kuOk
+          ? `EKU ${MDOC_DS_EKU} (mdoc DS) present`
+          : "keyUsage lacks digitalSignature"
+        : `EKU ${MDOC_DS_EKU} (mdoc DS) missing`,
+    );
+    // control mdoc.verifier.revocation-check
+    if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
+    else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at)));
+  } else {
+    c.add("ds.chain", false, "no DS certificate");
+  }
+
+  // ---- validity (control mdoc.verifier.validity-check)
+  if (mso) {
+    const vi = mso.get("validityInfo");
+    const names = ["signed", "validFrom", "validUntil", "expectedUpdate"] as const;
+    const dates: Partial<Record<(typeof names)[number], Date>> = {};
+    const bad: string[] = [];
+    for (const n of names) {
+      const v = get(vi as CborValue, n);
+      if (v === undefined) {
+        if (n !== "expectedUpdate") bad.push(`${n} missing`);
+        continue;
+      }
+      if (v instanceof Tagged && v.tag === 1) bad.push(`${n} is tag 1 (epoch); tdate must be tag 0`);
+      else if (!(v instanceof TDate)) bad.push(`${n} is not a tag-0 tdate`);
+      else if (!TDATE_RE.test(v.value) || Number.isNaN(v.date.getTime())) bad.push(`${n} is not YYYY-MM-DDTHH:MM:SSZ`);
+      else dates[n] = v.date;
+    }
+    c.add(
+      "mso.tdate",
+      bad.length === 0,
+      bad.length ? bad.join("; ") : "validityInfo dates are tag 0, YYYY-MM-DDTHH:MM:SSZ",
+    );
+    out.validityInfo = Object.fromEntries(
+      Object.entries(dates).map(([k, v]) => [k, v.toISOString().replace(".000", "")]),
+    );
+    const { signed, validFrom, validUntil, expectedUpdate } = dates;
+    if (signed && validFrom && validUntil) {
+      const rules: string[] = [];
+      if (validFrom < signed) rules.push("validFrom is before signed");
+      if (validUntil <= validFrom) rules.push("validUntil is not after validFrom");
+      if (expectedUpdate && (expectedUpdate < validFrom || expectedUpdate > validUntil))
+        rules.push("expectedUpdate outside validFrom..validUntil");
+      if (ctx.at < validFrom)
+        rules.push(`not yet valid at ${ctx.at.toISOString()} (validFrom ${validFrom.toISOString()})`);
+      if (ctx.at > validUntil)
+        rules.push(`expired at ${ctx.at.toISOString()} (validUntil ${validUntil.toISOString()})`);
+      c.add(
+        "mso.validity",
+        rules.length === 0,
+        rules.length
+          ? rules.join("; ")
+          : `validFrom <= ${ctx.at.toISOString()} <= validUntil (${VERIFIER_VALIDITY_CHECK.id})`,
+      );
+      if (ds) {
+        const inDs = signed >= ds.notBefore && signed <= ds.notAfter;
+        c.add(
+          "mso.signed-in-ds-validity",
+          inDs,
+          inDs
+            ? "signed within the DS certificate validity"
+            : `signed ${signed.toISOString()} outside the DS validity ${ds.notBefore.toISOString()} .. ${ds.notAfter.toISOString()}`,
+        );
+      }
+    } else c.add("mso.validity", false, "validityInfo incomplete");
+  }
+
+  // ---- docType
+  if (mso) {
+    const msoType = mso.get("docType") as string;
+    const want = ctx.expected ?? (fromDocument ? docType : msoType);
+    if (!docType) out.docType = msoType;
+    const ok = msoType === want && (!fromDocument || docType === msoType);
+    c.add(
+      "mso.doctype",
+      ok,
+      ok
+        ? `docType ${msoType}`
+        : `MSO docType ${msoType} differs from ${fromDocument ? `Document docType ${docType}` : `expected ${want}`}`,
+    );
+  }
+
+  // ---- digests
+  if (mso) {
+    const alg2 = mso.get("digestAlgorithm") as "SHA-256" | "SHA-384" | "SHA-512";
+    const vd = mso.get("valueDigests") as Map<CborValue, CborValue>;
+    const failed: string[] = [];
+    const verified: Item[] = [];
+    for (const it of items) {
+      const expected = get(vd.get(it.ns) as CborValue, it.digestID);
+      if (!(expected instanceof Uint8Array)) failed.push(`${it.ns}/${it.id}: digestID not in MSO`);
+      else if (!Buffer.from(expected).equals(digest(alg2, it.raw))) failed.push(`${it.ns}/${it.id}: digest mismatch`);
+      else verified.push(it);
+    }
+    c.add(
+      "mso.digests",
+      failed.length === 0 && items.length > 0,
+      failed.length ? failed.join("; ") : items.length ? `${items.length} element digests match` : "no elements",
+    );
+    const byNs: Record<string, string[]> = {};
+    for (const it of verified) {
+      byNs[it.ns] ??= [];
+      byNs[it.ns]!.push(it.id);
+    }
+    const profile = profileFor(out.docType, byNs);
+    if (profile) out.profile = profile.id;
+    for (const it of verified) {
+      out.elements[it.ns] ??= {};
+      out.elements[it.ns]![it.id] = restoreElement(profile, it.ns, it.id, it.value);
+    }
+    // ---- element formats
+    const fmt: string[] = [];
+    for (const it of verified) {
+      const spec = profile?.namespaces[it.ns]?.[it.id];
+      const v = it.value;
+      if (v instanceof Tagged && v.tag === 1) fmt.push(`${it.ns}/${it.id}: tag 1 date; use tag 0 or 1004`);
+      if (!spec) continue;
+      const okType =
+        spec.type === "tstr"
+          ? typeof v === "string"
+          : spec.type === "uint"
+            ? (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n)
+            : spec.type === "int"
+              ? typeof v === "number" || typeof v === "bigint"
+              : spec.type === "bool"
+                ? typeof v === "boolean"
+                : spec.type === "bstr"
+                  ? v instanceof Uint8Array
+                  : spec.type === "full-date"
+                    ? v instanceof FullDate && /^\d{4}-\d{2}-\d{2}$/.test(v.value)
+                    : v instanceof TDate && TDATE_RE.test(v.value);
+      if (!okType) fmt.push(`${it.ns}/${it.id}: not ${spec.type}`);
+    }
+    c.add(
+      "elements.format",
+      fmt.length === 0,
+      fmt.length
+        ? fmt.join("; ")
+        : profile
+          ? `element types match profile ${profile.id}`
+          : "no tag-1 dates (docType profile unknown; types not checked)",
+    );
+  }
+  return out;
+}
+
+/** Path from the DS to a trust anchor through untrusted CA/link certificates (signature, validity, CA rules). */
+async function buildPath(
+  leaf: X509Certificate,
+  anchors: X509Certificate[],
+  pool: X509Certificate[],
+  at: Date,
+): Promise<{ path: X509Certificate[] } | { error: string }> {
+  const within = (x: X509Certificate) => at >= x.notBefore && at <= x.notAfter;
+  if (!within(leaf))
+    return {
+      error: `DS certificate not valid at ${at.toISOString()} (${leaf.notBefore.toISOString()} .. ${leaf.notAfter.toISOString()})`,
+    };
+  if (anchors.length === 0) return { error: "no trust anchor given" };
+  const notes: string[] = [];
+  const signs = async (issuer: X509Certificate, child: X509Certificate) => {
+    try {
+      return await child.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+    } catch {
+      return false;
+    }
+  };
+  const isCa = (x: X509Certificate) => {
+    const bc = x.getExtension(BasicConstraintsExtension);
+    const ku = x.getExtension(KeyUsagesExtension);
+    return !!bc?.ca && (!ku || (ku.usages & KeyUsageFlags.keyCertSign) !== 0);
+  };
+  const walk = async (cur: X509Certificate, path: X509Certificate[]): Promise<X509Certificate[] | undefined> => {
+    for (const a of anchors) {
+      if (a.subject !== cur.issuer) continue;
+      if (!(await signs(a, cur))) {
+        notes.push(`trust anchor "${a.subject}" has the issuer's name but its key did not sign "${cur.subject}"`);
+        continue;
+      }
+      if (!within(a)) {
+        notes.push(`trust anchor "${a.subject}" not valid at ${at.toISOString()}`);
+        continue;
+      }
+      if (!isCa(a)) {
+        notes.push(`trust anchor "${a.subject}" is not a CA (basicConstraints/keyUsage)`);
+        continue;
+      }
+      return [...path, a];
+    }
+    if (path.length >= 5) return undefined;
+    for (const p of pool) {
+      if (p.subject !== cur.issuer || path.some((x) => x.equal(p))) continue;
+      if (!(await signs(p, cur))) continue;
+      if (!within(p) || !isCa(p)) {
+        notes.push(`intermediate/link "${p.subject}" not valid at the time or not a CA`);
+        continue;
+      }
+      const r = await walk(p, [...path, p]);
+      if (r) return r;
+    }
+    return undefined;
+  };
+  const path = await walk(leaf, [leaf]);
+  if (path) return { path };
+  return {
+    error: `no path from the DS to a trusted IACA${notes.length ? `: ${[...new Set(notes)].join("; ")}` : ` (issuer "${leaf.issuer}" unknown)`}`,
+  };
+}
+
+async function checkCrl(
+  ds: X509Certificate,
+  issuer: X509Certificate | undefined,
+  crls: X509Crl[],
+  at: Date,
+): Promise<[boolean, string]> {
+  const candidates = crls.filter((c) => c.issuer === ds.issuer);
+  if (!issuer) return [false, "no trusted issuer to check the CRL signature against"];
+  for (const crl of candidates) {
+    let ok = false;
+    try {
+      ok = await crl.verify({ publicKey: issuer.publicKey });
+    } catch {
+      ok = false;
+    }
+    if (!ok) continue;
+    if (crl.nextUpdate && crl.nextUpdate < at)
+      return [false, `CRL expired (nextUpdate ${crl.nextUpdate.toISOString()})`];
+    const entry = crl.findRevoked(ds);
+    if (entry)
+      return [
+        false,
+        `DS certificate ${ds.serialNumber.toLowerCase()} is revoked (since ${entry.revocationDate.toISOString()})`,
+      ];
+    return [true, `DS not listed in the CRL of ${crl.issuer} (thisUpdate ${crl.thisUpdate.toISOString()})`];
+  }
+  return [
+    false,
+    candidates.length
+      ? "CRL signature does not verify with the DS issuer's key"
+      : `no CRL from the DS issuer "${ds.issuer}"`,
+  ];
+}
