@@ -157,9 +157,12 @@ export class ClusterKeyStore {
 
   private markFailed(s: NodeState, e: unknown): HsmError {
     const err = toHsmError(e, `HSM node ${s.opts.name}`);
-    s.failures++;
+    const now = Date.now();
     s.lastError = err.code;
-    s.retryAt = Date.now() + Math.min(this.maxBackoff, this.backoff * 2 ** (s.failures - 1));
+    // Concurrent requests failing on the same outage count once per backoff window.
+    if (s.retryAt > now) return err;
+    s.failures++;
+    s.retryAt = now + Math.min(this.maxBackoff, this.backoff * 2 ** (s.failures - 1));
     return err;
   }
 

@@ -11,7 +11,7 @@ const events: AuditEventInput[] = [];
 const audit = { append: async (e: AuditEventInput) => events.push(e) };
 
 beforeAll(async () => {
-  hsm = createSoftHsm(["iaca-ds"]);
+  hsm = createSoftHsm(["iaca-ds", "iaca-root"]);
   ks = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "iaca-ds-pin", audit, sessions: 8 });
 });
 afterAll(() => {
@@ -188,12 +188,24 @@ describe("KeyStore on SoftHSM", () => {
     expect(events.some((e) => e.action === "hsm.key.generate" && e.clause.id === "5.4.1")).toBe(true);
   });
 
-  it("hsm.activation.login: a wrong PIN gives HSM_PIN_INCORRECT", async () => {
-    const err = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "wrong", audit }).catch((e) => e);
-    // the process is already logged in to this token: a second KeyStore does not log in again,
-    // so a wrong PIN is only detected by a fresh process; see pin.test.ts for that case.
-    if (err instanceof KeyStore) err.close();
-    else expect(err).toBeInstanceOf(HsmError);
+  it("hsm.activation.login: a wrong PIN gives HSM_PIN_INCORRECT; the right one logs in once for many sessions", async () => {
+    // iaca-root is not logged in yet in this process (PKCS#11 logins are per application and token)
+    const err = await KeyStore.open({ module: hsm.module, token: "iaca-root", pin: "wrong", audit }).catch((e) => e);
+    expect(err).toBeInstanceOf(HsmError);
+    expect(err.code).toBe("HSM_PIN_INCORRECT");
+    expect(err.message).not.toContain("wrong");
+    await expect(KeyStore.open({ module: hsm.module, token: "iaca-root", pin: "", audit })).rejects.toMatchObject({
+      code: "HSM_PIN_MISSING",
+    });
+    const root = await KeyStore.open({ module: hsm.module, token: "iaca-root", pin: "iaca-root-pin", audit });
+    try {
+      const k = await root.generateEcKey("root-key", { curve: "P-384" });
+      await Promise.all(Array.from({ length: 6 }, () => root.sign(k.uri, Buffer.from("x"), "SHA-384")));
+      expect(root.stats().logins).toBe(1);
+      expect(root.stats().sessionsOpened).toBeGreaterThan(1);
+    } finally {
+      root.close();
+    }
   });
 
   it("missing token is HSM_TOKEN_NOT_FOUND; missing module is HSM_MODULE_LOAD_FAILED", async () => {

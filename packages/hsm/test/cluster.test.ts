@@ -1,0 +1,110 @@
+import { verify } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { discardAudit } from "@iaca/policy";
+import pkcs11js from "pkcs11js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
+import { ClusterKeyStore } from "../src/index.ts";
+
+let hsm: SoftHsm;
+let cluster: ClusterKeyStore;
+const BACKOFF = 50;
+
+beforeAll(async () => {
+  hsm = createSoftHsm(["ds-a", "ds-b"]);
+  cluster = await ClusterKeyStore.open({
+    audit: discardAudit,
+    retryBackoffMs: BACKOFF,
+    nodes: [
+      { name: "a", module: hsm.module, token: "ds-a", pin: "ds-a-pin", sessions: 4 },
+      { name: "b", module: hsm.module, token: "ds-b", pin: "ds-b-pin", sessions: 4 },
+    ],
+  });
+  // SoftHSM cannot clone a non-extractable key between tokens: each node gets its own key under one label
+  for (const n of ["a", "b"]) await (await cluster.node(n)).generateEcKey("ds-2025-01");
+});
+afterAll(() => {
+  cluster?.close();
+  hsm?.cleanup();
+});
+
+function raw() {
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(hsm.module);
+  try {
+    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch (e) {
+    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+  }
+  return p11;
+}
+
+async function verifies(sig: { raw: Buffer; node: string }, data: Buffer): Promise<boolean> {
+  const pub = await cluster.getPublicKey("pkcs11:object=ds-2025-01", sig.node);
+  return verify("sha256", data, { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, sig.raw);
+}
+
+describe("ClusterKeyStore", () => {
+  it("hsm.cluster.failover: signs on the primary, fails over when it becomes unavailable, returns after backoff", async () => {
+    const data = Buffer.from("mso");
+    const first = await cluster.sign("pkcs11:object=ds-2025-01", data);
+    expect(first.node).toBe("a");
+    expect(await verifies(first, data)).toBe(true);
+
+    // Make node a unavailable underneath: its PIN changes and all its sessions are closed
+    // (which logs the process out), so re-login with the configured PIN fails.
+    const p11 = raw();
+    const slotA = (await cluster.node("a")).slotId;
+    const s = p11.C_OpenSession(slotA, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    p11.C_SetPIN(s, "ds-a-pin", "rotated-pin");
+    p11.C_CloseAllSessions(slotA);
+
+    const during = await Promise.all(Array.from({ length: 8 }, () => cluster.sign("pkcs11:object=ds-2025-01", data)));
+    for (const sig of during) {
+      expect(sig.node).toBe("b");
+      expect(await verifies(sig, data)).toBe(true);
+    }
+    const status = cluster.status();
+    expect(status.find((n) => n.name === "a")).toMatchObject({ lastError: "HSM_PIN_INCORRECT" });
+    expect(status.find((n) => n.name === "a")?.consecutiveFailures).toBeGreaterThan(0);
+
+    // Node a recovers (PIN restored); after its backoff it serves again.
+    const s2 = p11.C_OpenSession(slotA, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    p11.C_Login(s2, pkcs11js.CKU_USER, "rotated-pin");
+    p11.C_SetPIN(s2, "rotated-pin", "ds-a-pin");
+    p11.C_CloseSession(s2);
+    await sleep(BACKOFF * 4);
+    const back = await cluster.sign("pkcs11:object=ds-2025-01", data);
+    expect(back.node).toBe("a");
+    expect(await verifies(back, data)).toBe(true);
+    expect(cluster.status().find((n) => n.name === "a")).toMatchObject({ consecutiveFailures: 0, healthy: true });
+  });
+
+  it("hsm.cluster.failover: a key missing on one node is served by another; caller errors do not fail over", async () => {
+    await (await cluster.node("b")).generateEcKey("only-on-b");
+    const sig = await cluster.sign("pkcs11:object=only-on-b", Buffer.from("x"));
+    expect(sig.node).toBe("b");
+    expect(cluster.status().every((n) => n.consecutiveFailures === 0)).toBe(true);
+    await expect(cluster.signDigest("pkcs11:object=ds-2025-01", Buffer.alloc(3))).rejects.toMatchObject({
+      code: "HSM_INVALID_INPUT",
+    });
+    await expect(cluster.sign("pkcs11:object=nowhere", Buffer.from("x"))).rejects.toMatchObject({
+      code: "HSM_KEY_NOT_FOUND",
+    });
+  });
+
+  it("a cluster whose nodes cannot be opened reports HSM_UNAVAILABLE with per-node codes", async () => {
+    const err = await ClusterKeyStore.open({
+      audit: discardAudit,
+      nodes: [
+        { name: "x", module: hsm.module, token: "missing-x", pin: "p" },
+        { name: "y", module: "/nonexistent/pkcs11.so", token: "y", pin: "p" },
+      ],
+    }).catch((e) => e);
+    expect(err.code).toBe("HSM_UNAVAILABLE");
+    expect(err.details.nodes).toEqual([
+      { name: "x", error: "HSM_TOKEN_NOT_FOUND" },
+      { name: "y", error: "HSM_MODULE_LOAD_FAILED" },
+    ]);
+  });
+});
