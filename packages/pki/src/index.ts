@@ -2,5 +2,8 @@ export * from "./controls.ts";
 export * from "./der.ts";
 export * from "./lint.ts";
 export * from "./oids.ts";
+export * from "./planner.ts";
 export * from "./profiles.ts";
 export * from "./sign.ts";
+export * from "./svg.ts";
+export * from "./usage.ts";

@@ -1,0 +1,84 @@
+import { DEFAULT_POLICY, loadPolicy, type Policy, validatePolicy } from "@iaca/policy";
+import { describe, expect, it } from "vitest";
+import { assertCanSign, plan, planSvg, UsagePeriodError, usagePeriod } from "../src/index.ts";
+
+const seed = loadPolicy(new URL("../policies/seed-figure-2.yaml", import.meta.url).pathname);
+const from = new Date(Date.UTC(2026, 11, 1));
+
+describe("pki.validity.plan: planner", () => {
+  it("seed figure 2 literally: the planner names the broken invariants in plain words", () => {
+    const p = plan(seed, from, 11);
+    const rules = new Set(p.findings.filter((f) => f.severity === "violation").map((f) => f.rule));
+    expect(rules).toContain("ds.usage-gap"); // 3-month DS every 3 months leaves 30 days without a full-MSO key
+    expect(rules).toContain("root.rekey-lead"); // second cycle of 5 years: re-key on the day the root expires
+    expect(p.findings.find((f) => f.rule === "ds.usage-gap")?.message).toMatch(/no key can sign an MSO/);
+    expect(p.roots.map((r) => r.notBefore.toISOString().slice(0, 10))).toEqual([
+      "2026-12-01",
+      "2031-11-01",
+      "2036-11-01",
+    ]);
+  });
+
+  it("proposes the nearest consistent schedule, and that schedule holds every invariant", () => {
+    const p = plan(seed, from, 11);
+    const changes = Object.fromEntries(p.proposal!.changes.map((c) => [c.path, c.to]));
+    expect(changes["ds.rotationInterval"]).toBe("P59D"); // keeps 3-month certificates and full 30-day MSOs
+    expect(changes["ds.presign"]).toBeGreaterThan(1); // root room visited about every 3 months
+    expect(changes["iaca.rekeyInterval"]).toBeDefined();
+    expect(p.proposal!.findings.filter((f) => f.severity === "violation")).toEqual([]);
+    const again = plan(validatePolicy(p.proposal!.policy), from, 11);
+    expect(again.findings.filter((f) => f.severity === "violation")).toEqual([]);
+    expect(again.proposal).toBeUndefined();
+  });
+
+  it("a consistent policy has no violations and every DS hands over inside its usage period", () => {
+    const good: Policy = validatePolicy({
+      ...DEFAULT_POLICY,
+      iaca: { ...DEFAULT_POLICY.iaca, rekeyLead: "P4M", rekeyInterval: "P4Y8M", firstRekeyAfter: "P4Y8M" },
+      ds: { ...DEFAULT_POLICY.ds, rotationInterval: "P59D", firstRotationAfter: "P59D", presign: 2 },
+      revocation: { ...DEFAULT_POLICY.revocation, nextUpdate: "P106D" },
+    });
+    const p = plan(good, from, 11);
+    expect(p.findings.filter((f) => f.severity === "violation")).toEqual([]);
+    for (const [i, d] of p.ds.entries()) {
+      const n = p.ds[i + 1];
+      if (n) expect(n.notBefore.getTime()).toBeLessThanOrEqual(d.usageEnd.getTime());
+      expect(d.notAfter.getTime()).toBeLessThanOrEqual(p.roots[d.root - 1]!.notAfter.getTime());
+    }
+    for (const c of p.ceremonies.slice(0, -1)) {
+      const next = p.ceremonies[p.ceremonies.indexOf(c) + 1]!;
+      expect(c.nextUpdate.getTime()).toBeGreaterThan(next.at.getTime()); // CRL/ARL cover until the next visit
+    }
+    expect(planSvg(p)).toMatch(/^<svg/);
+  });
+});
+
+describe("pki.ds.usage-period: assertCanSign", () => {
+  const ds = { serial: "01", notBefore: new Date("2027-01-01T00:00:00Z"), notAfter: new Date("2027-04-01T00:00:00Z") };
+  it("usage period = notBefore .. notAfter - MSO validity", () => {
+    expect(usagePeriod(ds, DEFAULT_POLICY).end.toISOString()).toBe("2027-03-02T00:00:00.000Z");
+  });
+  it("signs inside, refuses before, after the usage period, when retired or revoked", () => {
+    expect(() => assertCanSign(ds, new Date("2027-02-01T00:00:00Z"), DEFAULT_POLICY)).not.toThrow();
+    const codes = [
+      new Date("2026-12-31T23:59:59Z"),
+      new Date("2027-03-02T00:00:01Z"),
+      new Date("2027-03-31T00:00:00Z"),
+    ].map((at) => {
+      try {
+        assertCanSign(ds, at, DEFAULT_POLICY);
+        return "signed";
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsagePeriodError);
+        return (e as UsagePeriodError).code;
+      }
+    });
+    expect(codes).toEqual(["DS_NOT_YET_ACTIVE", "DS_USAGE_PERIOD_OVER", "DS_USAGE_PERIOD_OVER"]);
+    expect(() =>
+      assertCanSign({ ...ds, revokedAt: new Date("2027-01-15Z") }, new Date("2027-02-01Z"), DEFAULT_POLICY),
+    ).toThrow(/revoked/);
+    expect(() =>
+      assertCanSign({ ...ds, retiredAt: new Date("2027-01-15Z") }, new Date("2027-02-01Z"), DEFAULT_POLICY),
+    ).toThrow(/retired/);
+  });
+});
