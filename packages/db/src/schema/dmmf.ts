@@ -48,7 +48,7 @@ interface WasmTable {
   get(i: number): unknown;
   set(i: number, v: unknown): void;
 }
-type WasmModule = {};
+type WasmModule = object;
 interface WebAssemblyApi {
   Module: { new (bytes: Uint8Array): WasmModule; imports(m: WasmModule): { module: string; name: string }[] };
   Instance: new (m: WasmModule, imports: object) => { exports: unknown };
