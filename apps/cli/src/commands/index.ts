@@ -6,3 +6,5 @@ import { registerPolicy } from "./policy.ts";
  * A new group adds its module here and nothing else.
  */
 export const commands: ((program: Command) => void)[] = [registerPolicy];
+commands.push((await import("./verify.ts")).registerVerify);
+commands.push((await import("./mdoc.ts")).registerMdoc);
