@@ -1,0 +1,285 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { DTS_CACHE_BOUNDED, DTS_CRL_NEVER_STALE, DTS_CRL_WARN_BEFORE, DTS_READ_ONLY } from "./controls.ts";
+import type { ListFreshness } from "./freshness.ts";
+import { PATHS } from "./paths.ts";
+import type { Publisher } from "./publisher.ts";
+import type { PublishedTree, TreeEntry } from "./tree.ts";
+
+export interface DtsAppOptions {
+  publisher: Publisher;
+  /** Upper bound of max-age for everything that is not content-addressed (default 3600 s). */
+  maxAgeSeconds?: number;
+  /** max-age of content-addressed certificate files (default 86400 s). */
+  immutableMaxAgeSeconds?: number;
+  /** Poll the source this often (ms); 0 disables (tests call publisher.refresh()). Default 30 s. */
+  pollMs?: number;
+  logger?: boolean;
+}
+
+const PROBLEM = "application/problem+json";
+const CORS = {
+  "access-control-allow-origin": "*",
+  "access-control-expose-headers": "ETag, Last-Modified, Cache-Control, Warning, DTS-Freshness, Content-Length",
+};
+
+function problem(reply: FastifyReply, status: number, title: string, detail?: string): FastifyReply {
+  return reply
+    .code(status)
+    .headers({ "content-type": PROBLEM, "cache-control": "no-store", ...CORS })
+    .send(Buffer.from(JSON.stringify({ type: "about:blank", title, status, ...(detail ? { detail } : {}) })));
+}
+
+const secondsUntil = (d: Date | undefined, now: number) =>
+  d ? Math.floor((d.getTime() - now) / 1000) : Number.POSITIVE_INFINITY;
+
+/**
+ * Cache-Control for an entry: content-addressed certificates are immutable; everything else is
+ * bounded by the nextUpdate of the list it depends on and never reaches past it (control
+ * dts.cache.bounded-by-next-update), and by the next status transition of the tree.
+ */
+export function cacheControl(tree: PublishedTree, e: TreeEntry, now: number, maxAge: number, immutableMaxAge: number) {
+  void DTS_CACHE_BOUNDED;
+  if (e.cache === "immutable") return `public, max-age=${immutableMaxAge}, immutable`;
+  const bounds =
+    e.cache === "crl"
+      ? [tree.crl.nextUpdate]
+      : e.cache === "arl"
+        ? [tree.arl.nextUpdate]
+        : [tree.crl.nextUpdate, tree.arl.nextUpdate, tree.changesAt];
+  const s = Math.min(maxAge, ...bounds.map((d) => secondsUntil(d, now)));
+  return s > 0 ? `public, max-age=${s}` : "public, max-age=0, must-revalidate";
+}
+
+/** The freshness that applies to an entry (expired CRL/ARL get a Warning header, never presented as current). */
+function entryFreshness(tree: PublishedTree, e: TreeEntry): ListFreshness | undefined {
+  if (e.cache === "crl") return tree.crl;
+  if (e.cache === "arl") return tree.arl;
+  if (e.path === PATHS.trustJson || e.path === PATHS.trustList || e.path === PATHS.index) {
+    if (tree.crl.state === "expired") return tree.crl;
+    if (tree.arl.state === "expired") return tree.arl;
+  }
+  return undefined;
+}
+
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === "*") return true;
+  for (const part of header.split(",")) {
+    const t = part.trim().replace(/^W\//, "");
+    if (t === etag) return true;
+  }
+  return false;
+}
+
+/** The fastify app: public, read-only, everything served from the in-memory published tree. */
+export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
+  const { publisher } = opts;
+  const maxAge = opts.maxAgeSeconds ?? 3600;
+  const immutableMaxAge = opts.immutableMaxAgeSeconds ?? 86_400;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    frameworkErrors: (err, _req, reply) => {
+      problem(reply, 400, "Bad Request", err.code === "FST_ERR_BAD_URL" ? "malformed URL" : undefined);
+    },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined));
+
+  app.setErrorHandler((err: { statusCode?: number }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, "dts internal error");
+    problem(reply, status, status === 500 ? "Internal Server Error" : "Bad Request");
+  });
+  void DTS_READ_ONLY;
+  app.setNotFoundHandler((_req, reply) => problem(reply, 404, "Not Found", "no such published file"));
+
+  const serve = (req: FastifyRequest, reply: FastifyReply) => {
+    const tree = publisher.tree;
+    if (!tree) return problem(reply, 503, "Service Unavailable", "the published set is not loaded yet");
+    const url = req.url;
+    const q = url.indexOf("?");
+    let path = q === -1 ? url : url.slice(0, q);
+    if (path === "/") path = PATHS.index;
+    // Exact lookup in the published tree: "..", encoded separators and anything else not in it are 404.
+    const e = tree.entries.get(path);
+    if (!e) return problem(reply, 404, "Not Found", "no such published file");
+    const now = publisher.clock().getTime();
+    const headers: Record<string, string> = {
+      "content-type": e.contentType,
+      etag: e.etag,
+      "last-modified": e.lastModifiedHttp,
+      "cache-control": cacheControl(tree, e, now, maxAge, immutableMaxAge),
+      "x-content-type-options": "nosniff",
+      ...CORS,
+    };
+    const f = entryFreshness(tree, e);
+    if (f) {
+      headers["dts-freshness"] = f.state;
+      if (f.state === "expired") {
+        void DTS_CRL_NEVER_STALE;
+        headers.warning = '110 - "Revocation list nextUpdate has passed; not current"';
+      }
+    }
+    const inm = req.headers["if-none-match"];
+    const ims = req.headers["if-modified-since"];
+    const notModified =
+      typeof inm === "string"
+        ? etagMatches(inm, e.etag)
+        : typeof ims === "string" && Date.parse(ims) >= e.lastModified.getTime();
+    if (notModified) {
+      delete headers["content-type"];
+      return reply.code(304).headers(headers).send();
+    }
+    headers["content-length"] = String(e.bytes.length);
+    return reply.code(200).headers(headers).send(e.bytes);
+  };
+
+  app.get("/healthz", (_req, reply) => reply.header("cache-control", "no-store").send({ status: "ok" }));
+
+  app.get("/readyz", (_req, reply) => {
+    const tree = publisher.tree;
+    const r = readiness(tree);
+    reply
+      .code(r.ready ? 200 : 503)
+      .header("cache-control", "no-store")
+      .send(r);
+  });
+
+  app.get("/metrics", (_req, reply) => {
+    reply
+      .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+      .header("cache-control", "no-store")
+      .send(metrics(publisher.tree, publisher.clock()));
+  });
+
+  app.route({ method: ["GET", "HEAD"], url: "/", handler: serve });
+  app.route({ method: ["GET", "HEAD"], url: "/*", handler: serve });
+  app.route({
+    method: "OPTIONS",
+    url: "/*",
+    handler: (_req, reply) =>
+      reply
+        .code(204)
+        .headers({
+          ...CORS,
+          "access-control-allow-methods": "GET, HEAD, OPTIONS",
+          "access-control-allow-headers": "If-None-Match, If-Modified-Since, Range",
+          "access-control-max-age": "86400",
+          allow: "GET, HEAD, OPTIONS",
+        })
+        .send(),
+  });
+  app.route({
+    method: ["POST", "PUT", "DELETE", "PATCH"],
+    url: "/*",
+    handler: (_req, reply) =>
+      problem(reply.header("allow", "GET, HEAD, OPTIONS"), 405, "Method Not Allowed", "the DTS is read-only"),
+  });
+
+  if (opts.pollMs !== 0) {
+    const timer = setInterval(() => {
+      publisher.refresh().catch((err) => app.log.error({ err }, "dts refresh failed"));
+    }, opts.pollMs ?? 30_000);
+    timer.unref();
+    app.addHook("onClose", async () => clearInterval(timer));
+  }
+  return app;
+}
+
+export interface Readiness {
+  ready: boolean;
+  warnings: string[];
+  crl: { state: string; hoursLeft: number | null; nextUpdate: string | null };
+  arl: { state: string; hoursLeft: number | null; nextUpdate: string | null };
+  trustList: { issueId: number | null };
+}
+
+/**
+ * Ready when the tree is loaded and neither list is missing or past nextUpdate (control
+ * dts.crl.never-stale); within warnBefore of nextUpdate it stays ready but warns (control
+ * dts.crl.warn-before-next-update: a root ceremony is needed to issue the next list).
+ */
+export function readiness(tree: PublishedTree | undefined): Readiness {
+  const show = (f: ListFreshness | undefined) => ({
+    state: f?.state ?? "missing",
+    hoursLeft: f?.hoursLeft === undefined ? null : Math.round(f.hoursLeft * 100) / 100,
+    nextUpdate: f?.nextUpdate?.toISOString() ?? null,
+  });
+  const warnings: string[] = [];
+  let ready = !!tree;
+  if (!tree) warnings.push("published set not loaded");
+  for (const [name, f] of [
+    ["crl", tree?.crl],
+    ["arl", tree?.arl],
+  ] as const) {
+    if (!f) continue;
+    if (f.state === "expired" || f.state === "missing") {
+      void DTS_CRL_NEVER_STALE;
+      ready = false;
+      warnings.push(f.state === "missing" ? `${name}: not installed` : `${name}: nextUpdate has passed`);
+    } else if (f.state === "warning") {
+      void DTS_CRL_WARN_BEFORE;
+      warnings.push(
+        `${name}: nextUpdate in ${Math.floor(f.hoursLeft ?? 0)} h and no newer list installed; a root ceremony is due`,
+      );
+    }
+  }
+  return {
+    ready,
+    warnings,
+    crl: show(tree?.crl),
+    arl: show(tree?.arl),
+    trustList: { issueId: tree?.set.trustList?.issueId ?? null },
+  };
+}
+
+/** Prometheus text exposition. */
+export function metrics(tree: PublishedTree | undefined, now: Date): string {
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+    for (const [labels, v] of samples) lines.push(`${name}${labels} ${Number.isFinite(v) ? v : "NaN"}`);
+  };
+  const r = readiness(tree);
+  gauge("dts_ready", "1 when /readyz is true", [["", r.ready ? 1 : 0]]);
+  if (tree) {
+    const lists = [
+      ["crl", tree.crl],
+      ["arl", tree.arl],
+    ] as const;
+    gauge(
+      "dts_revocation_list_hours_left",
+      "hours until nextUpdate of the installed CRL/ARL (negative once passed)",
+      lists
+        .filter(([, f]) => f.nextUpdate)
+        .map(([n, f]) => [`{list="${n}"}`, (f.nextUpdate!.getTime() - now.getTime()) / 3_600_000]),
+    );
+    gauge(
+      "dts_revocation_list_warning",
+      "1 when the list is within policy.revocation.warnBefore of nextUpdate or past it",
+      lists.map(([n, f]) => [`{list="${n}"}`, f.state === "current" ? 0 : 1]),
+    );
+    gauge(
+      "dts_revocation_list_expired",
+      "1 when the list's nextUpdate has passed or no list is installed",
+      lists.map(([n, f]) => [`{list="${n}"}`, f.state === "expired" || f.state === "missing" ? 1 : 0]),
+    );
+    gauge(
+      "dts_revocation_list_number",
+      "CRL number of the installed list",
+      [
+        ["crl", tree.set.crl],
+        ["arl", tree.set.arl],
+      ]
+        .filter(([, l]) => l)
+        .map(([n, l]) => [`{list="${n}"}`, Number((l as { number?: bigint }).number ?? Number.NaN)]),
+    );
+    gauge("dts_trust_list_issue_id", "vicalIssueID of the published trust list", [
+      ["", tree.set.trustList?.issueId ?? 0],
+    ]);
+    gauge("dts_published_files", "files in the published tree", [["", tree.entries.size]]);
+  }
+  return `${lines.join("\n")}\n`;
+}

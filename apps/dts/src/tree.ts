@@ -1,0 +1,237 @@
+import { createHash } from "node:crypto";
+import type { Policy } from "@iaca/policy";
+import { DTS_CRL_AT_CDP, DTS_PUBLISH_CA, DTS_PUBLISH_DS_BEFORE_USE } from "./controls.ts";
+import { freshness, type ListFreshness } from "./freshness.ts";
+import { renderIndexHtml } from "./html.ts";
+import { certPath, certSkiPath, PATHS, revocationPaths } from "./paths.ts";
+import {
+  type CertStatus,
+  type PublishedCertificate,
+  type PublishedSet,
+  statusOf,
+  statusTransitions,
+} from "./published.ts";
+import { TRUST_SCHEMA } from "./trust-schema.ts";
+import { type CrlInfo, toPem } from "./x509.ts";
+
+export const MEDIA = {
+  certDer: "application/pkix-cert",
+  certPem: "application/pem-certificate-chain",
+  crl: "application/pkix-crl",
+  json: "application/json",
+  schema: "application/schema+json",
+  html: "text/html; charset=utf-8",
+  cose: 'application/cose; cose-type="cose-sign1"',
+} as const;
+
+/** How long a client may cache an entry: immutable (content-addressed) or bounded by a list's nextUpdate. */
+export type CacheClass = "immutable" | "crl" | "arl" | "index";
+
+export interface TreeEntry {
+  path: string;
+  bytes: Buffer;
+  contentType: string;
+  /** Strong validator: quoted base64url SHA-256 of the bytes. */
+  etag: string;
+  sha256: string;
+  lastModified: Date;
+  /** HTTP-date of lastModified (second precision). */
+  lastModifiedHttp: string;
+  cache: CacheClass;
+}
+
+export interface PublishedTree {
+  entries: Map<string, TreeEntry>;
+  set: PublishedSet;
+  /** The instant the tree was computed for. */
+  at: Date;
+  /** Next instant at which the tree changes with the same input (a status or freshness transition). */
+  changesAt: Date | undefined;
+  paths: { crl: string; arl: string };
+  crl: ListFreshness;
+  arl: ListFreshness;
+}
+
+export interface TrustIndexCertificate {
+  kind: PublishedCertificate["kind"];
+  status: CertStatus;
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  ski: string;
+  aki: string;
+  sha256: string;
+  notBefore: string;
+  notAfter: string;
+  activeFrom?: string;
+  activeUntil?: string;
+  urls: { der: string; pem: string; derBySki: string; pemBySki: string };
+}
+
+const floorSecond = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
+function entry(path: string, bytes: Buffer, contentType: string, lastModified: Date, cache: CacheClass): TreeEntry {
+  const digest = createHash("sha256").update(bytes).digest();
+  const lm = floorSecond(lastModified);
+  return {
+    path,
+    bytes,
+    contentType,
+    etag: `"${digest.toString("base64url")}"`,
+    sha256: digest.toString("hex"),
+    lastModified: lm,
+    lastModifiedHttp: lm.toUTCString(),
+    cache,
+  };
+}
+
+const certDate = (c: PublishedCertificate) => c.publishedAt ?? c.info.notBefore;
+
+/**
+ * The whole published tree as a pure function of the published set, the policy and an instant.
+ * The server serves it from memory and `iaca dts export` writes it to files: same bytes.
+ */
+export function buildTree(set: PublishedSet, policy: Policy, now: Date): PublishedTree {
+  const paths = revocationPaths(policy);
+  const entries = new Map<string, TreeEntry>();
+  const add = (e: TreeEntry) => entries.set(e.path, e);
+  const crlF = freshness(set.crl, policy, now);
+  const arlF = freshness(set.arl, policy, now);
+
+  // Past transitions move Last-Modified of the derived documents; the next one schedules a rebuild.
+  const transitions = [...statusTransitions(set), crlF.warnAt, crlF.nextUpdate, arlF.warnAt, arlF.nextUpdate]
+    .filter((d): d is Date => !!d)
+    .map((d) => d.getTime());
+  const past = transitions.filter((t) => t <= now.getTime());
+  const future = transitions.filter((t) => t > now.getTime());
+  const inputDates = [
+    ...set.certificates.map((c) => certDate(c).getTime()),
+    ...(set.crl ? [set.crl.thisUpdate.getTime()] : []),
+    ...(set.arl ? [set.arl.thisUpdate.getTime()] : []),
+    ...(set.trustList ? [set.trustList.date.getTime()] : []),
+  ];
+  const updated = new Date(Math.max(0, ...inputDates, ...past));
+
+  // Certificates: DER and PEM, by fingerprint and by SKI/serial (controls dts.publish.*).
+  void DTS_PUBLISH_CA;
+  void DTS_PUBLISH_DS_BEFORE_USE;
+  const index: TrustIndexCertificate[] = [];
+  for (const c of set.certificates) {
+    const i = c.info;
+    const der = Buffer.from(i.der);
+    const pem = Buffer.from(toPem(i.der, "CERTIFICATE"));
+    const ski = i.ski || "none";
+    const urls = {
+      der: certPath(i.sha256, "der"),
+      pem: certPath(i.sha256, "pem"),
+      derBySki: certSkiPath(ski, i.serial, "der"),
+      pemBySki: certSkiPath(ski, i.serial, "pem"),
+    };
+    add(entry(urls.der, der, MEDIA.certDer, certDate(c), "immutable"));
+    add(entry(urls.pem, pem, MEDIA.certPem, certDate(c), "immutable"));
+    add(entry(urls.derBySki, der, MEDIA.certDer, certDate(c), "immutable"));
+    add(entry(urls.pemBySki, pem, MEDIA.certPem, certDate(c), "immutable"));
+    index.push({
+      kind: c.kind,
+      status: statusOf(set, c, now),
+      subject: i.subject,
+      issuer: i.issuer,
+      serialNumber: i.serial,
+      ski: i.ski,
+      aki: i.aki,
+      sha256: i.sha256,
+      notBefore: i.notBefore.toISOString(),
+      notAfter: i.notAfter.toISOString(),
+      ...(c.activeFrom ? { activeFrom: c.activeFrom.toISOString() } : {}),
+      ...(c.activeUntil ? { activeUntil: c.activeUntil.toISOString() } : {}),
+      urls,
+    });
+  }
+
+  // CRL and ARL at exactly the CRL distribution point paths (control dts.crl.served-at-cdp).
+  void DTS_CRL_AT_CDP;
+  if (set.crl) add(entry(paths.crl, Buffer.from(set.crl.der), MEDIA.crl, set.crl.thisUpdate, "crl"));
+  if (set.arl) add(entry(paths.arl, Buffer.from(set.arl.der), MEDIA.crl, set.arl.thisUpdate, "arl"));
+
+  if (set.trustList)
+    add(entry(PATHS.trustList, Buffer.from(set.trustList.cose), MEDIA.cose, set.trustList.date, "index"));
+
+  const listJson = (l: CrlInfo | undefined, url: string, path: string, f: ListFreshness) =>
+    l
+      ? {
+          url,
+          path,
+          number: l.number === undefined ? null : l.number.toString(),
+          issuer: l.issuer,
+          thisUpdate: l.thisUpdate.toISOString(),
+          nextUpdate: l.nextUpdate ? l.nextUpdate.toISOString() : null,
+          sha256: l.sha256,
+          revoked: l.revokedSerials,
+          freshness: f.state,
+        }
+      : null;
+  const trust = {
+    $schema: PATHS.trustSchema,
+    version: 1,
+    provider: policy.iaca.name.O ?? policy.iaca.name.CN,
+    updated: updated.toISOString(),
+    certificates: index,
+    crl: listJson(set.crl, policy.revocation.crlUrl, paths.crl, crlF),
+    arl: listJson(set.arl, policy.revocation.arlUrl, paths.arl, arlF),
+    trustList: set.trustList
+      ? {
+          path: PATHS.trustList,
+          issueId: set.trustList.issueId,
+          date: set.trustList.date.toISOString(),
+          nextUpdate: set.trustList.nextUpdate ? set.trustList.nextUpdate.toISOString() : null,
+          sha256: entries.get(PATHS.trustList)!.sha256,
+          mediaType: MEDIA.cose,
+        }
+      : null,
+  };
+  add(entry(PATHS.trustJson, Buffer.from(`${JSON.stringify(trust, null, 2)}\n`), MEDIA.json, updated, "index"));
+  add(
+    entry(
+      PATHS.trustSchema,
+      Buffer.from(`${JSON.stringify(TRUST_SCHEMA, null, 2)}\n`),
+      MEDIA.schema,
+      new Date("2026-01-01T00:00:00Z"),
+      "index",
+    ),
+  );
+  add(
+    entry(
+      PATHS.index,
+      Buffer.from(renderIndexHtml({ policy, trust: trust as never, crl: crlF, arl: arlF })),
+      MEDIA.html,
+      updated,
+      "index",
+    ),
+  );
+
+  // The manifest lists every other file with its SHA-256 (the static export's integrity list).
+  const manifest = {
+    version: 1,
+    updated: updated.toISOString(),
+    files: [...entries.values()]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((e) => ({
+        path: e.path,
+        sha256: e.sha256,
+        size: e.bytes.length,
+        contentType: e.contentType,
+        lastModified: e.lastModified.toISOString(),
+      })),
+  };
+  add(entry(PATHS.manifest, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MEDIA.json, updated, "index"));
+
+  return {
+    entries,
+    set,
+    at: now,
+    changesAt: future.length ? new Date(Math.min(...future)) : undefined,
+    paths,
+    crl: crlF,
+    arl: arlF,
+  };
+}

@@ -1,0 +1,218 @@
+import "reflect-metadata";
+import { createHash, webcrypto } from "node:crypto";
+import { IacaError } from "@iaca/policy";
+import { X509Certificate } from "@peculiar/x509";
+import { biguint, decodeCbor, encodeCbor, Tag, tdate } from "./cbor.ts";
+import { type PublishedCertificate, type PublishedSet, statusOf } from "./published.ts";
+import { parseCertificate } from "./x509.ts";
+
+/** ISO/IEC 18013-5 extended key usage of a VICAL (trust list) signer certificate. */
+export const EKU_VICAL_SIGNER = "1.0.18013.5.1.8";
+/** The My Number Card doctype (docs: README); every IACA in the list issues it. */
+export const MNC_DOCTYPE = "org.iso.23220.1.jp.mnc";
+
+export type CoseAlg = "ES256" | "ES384" | "ES512";
+const COSE_ALG: Record<CoseAlg, number> = { ES256: -7, ES384: -35, ES512: -36 };
+const ALG_PARAMS: Record<number, { hash: string; curve: string }> = {
+  [-7]: { hash: "SHA-256", curve: "P-256" },
+  [-35]: { hash: "SHA-384", curve: "P-384" },
+  [-36]: { hash: "SHA-512", curve: "P-521" },
+};
+
+/**
+ * The online trust-list signer: its certificate (issued by the IACA at a ceremony, EKU
+ * 1.0.18013.5.1.8) and a signing function over the HSM key. `sign` returns the raw r||s
+ * signature (WebCrypto's ECDSA output, which is COSE's format).
+ */
+export interface TrustListSigner {
+  certificate: Uint8Array;
+  alg: CoseAlg;
+  sign(toBeSigned: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A signer over a WebCrypto private key (software for tests, or the HSM WebCrypto bridge). */
+export function webCryptoSigner(
+  certificate: Uint8Array,
+  privateKey: webcrypto.CryptoKey,
+  crypto: { subtle: webcrypto.SubtleCrypto } = webcrypto,
+): TrustListSigner {
+  const info = parseCertificate(certificate);
+  const alg = (info.cert.publicKey.algorithm as webcrypto.EcKeyAlgorithm).namedCurve;
+  const coseAlg: CoseAlg = alg === "P-384" ? "ES384" : alg === "P-521" ? "ES512" : "ES256";
+  const hash = ALG_PARAMS[COSE_ALG[coseAlg]]!.hash;
+  return {
+    certificate,
+    alg: coseAlg,
+    sign: async (tbs) => new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, privateKey, tbs)),
+  };
+}
+
+export interface VicalOptions {
+  provider: string;
+  docTypes?: string[];
+  /** nextUpdate when no CRL/ARL bounds it. */
+  defaultValidityMs?: number;
+}
+
+/** The certificates a VICAL lists at `now`: IACA roots (self-issued CA certificates) that are neither expired nor revoked. */
+export function vicalCertificates(set: PublishedSet, now: Date): PublishedCertificate[] {
+  return set.certificates.filter((c) => {
+    if (c.kind !== "iaca") return false;
+    const s = statusOf(set, c, now);
+    return s !== "revoked" && now.getTime() <= c.info.notAfter.getTime();
+  });
+}
+
+/** The trust list's nextUpdate: the earliest CRL/ARL nextUpdate, else date + default validity. */
+export function vicalNextUpdate(set: PublishedSet, now: Date, defaultValidityMs = 30 * 86_400_000): Date {
+  const bounds = [set.crl?.nextUpdate, set.arl?.nextUpdate].filter((d): d is Date => !!d).map((d) => d.getTime());
+  return new Date(bounds.length ? Math.min(...bounds) : now.getTime() + defaultValidityMs);
+}
+
+function certificateInfo(c: PublishedCertificate, docTypes: string[]): Map<string, unknown> {
+  const i = c.info;
+  const m = new Map<string, unknown>([
+    ["certificate", i.der],
+    ["serialNumber", biguint(i.serial)],
+    ["ski", Buffer.from(i.ski, "hex")],
+    ["docType", docTypes],
+    ["issuingCountry", i.country],
+    ["issuer", i.issuerDer],
+    ["subject", i.subjectDer],
+    ["notBefore", tdate(i.notBefore)],
+    ["notAfter", tdate(i.notAfter)],
+  ]);
+  if (i.state) m.set("stateOrProvinceName", i.state);
+  return m;
+}
+
+/** SHA-256 over what a trust-list issue asserts (listed certificates, docTypes, nextUpdate, signer); a change means re-sign. */
+export function vicalContentDigest(
+  certs: PublishedCertificate[],
+  docTypes: string[],
+  nextUpdate: Date,
+  signerSha256: string,
+): string {
+  const h = createHash("sha256");
+  h.update(
+    JSON.stringify({ c: certs.map((c) => c.info.sha256), d: docTypes, n: nextUpdate.toISOString(), s: signerSha256 }),
+  );
+  return h.digest("hex");
+}
+
+export interface SignedTrustList {
+  cose: Uint8Array;
+  issueId: number;
+  date: Date;
+  nextUpdate: Date;
+  contentDigest: string;
+}
+
+/**
+ * Signs a new trust-list issue when the content changed since `set.trustList` (or there is none);
+ * returns undefined when the current issue still holds.
+ */
+export async function signTrustListIfChanged(
+  set: PublishedSet,
+  signer: TrustListSigner,
+  opts: VicalOptions,
+  now: Date,
+): Promise<SignedTrustList | undefined> {
+  const docTypes = opts.docTypes ?? [MNC_DOCTYPE];
+  const certs = vicalCertificates(set, now);
+  const nextUpdate = vicalNextUpdate(set, now, opts.defaultValidityMs);
+  const signerSha = parseCertificate(signer.certificate).sha256;
+  const digest = vicalContentDigest(certs, docTypes, nextUpdate, signerSha);
+  if (set.trustList && set.trustList.contentDigest === digest) return undefined;
+  const issueId = (set.trustList?.issueId ?? 0) + 1;
+  const date = new Date(Math.floor(now.getTime() / 1000) * 1000);
+  const vical = new Map<string, unknown>([
+    ["version", "1.0"],
+    ["vicalProvider", opts.provider],
+    ["date", tdate(date)],
+    ["vicalIssueID", issueId],
+    ["nextUpdate", tdate(nextUpdate)],
+    ["certificateInfos", certs.map((c) => certificateInfo(c, docTypes))],
+  ]);
+  const cose = await coseSign1(encodeCbor(vical), signer);
+  return { cose, issueId, date, nextUpdate, contentDigest: digest };
+}
+
+export async function coseSign1(payload: Uint8Array, signer: TrustListSigner): Promise<Uint8Array> {
+  const protectedBytes = encodeCbor(new Map([[1, COSE_ALG[signer.alg]]]));
+  const tbs = encodeCbor(["Signature1", protectedBytes, new Uint8Array(0), payload]);
+  const signature = await signer.sign(tbs);
+  return encodeCbor([protectedBytes, new Map([[33, signer.certificate]]), payload, signature]);
+}
+
+export class TrustListError extends IacaError {}
+
+export interface VerifiedTrustList {
+  vical: Map<string, unknown>;
+  signer: X509Certificate;
+  anchor: X509Certificate;
+  issueId: number;
+  certificates: Uint8Array[];
+}
+
+/**
+ * Reference verification of a signed trust list as a verifier does it: COSE_Sign1 signature by the
+ * x5chain certificate, that certificate's EKU 1.0.18013.5.1.8 and validity, and its signature by
+ * one of the IACA certificates the verifier already trusts.
+ */
+export async function verifyTrustList(
+  cose: Uint8Array,
+  trustedIacas: Uint8Array[],
+  now = new Date(),
+): Promise<VerifiedTrustList> {
+  let arr = decodeCbor(cose);
+  if (arr instanceof Tag && arr.tag === 18) arr = arr.value;
+  if (!Array.isArray(arr) || arr.length !== 4) throw new TrustListError("TRUST_LIST_MALFORMED", "not a COSE_Sign1");
+  const [protectedBytes, unprotected, payload, signature] = arr as [
+    Uint8Array,
+    Map<number, unknown>,
+    Uint8Array,
+    Uint8Array,
+  ];
+  const prot = decodeCbor(protectedBytes) as Map<number, unknown>;
+  const alg = prot.get(1) as number;
+  const params = ALG_PARAMS[alg];
+  if (!params) throw new TrustListError("TRUST_LIST_ALG", `unsupported COSE algorithm ${alg}`);
+  let x5 = unprotected.get(33) ?? prot.get(33);
+  if (Array.isArray(x5)) x5 = x5[0];
+  if (!(x5 instanceof Uint8Array)) throw new TrustListError("TRUST_LIST_MALFORMED", "no x5chain certificate");
+  const signer = new X509Certificate(Buffer.from(x5));
+  const signerInfo = parseCertificate(x5);
+  if (!signerInfo.ekus.includes(EKU_VICAL_SIGNER))
+    throw new TrustListError("TRUST_LIST_SIGNER_EKU", "signer certificate lacks EKU 1.0.18013.5.1.8");
+  if (now < signer.notBefore || now > signer.notAfter)
+    throw new TrustListError("TRUST_LIST_SIGNER_EXPIRED", "signer certificate is not valid now");
+  const key = await signer.publicKey.export({ name: "ECDSA", namedCurve: params.curve }, ["verify"]);
+  const tbs = encodeCbor(["Signature1", Buffer.from(protectedBytes), new Uint8Array(0), Buffer.from(payload)]);
+  const ok = await webcrypto.subtle.verify(
+    { name: "ECDSA", hash: params.hash },
+    key as webcrypto.CryptoKey,
+    signature,
+    tbs,
+  );
+  if (!ok) throw new TrustListError("TRUST_LIST_SIGNATURE", "COSE_Sign1 signature does not verify");
+  let anchor: X509Certificate | undefined;
+  for (const der of trustedIacas) {
+    const a = new X509Certificate(Buffer.from(der));
+    if (a.subject !== signer.issuer) continue;
+    if (await signer.verify({ publicKey: a, signatureOnly: true })) {
+      anchor = a;
+      break;
+    }
+  }
+  if (!anchor) throw new TrustListError("TRUST_LIST_UNTRUSTED", "signer certificate is not issued by a trusted IACA");
+  const vical = decodeCbor(payload) as Map<string, unknown>;
+  const infos = (vical.get("certificateInfos") as Map<string, unknown>[]) ?? [];
+  return {
+    vical,
+    signer,
+    anchor,
+    issueId: Number(vical.get("vicalIssueID")),
+    certificates: infos.map((i) => new Uint8Array(i.get("certificate") as Uint8Array)),
+  };
+}

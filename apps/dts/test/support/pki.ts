@@ -1,0 +1,197 @@
+// A throwaway PKI for DTS tests built with @iaca/pki's Annex B profiles and software WebCrypto keys:
+// root, DS certificates (active, scheduled, revoked), the trust-list signer, CRL and ARL, and a
+// re-key with both link certificates.
+import { webcrypto } from "node:crypto";
+import {
+  crlTbs,
+  dsTbs,
+  exportPublicKey,
+  type IssuerInfo,
+  iacaTbs,
+  issuerInfo,
+  linkTbs,
+  type PublicKeyInfo,
+  parseCertificate,
+  period,
+  type SigningKey,
+  signCertificate,
+  signCrl,
+  tslSignerTbs,
+} from "@iaca/pki";
+import { addDuration, DEFAULT_POLICY, type Policy } from "@iaca/policy";
+import type { PublishedCertificateInput, PublishedSetInput } from "../../src/index.ts";
+import { type TrustListSigner, webCryptoSigner } from "../../src/index.ts";
+
+const c = webcrypto;
+const gen = (namedCurve: string) =>
+  c.subtle.generateKey({ name: "ECDSA", namedCurve }, false, ["sign", "verify"]) as Promise<webcrypto.CryptoKeyPair>;
+
+export interface Root {
+  der: Uint8Array;
+  key: SigningKey;
+  pub: PublicKeyInfo;
+  info: IssuerInfo;
+}
+
+export interface FixturePki {
+  policy: Policy;
+  t0: Date;
+  root: Root;
+  set: PublishedSetInput;
+  dsActive: Uint8Array;
+  dsScheduled: Uint8Array;
+  dsRevoked: Uint8Array;
+  signer: TrustListSigner;
+  signerCert: Uint8Array;
+  crlNumber: bigint;
+  /** Signs a CRL/ARL with the current root key. */
+  crl(
+    kind: "crl" | "arl",
+    opts: { number: bigint; thisUpdate: Date; nextUpdate: Date; revoked?: Uint8Array[] },
+  ): Promise<Uint8Array>;
+  rekey(at: Date): Promise<{ newRoot: Root; linkOldToNew: Uint8Array; linkNewToOld: Uint8Array; dsNew: Uint8Array }>;
+}
+
+const serialOf = (der: Uint8Array) => new Uint8Array(parseCertificate(der).tbsCertificate.serialNumber);
+
+async function newRoot(policy: Policy, notBefore: Date): Promise<Root> {
+  const kp = await gen(policy.iaca.key.curve);
+  const key: SigningKey = { privateKey: kp.privateKey, crypto: c };
+  const pub = await exportPublicKey(kp.publicKey, c);
+  const signed = await signCertificate(
+    iacaTbs({ policy, key: pub, period: period(notBefore, addDuration(notBefore, policy.iaca.validity)) }),
+    key,
+    { profile: "iaca", policy },
+  );
+  return { der: signed.der, key, pub, info: issuerInfo(parseCertificate(signed.der)) };
+}
+
+export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {}): Promise<FixturePki> {
+  const policy = opts.policy ?? DEFAULT_POLICY;
+  const t0 = opts.t0 ?? new Date(Date.UTC(2026, 0, 1));
+  let root = await newRoot(policy, t0);
+
+  const ds = async (issuer: Root, seq: number, from: Date) => {
+    const kp = await gen(policy.ds.key.curve);
+    const pub = await exportPublicKey(kp.publicKey, c);
+    const s = await signCertificate(
+      dsTbs({
+        policy,
+        issuer: issuer.info,
+        key: pub,
+        period: period(from, addDuration(from, policy.ds.validity)),
+        seq,
+      }),
+      issuer.key,
+      { profile: "ds", policy, issuer: issuer.info },
+    );
+    return s.der;
+  };
+  const dsActive = await ds(root, 1, t0);
+  const dsRevoked = await ds(root, 2, t0);
+  const scheduledFrom = addDuration(t0, policy.ds.rotationInterval);
+  const dsScheduled = await ds(root, 3, scheduledFrom);
+
+  const skp = await gen("P-256");
+  const spub = await exportPublicKey(skp.publicKey, c);
+  const signerCert = (
+    await signCertificate(
+      tslSignerTbs({
+        policy,
+        issuer: root.info,
+        key: spub,
+        period: period(t0, addDuration(t0, policy.ds.validity)),
+        commonName: "Japan mdoc Trust List Signer 1",
+      }),
+      root.key,
+      { profile: "tsl-signer", policy, issuer: root.info },
+    )
+  ).der;
+  const signer = webCryptoSigner(signerCert, skp.privateKey);
+
+  const crl: FixturePki["crl"] = async (kind, o) =>
+    (
+      await signCrl(
+        crlTbs({
+          issuer: root.info,
+          number: o.number,
+          thisUpdate: o.thisUpdate,
+          nextUpdate: o.nextUpdate,
+          revoked: (o.revoked ?? []).map((d) => ({ serial: serialOf(d), revokedAt: o.thisUpdate })),
+        }),
+        root.key,
+        { profile: kind, policy, issuer: root.info },
+      )
+    ).der;
+
+  const crlDer = await crl("crl", {
+    number: 1n,
+    thisUpdate: t0,
+    nextUpdate: addDuration(t0, policy.revocation.nextUpdate),
+    revoked: [dsRevoked],
+  });
+  const arlDer = await crl("arl", {
+    number: 1n,
+    thisUpdate: t0,
+    nextUpdate: addDuration(t0, policy.revocation.nextUpdate),
+  });
+
+  const certificates: PublishedCertificateInput[] = [
+    { der: root.der, kind: "iaca", publishedAt: t0 },
+    { der: signerCert, kind: "trust-list-signer", publishedAt: t0 },
+    { der: dsActive, kind: "ds", publishedAt: t0, activeFrom: t0, activeUntil: scheduledFrom },
+    { der: dsRevoked, kind: "ds", publishedAt: t0, activeFrom: t0, revokedAt: t0 },
+    { der: dsScheduled, kind: "ds", publishedAt: t0, activeFrom: scheduledFrom },
+  ];
+  const fixture: FixturePki = {
+    policy,
+    t0,
+    root,
+    set: { certificates, crl: crlDer, arl: arlDer },
+    dsActive,
+    dsScheduled,
+    dsRevoked,
+    signer,
+    signerCert,
+    crlNumber: 1n,
+    crl,
+    async rekey(at) {
+      const old = root;
+      const next = await newRoot(policy, at);
+      const linkPeriod = period(at, old.info.cert.tbsCertificate.validity.notAfter.getTime());
+      // old key certifies the new key, new key certifies the old key (both directions).
+      const linkOldToNew = (
+        await signCertificate(
+          linkTbs({
+            policy,
+            rootName: old.info.cert.tbsCertificate.subject,
+            subjectKey: next.pub,
+            issuerSki: old.pub.ski,
+            issuerCurve: old.pub.curve,
+            period: linkPeriod,
+          }),
+          old.key,
+          { profile: "link", policy, issuer: old.info },
+        )
+      ).der;
+      const linkNewToOld = (
+        await signCertificate(
+          linkTbs({
+            policy,
+            rootName: old.info.cert.tbsCertificate.subject,
+            subjectKey: old.pub,
+            issuerSki: next.pub.ski,
+            issuerCurve: next.pub.curve,
+            period: linkPeriod,
+          }),
+          next.key,
+          { profile: "link", policy, issuer: next.info },
+        )
+      ).der;
+      root = next;
+      const dsNew = await ds(next, 10, at);
+      return { newRoot: next, linkOldToNew, linkNewToOld, dsNew };
+    },
+  };
+  return fixture;
+}
