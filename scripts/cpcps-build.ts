@@ -1,0 +1,154 @@
+// Builds the CP/CPS: the full and the public edition as Markdown, HTML, DOCX and PDF.
+//
+//   npm run cpcps [-- --out DIR] [--formats md,html,docx,pdf] [--policy FILE]
+//
+// Markdown comes from scripts/cpcps-render.ts (no external tools); HTML and DOCX from pandoc;
+// PDF from the HTML with headless Chromium (fonts-noto-cjk for Japanese glyphs). A format whose
+// tool is missing is skipped with a message unless --strict is given.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { loadPolicy, type Policy } from "@iaca/policy";
+import { type Edition, renderEdition, type Schedule } from "./cpcps-render.ts";
+import { loadSchedule } from "./cpcps-schedule.ts";
+import { collectTrace, formatTraceText, type TraceResult } from "./cpcps-trace.ts";
+
+export type Format = "md" | "html" | "docx" | "pdf";
+export const ALL_FORMATS: Format[] = ["md", "html", "docx", "pdf"];
+const EDITIONS: Edition[] = ["full", "public"];
+const ROOT = resolve(new URL("..", import.meta.url).pathname);
+const STYLE = join(ROOT, "docs/cpcps/style.css");
+
+export function hasTool(cmd: string): boolean {
+  return spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/** The Chromium binary, if any ($CHROMIUM or the usual Debian/Ubuntu names). */
+export function chromiumBinary(): string | undefined {
+  const names = [process.env.CHROMIUM, "chromium", "chromium-browser", "google-chrome"].filter(Boolean) as string[];
+  return names.find((n) => hasTool(n));
+}
+
+function run(cmd: string, args: string[], timeoutMs = 180_000): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
+}
+
+export interface BuildOptions {
+  out?: string;
+  formats?: Format[];
+  policy?: Policy;
+  /** Fail instead of skipping a format whose tool is missing. */
+  strict?: boolean;
+  trace?: TraceResult;
+  schedule?: Schedule | null;
+  log?: (msg: string) => void;
+}
+
+export interface BuildResult {
+  out: string;
+  files: Record<Edition, Partial<Record<Format, string>>>;
+  skipped: string[];
+  trace: TraceResult;
+  ms: number;
+}
+
+export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
+  const t0 = Date.now();
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const out = resolve(opts.out ?? join(ROOT, "docs/cpcps/dist"));
+  const formats = opts.formats ?? ALL_FORMATS;
+  const policy = opts.policy ?? loadPolicy();
+  const trace = opts.trace ?? (await collectTrace(ROOT));
+  const schedule = opts.schedule === null ? undefined : (opts.schedule ?? loadSchedule(policy, log));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "trace.txt"), `${formatTraceText(trace)}\n`);
+
+  const skipped: string[] = [];
+  const pandoc = hasTool("pandoc");
+  const chromium = formats.includes("pdf") ? chromiumBinary() : undefined;
+  const need = (fmt: Format, ok: boolean, tool: string) => {
+    if (!formats.includes(fmt)) return false;
+    if (ok) return true;
+    const msg = `${fmt}: ${tool} not found (apt-get install -y pandoc chromium fonts-noto-cjk poppler-utils)`;
+    if (opts.strict) throw new Error(msg);
+    skipped.push(msg);
+    return false;
+  };
+  const wantHtml = need("html", pandoc, "pandoc") || (formats.includes("pdf") && pandoc && !!chromium);
+  const wantDocx = need("docx", pandoc, "pandoc");
+  const wantPdf = need("pdf", pandoc && !!chromium, pandoc ? "chromium" : "pandoc");
+
+  const header = join(out, "style-header.html");
+  writeFileSync(header, `<style>\n${readFileSync(STYLE, "utf8")}\n</style>\n`);
+
+  const files: BuildResult["files"] = { full: {}, public: {} };
+  for (const edition of EDITIONS) {
+    const base = join(out, `cpcps-${edition}`);
+    const md = renderEdition({ edition, policy, trace, ...(schedule ? { schedule } : {}) });
+    writeFileSync(`${base}.md`, md);
+    files[edition].md = `${base}.md`;
+    if (wantHtml) {
+      run("pandoc", [
+        `${base}.md`,
+        "-f",
+        "markdown",
+        "-t",
+        "html5",
+        "-s",
+        "--toc",
+        "--toc-depth=2",
+        "-H",
+        header,
+        "-o",
+        `${base}.html`,
+      ]);
+      files[edition].html = `${base}.html`;
+    }
+    if (wantDocx) {
+      run("pandoc", [`${base}.md`, "-f", "markdown", "-t", "docx", "--toc", "--toc-depth=2", "-o", `${base}.docx`]);
+      files[edition].docx = `${base}.docx`;
+    }
+    if (wantPdf && chromium) {
+      run(chromium, [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        "--no-pdf-header-footer",
+        `--user-data-dir=${join(out, ".chromium")}`,
+        `--print-to-pdf=${base}.pdf`,
+        pathToFileURL(`${base}.html`).href,
+      ]);
+      if (!existsSync(`${base}.pdf`)) throw new Error(`chromium produced no ${base}.pdf`);
+      files[edition].pdf = `${base}.pdf`;
+    }
+    log(`cpcps: ${edition}: ${Object.keys(files[edition]).join(", ")}`);
+  }
+  for (const s of skipped) log(`cpcps: skipped ${s}`);
+  return { out, files, skipped, trace, ms: Date.now() - t0 };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const formats = opt("--formats")?.split(",") as Format[] | undefined;
+  const policyPath = opt("--policy");
+  const r = await build({
+    ...(opt("--out") ? { out: opt("--out") } : {}),
+    ...(formats ? { formats } : {}),
+    ...(policyPath ? { policy: loadPolicy(policyPath) } : {}),
+    strict: args.includes("--strict"),
+  });
+  console.error(`cpcps: wrote ${r.out} in ${(r.ms / 1000).toFixed(1)} s`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
