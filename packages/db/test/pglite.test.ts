@@ -24,7 +24,7 @@ beforeAll(async () => {
   delete process.env.DATABASE_URL;
   process.env.IACA_DATA_DIR = root;
   db = await openDatabase({ migrate: true });
-});
+}, 300_000); // initdb of a new PGlite directory is slow on a busy machine
 afterAll(async () => {
   await db?.close();
   if (saved.url !== undefined) process.env.DATABASE_URL = saved.url;
