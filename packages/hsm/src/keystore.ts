@@ -117,6 +117,8 @@ interface AuditOpts {
 const { CKA_CLASS, CKA_TOKEN, CKA_PRIVATE, CKA_LABEL, CKA_ID, CKA_KEY_TYPE } = pkcs11js;
 const { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY, CKO_SECRET_KEY } = pkcs11js;
 
+const ECDSA: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_ECDSA };
+
 function defaultSessions(): number {
   return Math.max(8, 2 * availableParallelism());
 }
@@ -141,6 +143,8 @@ export class KeyStore {
   private slot: Buffer;
   private readonly pool: SessionPool;
   private readonly keys = new Map<string, CachedKey>();
+  /** Hot-path cache: signing key by the caller's URI string. Cleared with `keys`. */
+  private readonly byRef = new Map<string, CachedKey>();
   private readonly parsed = new Map<string, Pkcs11Uri>();
   private sessionsLost = 0;
   private closed = false;
@@ -421,10 +425,13 @@ export class KeyStore {
     const uri = this.uri(ref);
     const data = Buffer.isBuffer(digest) ? digest : Buffer.from(digest);
     return this.run("C_Sign", { key: ref }, (s) => {
-      const k = this.cachedKey(s, uri, CKO_PRIVATE_KEY);
+      const k = (typeof ref === "string" && this.byRef.get(ref)) || this.cachedKey(s, uri, CKO_PRIVATE_KEY, ref);
       if (!k.curve) throw new HsmError("HSM_KEY_TYPE_MISMATCH", "not an EC key");
-      this.p11.C_SignInit(s, { mechanism: pkcs11js.CKM_ECDSA }, k.handle);
-      return this.p11.C_SignAsync(s, data, Buffer.alloc(2 * k.curve.size));
+      this.p11.C_SignInit(s, ECDSA, k.handle);
+      // Async C_Sign: runs on a libuv worker thread, the event loop keeps serving.
+      return new Promise<Buffer>((resolve, reject) =>
+        this.p11.C_Sign(s, data, Buffer.alloc(2 * k.curve!.size), (err, sig) => (err ? reject(err) : resolve(sig))),
+      );
     });
   }
 
@@ -510,7 +517,7 @@ export class KeyStore {
       });
       throw err;
     } finally {
-      this.keys.clear();
+      this.clearKeyCache();
     }
     await this.opts.audit.append({
       actor,
@@ -569,6 +576,11 @@ export class KeyStore {
     return info;
   }
 
+  private clearKeyCache(): void {
+    this.keys.clear();
+    this.byRef.clear();
+  }
+
   private uri(ref: KeyRef): Pkcs11Uri {
     let u: Pkcs11Uri | undefined;
     if (typeof ref === "string") {
@@ -611,12 +623,19 @@ export class KeyStore {
     return found[0]!;
   }
 
-  private cachedKey(s: Buffer, u: Pkcs11Uri, cls: number): CachedKey {
+  private cachedKey(s: Buffer, u: Pkcs11Uri, cls: number, ref?: KeyRef): CachedKey {
     const cacheKey = `${cls}|${u.object ?? ""}|${u.id?.toString("hex") ?? ""}`;
     let k = this.keys.get(cacheKey);
     if (k) return k;
+    k = this.lookupKey(s, u, cls);
+    this.keys.set(cacheKey, k);
+    if (typeof ref === "string" && cls === CKO_PRIVATE_KEY && this.byRef.size < 10_000) this.byRef.set(ref, k);
+    return k;
+  }
+
+  private lookupKey(s: Buffer, u: Pkcs11Uri, cls: number): CachedKey {
     const handle = this.findOne(s, u, cls);
-    k = { handle };
+    const k: CachedKey = { handle };
     if (cls === CKO_PRIVATE_KEY) {
       const [kt, params] = this.p11.C_GetAttributeValue(s, handle, [
         { type: CKA_KEY_TYPE },
@@ -624,7 +643,6 @@ export class KeyStore {
       ]);
       if (ulong(kt?.value) === pkcs11js.CKK_EC) k.curve = curveFromParams(params?.value as Buffer);
     }
-    this.keys.set(cacheKey, k);
     return k;
   }
 
@@ -661,14 +679,14 @@ export class KeyStore {
         if (c !== undefined && SESSION_LOST.has(c)) {
           this.sessionsLost++;
           // A logged-out token hides private objects: their handles are void after re-login.
-          this.keys.clear();
+          this.clearKeyCache();
           this.pool.discard(lease);
           this.pool.sweep();
           if (DEVICE_LOST.has(c)) this.relocate();
           continue;
         }
         if (c === pkcs11js.CKR_USER_NOT_LOGGED_IN) {
-          this.keys.clear();
+          this.clearKeyCache();
           try {
             this.pool.ensureLogin(lease.handle);
           } catch (le) {
@@ -684,7 +702,7 @@ export class KeyStore {
         }
         if ((c === pkcs11js.CKR_OBJECT_HANDLE_INVALID || c === pkcs11js.CKR_KEY_HANDLE_INVALID) && !handleRetried) {
           handleRetried = true;
-          this.keys.clear();
+          this.clearKeyCache();
           this.pool.release(lease);
           continue;
         }
@@ -701,7 +719,7 @@ export class KeyStore {
 
   /** The token may be in another slot after a device reset; cached object handles are void. */
   private relocate(): void {
-    this.keys.clear();
+    this.clearKeyCache();
     try {
       this.slot = findSlot(this.p11, this.token);
     } catch {
