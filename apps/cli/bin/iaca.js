@@ -4,5 +4,7 @@
 import { register } from "tsx/esm/api";
 
 register();
+const { applyLocalDefaults } = await import("../src/context.ts");
+applyLocalDefaults();
 const { main } = await import("../src/main.ts");
 process.exitCode = await main(process.argv);

@@ -1,0 +1,93 @@
+import { migrationStatus, openDatabase } from "@iaca/db";
+import { type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
+import { discardAudit, type Policy } from "@iaca/policy";
+import type { Command } from "commander";
+import { policyOf } from "../context.ts";
+import { CliExit, printJson } from "../output.ts";
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+type Probe = () => Promise<Omit<Check, "name">>;
+
+/** Each probe reports instead of throwing, so one broken part does not hide the others. */
+async function run(name: string, probe: Probe): Promise<Check> {
+  try {
+    return { name, ...(await probe()) };
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return { name, ok: false, detail: `${code ? `${code}: ` : ""}${(e as Error).message}` };
+  }
+}
+
+const databaseProbe: Probe = async () => {
+  const db = await openDatabase({ migrate: false });
+  try {
+    const s = await migrationStatus(db);
+    const applied = s.migrations.filter((m) => m.state === "applied").length;
+    const problems = [
+      s.pending.length ? `${s.pending.length} pending (run: npx iaca db migrate)` : "",
+      s.failed.length ? `failed: ${s.failed.join(", ")}` : "",
+      s.modified.length ? `modified after apply: ${s.modified.join(", ")}` : "",
+      s.missingLocally.length ? `unknown to this code: ${s.missingLocally.join(", ")}` : "",
+    ].filter(Boolean);
+    return {
+      ok: s.upToDate,
+      detail: `${db.kind} ${db.location}; migrations ${applied}/${s.migrations.length} applied${problems.length ? `; ${problems.join("; ")}` : ""}`,
+    };
+  } finally {
+    await db.close();
+  }
+};
+
+function hsmProbe(role: HsmRole): Probe {
+  return async () => {
+    const nodes = roleConfig(hsmConfigFromEnv(), role).nodes;
+    const parts: string[] = [];
+    let ok = true;
+    for (const node of nodes) {
+      try {
+        // Status only reads: nothing it does is an auditable decision.
+        const ks = await KeyStore.open({ module: node.module, token: node.token, pin: node.pin, audit: discardAudit });
+        try {
+          const keys = await ks.listKeys();
+          parts.push(`${node.name}: token "${node.token}" logged in, ${keys.length} key(s)`);
+        } finally {
+          ks.close();
+        }
+      } catch (e) {
+        ok = false;
+        parts.push(`${node.name}: ${(e as { code?: string }).code ?? "ERROR"}: ${(e as Error).message}`);
+      }
+    }
+    return { ok, detail: `${nodes[0]?.module ?? "?"}; ${parts.join("; ")}` };
+  };
+}
+
+function policySummary(p: Policy): string {
+  return [
+    `version ${p.version}, profile ${p.profile}`,
+    `IACA ${p.iaca.validity} (${p.iaca.key.curve}), re-key every ${p.iaca.rekeyInterval} (first after ${p.iaca.firstRekeyAfter})`,
+    `DS ${p.ds.validity} (${p.ds.key.curve}), new key every ${p.ds.rotationInterval}`,
+    `MSO ${p.mso.validity}, ${p.mso.digestAlgorithm}, batch <= ${p.mso.maxBatch}`,
+  ].join("; ");
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("database, migrations, HSM tokens and policy at a glance (exit 1 when something is not ready)")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const checks: Check[] = [];
+      checks.push(await run("policy", async () => ({ ok: true, detail: policySummary(policyOf(cmd)) })));
+      checks.push(await run("database", databaseProbe));
+      for (const role of ["root", "ds"] as const) checks.push(await run(`hsm.${role}`, hsmProbe(role)));
+      if (opts.json) printJson({ ok: checks.every((c) => c.ok), checks });
+      else for (const c of checks) process.stdout.write(`${c.ok ? "OK  " : "FAIL"}  ${c.name.padEnd(9)} ${c.detail}\n`);
+      if (!checks.every((c) => c.ok)) throw new CliExit(1);
+    });
+}
