@@ -106,6 +106,7 @@ export interface SignedTrustList {
   date: Date;
   nextUpdate: Date;
   contentDigest: string;
+  signerSha256: string;
 }
 
 /**
@@ -135,7 +136,7 @@ export async function signTrustListIfChanged(
     ["certificateInfos", certs.map((c) => certificateInfo(c, docTypes))],
   ]);
   const cose = await coseSign1(encodeCbor(vical), signer);
-  return { cose, issueId, date, nextUpdate, contentDigest: digest };
+  return { cose, issueId, date, nextUpdate, contentDigest: digest, signerSha256: signerSha };
 }
 
 export async function coseSign1(payload: Uint8Array, signer: TrustListSigner): Promise<Uint8Array> {
