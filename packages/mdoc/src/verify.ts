@@ -88,7 +88,7 @@ export function readMdocInput(input: Uint8Array | string): Uint8Array {
 }
 
 /** Splits PEM text (possibly several blocks) or returns DER as is. */
-export function readDerList(input: CertInput, label = "CERTIFICATE|X509 CRL"): Uint8Array[] {
+export function readDerList(input: CertInput, label = "CERTIFICATE|X509 CRL|CRL"): Uint8Array[] {
   const text = typeof input === "string" ? input : Buffer.from(input).toString("latin1");
   if (!text.includes("-----BEGIN"))
     return [typeof input === "string" ? new Uint8Array(Buffer.from(input, "base64")) : input];
@@ -139,9 +139,18 @@ export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions
     top.add("format.structure", false, "not an IssuerSigned, Document or DeviceResponse (or no documents)");
     return { ok: false, checks: top.list, documents: [] };
   }
-  const anchors = loadCerts(opts.trustAnchors);
-  const pool = loadCerts(opts.untrusted ?? []);
-  const crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => new X509Crl(d));
+  let anchors: X509Certificate[];
+  let pool: X509Certificate[];
+  let crls: X509Crl[];
+  try {
+    anchors = loadCerts(opts.trustAnchors);
+    pool = loadCerts(opts.untrusted ?? []);
+    crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => new X509Crl(d));
+    if ((opts.crls ?? []).length > 0 && crls.length === 0) throw new Error("no CRL in the given CRL input");
+  } catch (e) {
+    top.add("inputs", false, `unreadable trust anchor, certificate or CRL: ${(e as Error).message}`);
+    return { ok: false, format, checks: top.list, documents: [] };
+  }
   const documents: VerifiedDocument[] = [];
   const checks = [...top.list];
   for (const [i, d] of docs.entries()) {
