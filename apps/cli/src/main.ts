@@ -1,5 +1,5 @@
-import { Command, CommanderError } from "commander";
 import { IacaError } from "@iaca/policy";
+import { Command, CommanderError } from "commander";
 import { commands } from "./commands/index.ts";
 import { CliExit } from "./output.ts";
 

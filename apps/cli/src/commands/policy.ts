@@ -1,5 +1,5 @@
-import type { Command } from "commander";
 import { loadPolicy } from "@iaca/policy";
+import type { Command } from "commander";
 import { printJson } from "../output.ts";
 
 export function registerPolicy(program: Command): void {
