@@ -136,7 +136,7 @@ describe("DTS over the operations database", () => {
       thisUpdate: now,
       nextUpdate: addDuration(now, "P100D"),
       signingAlgorithm: { name: "ECDSA", hash: "SHA-384" },
-      signingKey: pki.root.key.privateKey,
+      signingKey: pki.root.privateKey,
     });
     expect(
       await code(installCrl({ source, policy: pki.policy, data: new Uint8Array(off.rawData), kind: "crl", now })),

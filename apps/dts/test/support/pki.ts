@@ -29,6 +29,7 @@ const gen = (namedCurve: string) =>
 export interface Root {
   der: Uint8Array;
   key: SigningKey;
+  privateKey: webcrypto.CryptoKey;
   pub: PublicKeyInfo;
   info: IssuerInfo;
 }
@@ -63,7 +64,7 @@ async function newRoot(policy: Policy, notBefore: Date): Promise<Root> {
     key,
     { profile: "iaca", policy },
   );
-  return { der: signed.der, key, pub, info: issuerInfo(parseCertificate(signed.der)) };
+  return { der: signed.der, key, privateKey: kp.privateKey, pub, info: issuerInfo(parseCertificate(signed.der)) };
 }
 
 export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {}): Promise<FixturePki> {
