@@ -85,3 +85,28 @@ export function equalBytes(a: ArrayBuffer | Uint8Array | undefined, b: ArrayBuff
   if (!a || !b) return false;
   return Buffer.from(toBytes(a)).equals(Buffer.from(toBytes(b)));
 }
+
+function readTlv(b: Uint8Array, off: number): { start: number; end: number; contentStart: number } {
+  const first = b[off + 1] ?? 0;
+  let len = first;
+  let hdr = 2;
+  if (first & 0x80) {
+    len = 0;
+    for (let i = 0; i < (first & 0x7f); i++) len = len * 256 + (b[off + 2 + i] ?? 0);
+    hdr = 2 + (first & 0x7f);
+  }
+  return { start: off, contentStart: off + hdr, end: off + hdr + len };
+}
+
+/** Splits a signed X.509 object (certificate, CRL, CSR) into its exact to-be-signed bytes and signature. */
+export function splitSigned(der: Uint8Array): { tbs: Uint8Array; algorithm: Uint8Array; signature: Uint8Array } {
+  const outer = readTlv(der, 0);
+  const tbs = readTlv(der, outer.contentStart);
+  const alg = readTlv(der, tbs.end);
+  const sig = readTlv(der, alg.end);
+  return {
+    tbs: der.subarray(tbs.start, tbs.end),
+    algorithm: der.subarray(alg.start, alg.end),
+    signature: der.subarray(sig.contentStart + 1, sig.end),
+  };
+}

@@ -1,19 +1,21 @@
 // Lint before sign: serialize the TBS, lint exactly those bytes (parsed back), sign them with a
 // WebCrypto key (software or the PKCS#11 bridge), and assemble the signed object byte for byte.
-import type { webcrypto } from "node:crypto";
+import { createPublicKey, verify as cryptoVerify, type webcrypto } from "node:crypto";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { Certificate, CertificateList, TBSCertificate, TBSCertList } from "@peculiar/asn1-x509";
+import { AlgorithmIdentifier, Certificate, CertificateList, TBSCertificate, TBSCertList } from "@peculiar/asn1-x509";
 import { CONTROLS } from "./controls.ts";
-import { bitString, ecdsaRawToDer, sequence, toBytes } from "./der.ts";
+import { bitString, ecdsaRawToDer, sequence, splitSigned, toBytes } from "./der.ts";
 import { failures, type LintContext, LintError, type LintResult, lintTbsCertificate, lintTbsCertList } from "./lint.ts";
-import { HASH_BY_SIG_OID } from "./oids.ts";
+import { HASH_BY_SIG_OID, type Hash } from "./oids.ts";
 import { sha256 } from "./profiles.ts";
 
-/** What the HSM bridge (or node:crypto) provides: a private key handle and its SubtleCrypto. */
-export interface SigningKey {
-  privateKey: webcrypto.CryptoKey;
-  crypto: { subtle: webcrypto.SubtleCrypto };
-}
+/**
+ * A signing key: a WebCrypto private key with its SubtleCrypto (node:crypto or the HSM's WebCrypto
+ * bridge), or any function returning an r||s ECDSA signature (e.g. @iaca/hsm KeyStore.sign).
+ */
+export type SigningKey =
+  | { privateKey: webcrypto.CryptoKey; crypto: { subtle: webcrypto.SubtleCrypto } }
+  | { signRaw(data: Uint8Array, hash: Hash): Promise<Uint8Array> };
 
 export interface Signed {
   der: Uint8Array;
@@ -32,8 +34,11 @@ export function toPem(der: Uint8Array, label: "CERTIFICATE" | "X509 CRL" | "CERT
 async function signBytes(tbsDer: Uint8Array, algorithm: string, key: SigningKey): Promise<Uint8Array> {
   const hash = HASH_BY_SIG_OID[algorithm];
   if (!hash) throw new Error(`unsupported signature algorithm ${algorithm}`);
-  const raw = await key.crypto.subtle.sign({ name: "ECDSA", hash }, key.privateKey, tbsDer);
-  return ecdsaRawToDer(toBytes(raw));
+  const raw =
+    "signRaw" in key
+      ? await key.signRaw(tbsDer, hash)
+      : toBytes(await key.crypto.subtle.sign({ name: "ECDSA", hash }, key.privateKey, tbsDer));
+  return ecdsaRawToDer(raw);
 }
 
 /** Lints `tbs` as it will be encoded; refuses (LintError naming the rules) on any FAIL; then signs. */
@@ -63,3 +68,20 @@ export async function signCrl(tbs: TBSCertList, key: SigningKey, ctx: LintContex
 
 export const parseCertificate = (der: Uint8Array | ArrayBuffer) => AsnConvert.parse(toBytes(der), Certificate);
 export const parseCrl = (der: Uint8Array | ArrayBuffer) => AsnConvert.parse(toBytes(der), CertificateList);
+
+/** Verifies the signature of a certificate, CRL or CSR over its exact TBS bytes with `spkiDer`. */
+export function verifySigned(der: Uint8Array, spkiDer: Uint8Array): boolean {
+  const parts = splitSigned(der);
+  const alg = AsnConvert.parse(parts.algorithm, AlgorithmIdentifier).algorithm;
+  const hash = HASH_BY_SIG_OID[alg];
+  if (!hash) return false;
+  const key = createPublicKey({ key: Buffer.from(spkiDer), format: "der", type: "spki" });
+  return cryptoVerify(hash.replace("-", "").toLowerCase(), parts.tbs, { key, dsaEncoding: "der" }, parts.signature);
+}
+
+/** The signed object's own assembly, for callers that signed the TBS elsewhere. */
+export function assemble(tbsDer: Uint8Array, algorithm: AlgorithmIdentifier, sigDer: Uint8Array): Uint8Array {
+  return sequence(tbsDer, new Uint8Array(AsnConvert.serialize(algorithm)), bitString(sigDer));
+}
+
+export { signBytes };

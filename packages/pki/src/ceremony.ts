@@ -1,0 +1,516 @@
+// Ceremony steps for the two rooms (seed 4(1) ク/ケ). The root room runs root*, the operations room
+// runs ds*; they exchange only files (CSR in, certificates and CRLs out). Every step is authorized
+// (operators, dual control), lints before it signs, stores what it made and writes audit events.
+import { writeFileSync } from "node:fs";
+import type { Database } from "@iaca/db";
+import type { KeyStore } from "@iaca/hsm";
+import { type AuditSink, addDuration, type Clause, clause, IacaError, type Policy } from "@iaca/policy";
+import { AsnConvert } from "@peculiar/asn1-schema";
+import type { Certificate } from "@peculiar/asn1-x509";
+import { AuthorityKeyIdentifier } from "@peculiar/asn1-x509";
+import { CONTROLS } from "./controls.ts";
+import { checkCsr, createCsr, csrPem } from "./csr.ts";
+import { hex, toBytes } from "./der.ts";
+import { crlNumberOf, detectCertProfile, parseArtifact } from "./lint.ts";
+import type { Hash } from "./oids.ts";
+import { OID } from "./oids.ts";
+import { CeremonyError } from "./operators.ts";
+import { plan } from "./planner.ts";
+import {
+  crlTbs,
+  dsTbs,
+  findExtension,
+  iacaTbs,
+  issuerInfo,
+  linkTbs,
+  nameText,
+  period,
+  publicKeyInfo,
+  sha256,
+} from "./profiles.ts";
+import { parseCertificate, type Signed, type SigningKey, signCertificate, signCrl, verifySigned } from "./sign.ts";
+import { assertCanSign, usagePeriod } from "./usage.ts";
+
+/** A witnessed record of one ceremony step: operators, artifacts with SHA-256, fingerprints, audit ids. */
+export class Transcript {
+  readonly lines: string[] = [];
+  constructor(
+    readonly step: string,
+    readonly policy: Policy,
+  ) {}
+  add(key: string, value: string): void {
+    this.lines.push(`${key.padEnd(22)} ${value}`);
+  }
+  render(actors: string[]): string {
+    const sig = actors.map((a) => `  ${a.padEnd(20)} signature: ______________________  date: __________`);
+    return [
+      `IACA ceremony transcript: ${this.step}`,
+      `policy version         ${this.policy.version}`,
+      ...this.lines,
+      "",
+      "Operators and witnesses (sign on paper; compare the fingerprints above out of band):",
+      ...sig,
+      "  witness              signature: ______________________  date: __________",
+      "",
+    ].join("\n");
+  }
+  write(path: string, actors: string[]): void {
+    writeFileSync(path, this.render(actors));
+  }
+}
+
+export interface Room {
+  policy: Policy;
+  db: Database;
+  hsm: KeyStore;
+  audit: AuditSink;
+  /** Verified operators ("op:alice"), from authorize(). */
+  actors: string[];
+  now?: () => Date;
+  transcript?: Transcript;
+}
+
+const nowOf = (r: Room) => (r.now ? r.now() : new Date());
+
+/** A KeyStore key as a SigningKey (KeyStore.sign hashes and signs on the token). */
+export function hsmSigner(hsm: KeyStore, uri: string): SigningKey {
+  return { signRaw: async (data: Uint8Array, hash: Hash) => toBytes((await hsm.sign(uri, data, hash)).raw) };
+}
+
+async function record(r: Room, action: string, c: Clause, targets: string[], details: Record<string, unknown>) {
+  void CONTROLS.audited;
+  await r.audit.append({
+    actor: r.actors.join("+") || "svc:pki",
+    action,
+    targets,
+    outcome: "success",
+    clause: c,
+    details: { operators: r.actors, ...details },
+  });
+}
+
+function artifact(r: Room, name: string, s: { sha256: string }) {
+  r.transcript?.add(name, `sha256 ${s.sha256}`);
+}
+
+async function storeCert(
+  r: Room,
+  signed: { der: Uint8Array; sha256: string },
+  extra: {
+    kind: string;
+    rootGen: number;
+    keyRef?: string | null;
+    activatesAt?: Date | null;
+    installedAt?: Date | null;
+  },
+) {
+  const cert = parseCertificate(signed.der);
+  const t = cert.tbsCertificate;
+  const key = publicKeyInfo(new Uint8Array(AsnConvert.serialize(t.subjectPublicKeyInfo)));
+  const akiExt = findExtension(t.extensions, OID.aki);
+  const aki = akiExt ? AsnConvert.parse(akiExt.extnValue.buffer, AuthorityKeyIdentifier).keyIdentifier : undefined;
+  const serial = hex(t.serialNumber);
+  const existing = await r.db.prisma.pkiCertificate.findUnique({ where: { serial } });
+  if (existing) {
+    if (existing.sha256 !== signed.sha256)
+      throw new CeremonyError("SERIAL_COLLISION", `serial ${serial} already used by another certificate`);
+    return existing;
+  }
+  return r.db.prisma.pkiCertificate.create({
+    data: {
+      serial,
+      kind: extra.kind,
+      subject: nameText(t.subject),
+      ski: hex(key.ski),
+      aki: aki ? hex(aki.buffer) : null,
+      spkiSha256: key.fingerprint,
+      rootGen: extra.rootGen,
+      notBefore: t.validity.notBefore.getTime(),
+      notAfter: t.validity.notAfter.getTime(),
+      der: Buffer.from(signed.der),
+      sha256: signed.sha256,
+      keyRef: extra.keyRef ?? null,
+      activatesAt: extra.activatesAt ?? null,
+      installedAt: extra.installedAt ?? null,
+    },
+  });
+}
+
+/** The newest root whose key this room holds. */
+export async function currentRoot(db: Database) {
+  const row = await db.prisma.pkiCertificate.findFirst({
+    where: { kind: "iaca", keyRef: { not: null } },
+    orderBy: { rootGen: "desc" },
+  });
+  if (!row) throw new CeremonyError("ROOT_MISSING", "no IACA root in this room's database: run `iaca root init`");
+  return { row, cert: parseCertificate(row.der), keyRef: row.keyRef! };
+}
+
+async function freshSerialCheck(db: Database, tbsSerial: ArrayBuffer) {
+  void CONTROLS.serialRandom;
+  if (await db.prisma.pkiCertificate.findUnique({ where: { serial: hex(tbsSerial) } }))
+    throw new CeremonyError("SERIAL_COLLISION", "random serial collided; run the step again");
+}
+
+// ---------------------------------------------------------------- root room
+
+export async function rootInit(r: Room, opts: { at?: Date } = {}) {
+  if (await r.db.prisma.pkiCertificate.findFirst({ where: { kind: "iaca" } }))
+    throw new CeremonyError("ROOT_EXISTS", "this room already has a root: use `iaca root rekey`");
+  const at = opts.at ?? nowOf(r);
+  const label = "iaca-root-1";
+  const key = await r.hsm.generateEcKey(label, { curve: r.policy.iaca.key.curve, actor: r.actors[0] });
+  const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
+  await r.db.prisma.pkiKey.create({ data: { uri: key.uri, role: "root", label, spkiSha256: info.fingerprint } });
+  const tbs = iacaTbs({ policy: r.policy, key: info, period: period(at, addDuration(at, r.policy.iaca.validity)) });
+  const signed = await signCertificate(tbs, hsmSigner(r.hsm, key.uri), { profile: "iaca", policy: r.policy });
+  const row = await storeCert(r, signed, { kind: "iaca", rootGen: 1, keyRef: key.uri });
+  r.transcript?.add("root key", key.uri);
+  r.transcript?.add("root key fingerprint", `sha256 ${info.fingerprint}`);
+  artifact(r, "iaca.pem", signed);
+  await record(r, "root.init", clause("6.1.1"), [row.serial, key.uri], {
+    certSha256: signed.sha256,
+    keyFingerprint: info.fingerprint,
+    lint: signed.lint.filter((x) => x.status === "PASS").length,
+  });
+  return { cert: signed, serial: row.serial, keyUri: key.uri };
+}
+
+/** Signs a DS certificate from a CSR (proof of possession checked); notBefore may be in the future (pre-signing). */
+export async function rootSignCsr(r: Room, csrData: Uint8Array, opts: { notBefore?: Date; seq?: number } = {}) {
+  const csr = checkCsr(csrData);
+  const root = await currentRoot(r.db);
+  const issuer = issuerInfo(root.cert);
+  const nb = opts.notBefore ?? nowOf(r);
+  const rootEnd = root.cert.tbsCertificate.validity.notAfter.getTime();
+  const natural = addDuration(nb, r.policy.ds.validity);
+  const na = natural > rootEnd ? rootEnd : natural;
+  const seq = opts.seq ?? (await r.db.prisma.pkiCertificate.count({ where: { kind: "ds" } })) + 1;
+  const tbs = dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq });
+  await freshSerialCheck(r.db, tbs.serialNumber);
+  const signed = await signCertificate(tbs, hsmSigner(r.hsm, root.keyRef), { profile: "ds", policy: r.policy, issuer });
+  const row = await storeCert(r, signed, { kind: "ds", rootGen: root.row.rootGen, activatesAt: nb });
+  r.transcript?.add("CSR", `sha256 ${sha256(csr.der)}`);
+  r.transcript?.add("DS key fingerprint", `sha256 ${csr.key.fingerprint}  (compare with the operations room)`);
+  artifact(r, `ds ${row.serial}`, signed);
+  await record(r, "ds.certificate.issue", clause("4.3.1"), [row.serial], {
+    csrSha256: sha256(csr.der),
+    keyFingerprint: csr.key.fingerprint,
+    certSha256: signed.sha256,
+    notBefore: nb.toISOString(),
+    notAfter: na.toISOString(),
+    rootGen: root.row.rootGen,
+    capped: natural > rootEnd,
+  });
+  return { cert: signed, serial: row.serial, fingerprint: csr.key.fingerprint };
+}
+
+/** New root key and self-signed certificate with the same name, plus both link certificates. */
+export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
+  void CONTROLS.linkOnRekey;
+  const old = await currentRoot(r.db);
+  const at = opts.at ?? nowOf(r);
+  const gen = old.row.rootGen + 1;
+  const label = `iaca-root-${gen}`;
+  const key = await r.hsm.generateEcKey(label, { curve: r.policy.iaca.key.curve, actor: r.actors[0] });
+  const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
+  await r.db.prisma.pkiKey.create({ data: { uri: key.uri, role: "root", label, spkiSha256: info.fingerprint } });
+  const oldIssuer = issuerInfo(old.cert);
+  const name = old.cert.tbsCertificate.subject;
+  const root = await signCertificate(
+    iacaTbs({ policy: r.policy, key: info, name, period: period(at, addDuration(at, r.policy.iaca.validity)) }),
+    hsmSigner(r.hsm, key.uri),
+    { profile: "iaca", policy: r.policy },
+  );
+  const newIssuer = issuerInfo(parseCertificate(root.der));
+  const oldEnd = old.cert.tbsCertificate.validity.notAfter.getTime();
+  const linkPeriod = period(at, oldEnd);
+  const oldToNew = await signCertificate(
+    linkTbs({
+      policy: r.policy,
+      rootName: name,
+      subjectKey: info,
+      issuerSki: oldIssuer.key.ski,
+      issuerCurve: oldIssuer.key.curve,
+      period: linkPeriod,
+    }),
+    hsmSigner(r.hsm, old.keyRef),
+    { profile: "link", policy: r.policy, issuer: oldIssuer },
+  );
+  const newToOld = await signCertificate(
+    linkTbs({
+      policy: r.policy,
+      rootName: name,
+      subjectKey: oldIssuer.key,
+      issuerSki: info.ski,
+      issuerCurve: info.curve,
+      period: linkPeriod,
+    }),
+    hsmSigner(r.hsm, key.uri),
+    { profile: "link", policy: r.policy, issuer: newIssuer },
+  );
+  const rootRow = await storeCert(r, root, { kind: "iaca", rootGen: gen, keyRef: key.uri });
+  const l1 = await storeCert(r, oldToNew, { kind: "link", rootGen: old.row.rootGen });
+  const l2 = await storeCert(r, newToOld, { kind: "link", rootGen: gen });
+  r.transcript?.add("new root key", key.uri);
+  r.transcript?.add("new key fingerprint", `sha256 ${info.fingerprint}`);
+  artifact(r, "iaca.pem (new)", root);
+  artifact(r, "link-old-to-new.pem", oldToNew);
+  artifact(r, "link-new-to-old.pem", newToOld);
+  await record(r, "root.rekey", clause("5.6"), [rootRow.serial, l1.serial, l2.serial, key.uri], {
+    rootGen: gen,
+    rootSha256: root.sha256,
+    linkOldToNewSha256: oldToNew.sha256,
+    linkNewToOldSha256: newToOld.sha256,
+    keyFingerprint: info.fingerprint,
+  });
+  return {
+    root,
+    oldRoot: { der: new Uint8Array(old.row.der), sha256: old.row.sha256 },
+    linkOldToNew: oldToNew,
+    linkNewToOld: newToOld,
+    gen,
+  };
+}
+
+export async function rootRevoke(r: Room, serial: string, reason: string, opts: { at?: Date } = {}) {
+  const s = serial.toLowerCase().replace(/:/g, "");
+  const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
+  if (!row) throw new CeremonyError("CERT_NOT_FOUND", `no certificate with serial ${s}`);
+  if (row.revokedAt) throw new CeremonyError("ALREADY_REVOKED", `${s} was revoked ${row.revokedAt.toISOString()}`);
+  const at = opts.at ?? nowOf(r);
+  await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { revokedAt: at, revocationReason: reason } });
+  r.transcript?.add("revoked", `${s} (${row.kind}, ${reason})`);
+  await record(r, "certificate.revoke", clause("4.9.1"), [s], { kind: row.kind, reason, at: at.toISOString() });
+  return { serial: s, kind: row.kind, list: row.kind === "ds" || row.kind === "tsl-signer" ? "crl" : "arl" };
+}
+
+/**
+ * Issues the next CRL ("crl": revoked DS and trust-list signers) or ARL ("arl": revoked roots and links),
+ * signed by the current root. nextUpdate: policy.revocation.nextUpdate, checked against the plan so
+ * it covers the next planned root ceremony plus the warnBefore margin.
+ */
+export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?: Date } = {}) {
+  void CONTROLS.crlNumberIncreasing;
+  const root = await currentRoot(r.db);
+  const issuer = issuerInfo(root.cert);
+  const now = nowOf(r);
+  const kinds = kind === "crl" ? ["ds", "tsl-signer"] : ["iaca", "link"];
+  const revoked = await r.db.prisma.pkiCertificate.findMany({
+    where: { kind: { in: kinds }, revokedAt: { not: null }, notAfter: { gt: now } },
+    orderBy: { revokedAt: "asc" },
+  });
+  const last = await r.db.prisma.pkiCrl.findFirst({ where: { kind }, orderBy: { number: "desc" } });
+  const number = (last?.number ?? 0n) + 1n;
+  const nextUpdate = opts.nextUpdate ?? addDuration(now, r.policy.revocation.nextUpdate);
+  const first = await r.db.prisma.pkiCertificate.findFirst({ where: { kind: "iaca" }, orderBy: { rootGen: "asc" } });
+  const p = plan(r.policy, first?.notBefore ?? now, 11, { propose: false });
+  const nextVisit = p.ceremonies.find((c) => c.at > now)?.at;
+  const warning =
+    nextVisit && nextUpdate < addDuration(nextVisit, r.policy.revocation.warnBefore)
+      ? `nextUpdate ${nextUpdate.toISOString()} does not cover the next planned root ceremony (${nextVisit.toISOString()}) plus ${r.policy.revocation.warnBefore}`
+      : undefined;
+  const tbs = crlTbs({
+    issuer,
+    number,
+    thisUpdate: now,
+    nextUpdate,
+    revoked: revoked.map((x) => ({ serial: Uint8Array.from(Buffer.from(x.serial, "hex")), revokedAt: x.revokedAt! })),
+  });
+  const signed = await signCrl(tbs, hsmSigner(r.hsm, root.keyRef), {
+    profile: kind,
+    policy: r.policy,
+    issuer,
+    previousCrlNumber: last?.number,
+  });
+  await r.db.prisma.pkiCrl.create({
+    data: {
+      kind,
+      number,
+      thisUpdate: tbs.thisUpdate.getTime(),
+      nextUpdate: tbs.nextUpdate!.getTime(),
+      der: Buffer.from(signed.der),
+      sha256: signed.sha256,
+    },
+  });
+  artifact(r, `${kind}.der #${number}`, signed);
+  await record(r, `${kind}.issue`, clause("4.9.7"), [`${kind}:${number}`], {
+    sha256: signed.sha256,
+    number: number.toString(),
+    entries: revoked.map((x) => x.serial),
+    nextUpdate: nextUpdate.toISOString(),
+    ...(warning ? { warning } : {}),
+  });
+  return { crl: signed, number, entries: revoked.length, nextUpdate, warning };
+}
+
+// ---------------------------------------------------------------- operations room
+
+/** Generates a DS key in the DS HSM and the CSR to carry to the root room. */
+export async function dsKeygen(r: Room, opts: { seq?: number } = {}) {
+  const seq = opts.seq ?? (await r.db.prisma.pkiKey.count({ where: { role: "ds" } })) + 1;
+  const label = `ds-${seq}-${Date.now().toString(36)}`;
+  const key = await r.hsm.generateEcKey(label, { curve: r.policy.ds.key.curve, actor: r.actors[0] });
+  const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
+  const n = r.policy.iaca.name;
+  const csr = await createCsr({
+    subject: {
+      C: n.C,
+      ST: n.ST,
+      O: r.policy.ds.organization,
+      CN: r.policy.ds.commonName.replace("{seq}", String(seq)),
+    },
+    key: info,
+    signer: hsmSigner(r.hsm, key.uri),
+  });
+  await r.db.prisma.pkiKey.create({
+    data: { uri: key.uri, role: "ds", label, spkiSha256: info.fingerprint, csr: Buffer.from(csr) },
+  });
+  r.transcript?.add("DS key", key.uri);
+  r.transcript?.add("DS key fingerprint", `sha256 ${info.fingerprint}`);
+  r.transcript?.add("CSR", `sha256 ${sha256(csr)}`);
+  await record(r, "ds.key.generate", clause("6.1.1"), [key.uri], {
+    keyFingerprint: info.fingerprint,
+    csrSha256: sha256(csr),
+  });
+  return { keyUri: key.uri, csr, csrPem: csrPem(csr), fingerprint: info.fingerprint, seq };
+}
+
+function certsFrom(files: Uint8Array[]): Certificate[] {
+  const out: Certificate[] = [];
+  for (const f of files) {
+    const text = Buffer.from(f).toString("latin1");
+    const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g);
+    for (const b of blocks ?? [f]) {
+      const a = parseArtifact(typeof b === "string" ? Buffer.from(b) : b);
+      if (a.kind === "certificate") out.push(a.cert);
+    }
+  }
+  return out;
+}
+
+const derOf = (c: Certificate) => new Uint8Array(AsnConvert.serialize(c));
+const spkiOf = (c: Certificate) => new Uint8Array(AsnConvert.serialize(c.tbsCertificate.subjectPublicKeyInfo));
+const akiOf = (c: Certificate) => {
+  const e = findExtension(c.tbsCertificate.extensions, OID.aki);
+  const id = e ? AsnConvert.parse(e.extnValue.buffer, AuthorityKeyIdentifier).keyIdentifier : undefined;
+  return id ? hex(id.buffer) : undefined;
+};
+
+/**
+ * Installs a DS certificate carried from the root room: its key must be a DS key of this room's HSM,
+ * it must chain (directly or through a link certificate) to a trusted root among `trust`, and pass the
+ * linter. Records its activation time (default: its notBefore, as planned) and retires the previous DS then.
+ */
+export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array[], opts: { activatesAt?: Date } = {}) {
+  const a = parseArtifact(certData);
+  if (a.kind !== "certificate") throw new CeremonyError("NOT_A_CERTIFICATE", "expected a DS certificate");
+  const cert = a.cert;
+  if (detectCertProfile(cert.tbsCertificate) !== "ds")
+    throw new CeremonyError("NOT_A_DS", "not a Document Signer certificate");
+  const info = publicKeyInfo(spkiOf(cert));
+  const key = await r.db.prisma.pkiKey.findUnique({ where: { spkiSha256: info.fingerprint } });
+  if (!key || key.role !== "ds" || key.destroyedAt)
+    throw new CeremonyError("DS_KEY_UNKNOWN", `no DS key with fingerprint ${info.fingerprint} in this room`);
+  const hsmSpki = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
+  if (hsmSpki.fingerprint !== info.fingerprint)
+    throw new CeremonyError("DS_KEY_MISMATCH", "the certificate's key is not the HSM key recorded for it");
+  // Chain: DS <- (root with the DS's AKI) or DS <- link <- trusted root.
+  const pool = certsFrom(trust);
+  const roots = pool.filter((c) => detectCertProfile(c.tbsCertificate) === "iaca" && verifySigned(derOf(c), spkiOf(c)));
+  const bySki = (ski: string | undefined, from: Certificate[]) =>
+    from.filter((c) => hex(issuerInfo(c).key.ski) === ski);
+  const dsAki = akiOf(cert);
+  let issuer = bySki(dsAki, roots)[0];
+  let chain = "root";
+  if (!issuer) {
+    const link = bySki(dsAki, pool).find((l) => detectCertProfile(l.tbsCertificate) === "link");
+    const anchor = link && bySki(akiOf(link), roots)[0];
+    if (link && anchor && verifySigned(derOf(link), spkiOf(anchor))) {
+      issuer = link;
+      chain = "link";
+    }
+  }
+  if (!issuer || !verifySigned(a.der, spkiOf(issuer)))
+    throw new CeremonyError("DS_CHAIN_INVALID", "the DS certificate does not chain to a trusted IACA root");
+  const { lintArtifact, failures } = await import("./lint.ts");
+  const lint = lintArtifact(a.der, { policy: r.policy, issuer, profile: "ds" });
+  const bad = failures(lint.results);
+  if (bad.length) throw new CeremonyError("LINT_FAILED", `DS certificate fails ${bad.map((x) => x.rule).join(", ")}`);
+  for (const c of roots) await storeCert(r, { der: derOf(c), sha256: sha256(derOf(c)) }, { kind: "iaca", rootGen: 0 });
+  const activatesAt = opts.activatesAt ?? cert.tbsCertificate.validity.notBefore.getTime();
+  const row = await storeCert(
+    r,
+    { der: a.der, sha256: sha256(a.der) },
+    { kind: "ds", rootGen: 0, keyRef: key.uri, activatesAt, installedAt: nowOf(r) },
+  );
+  await r.db.prisma.pkiCertificate.update({
+    where: { serial: row.serial },
+    data: { keyRef: key.uri, installedAt: nowOf(r), activatesAt },
+  });
+  await r.db.prisma.pkiCertificate.updateMany({
+    where: {
+      kind: "ds",
+      serial: { not: row.serial },
+      retiredAt: null,
+      activatesAt: { lt: activatesAt },
+      keyRef: { not: null },
+    },
+    data: { retiredAt: activatesAt },
+  });
+  artifact(r, `ds ${row.serial}`, { sha256: row.sha256 });
+  await record(r, "ds.certificate.install", clause("6.3.2"), [row.serial, key.uri], {
+    certSha256: row.sha256,
+    chain,
+    activatesAt: activatesAt.toISOString(),
+    usageEnd: usagePeriod({ ...row, activatesAt }, r.policy).end.toISOString(),
+  });
+  return { serial: row.serial, activatesAt, chain };
+}
+
+export type DsState = "pending" | "active" | "retired" | "usage-over" | "expired" | "revoked";
+
+/** DS certificates of this room with state, usage period and days left of signing. */
+export async function dsList(db: Database, policy: Policy, at: Date = new Date()) {
+  const rows = await db.prisma.pkiCertificate.findMany({ where: { kind: "ds" }, orderBy: { notBefore: "asc" } });
+  return rows.map((row) => {
+    const u = usagePeriod(row, policy);
+    let state: DsState = "active";
+    if (row.revokedAt && row.revokedAt <= at) state = "revoked";
+    else if (row.notAfter <= at) state = "expired";
+    else if (row.retiredAt && row.retiredAt <= at) state = "retired";
+    else if (u.start > at) state = "pending";
+    else if (u.end < at) state = "usage-over";
+    return {
+      serial: row.serial,
+      subject: row.subject,
+      state,
+      installed: !!row.installedAt,
+      keyRef: row.keyRef,
+      notBefore: row.notBefore,
+      notAfter: row.notAfter,
+      usageStart: u.start,
+      usageEnd: u.end,
+      daysLeft: Math.max(0, Math.floor((u.end.getTime() - at.getTime()) / 86_400_000)),
+    };
+  });
+}
+
+/** The installed DS the issuer must use at `at` (pki.ds.usage-period checked); throws when none may sign. */
+export async function currentSigner(db: Database, policy: Policy, at: Date = new Date()) {
+  const rows = await db.prisma.pkiCertificate.findMany({
+    where: { kind: "ds", keyRef: { not: null }, installedAt: { not: null }, revokedAt: null },
+    orderBy: { activatesAt: "desc" },
+  });
+  for (const row of rows) {
+    try {
+      assertCanSign(row, at, policy);
+      return { serial: row.serial, keyRef: row.keyRef!, der: new Uint8Array(row.der), record: row };
+    } catch {
+      // try the next one
+    }
+  }
+  throw new IacaError("DS_NONE_USABLE", "no installed DS certificate may sign now (usage periods / revocation)");
+}
+
+export { crlNumberOf };
