@@ -6,11 +6,12 @@
 // PDF from the HTML with headless Chromium (fonts-noto-cjk for Japanese glyphs). A format whose
 // tool is missing is skipped with a message unless --strict is given.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPolicy, type Policy } from "@iaca/policy";
-import { type Edition, renderEdition, type Schedule } from "./cpcps-render.ts";
+import { type Edition, findForbidden, renderEdition, type Schedule } from "./cpcps-render.ts";
 import { loadSchedule } from "./cpcps-schedule.ts";
 import { collectTrace, formatTraceText, type TraceResult } from "./cpcps-trace.ts";
 
@@ -84,9 +85,17 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   writeFileSync(header, `<style>\n${readFileSync(STYLE, "utf8")}\n</style>\n`);
 
   const files: BuildResult["files"] = { full: {}, public: {} };
+  const profileDir = wantPdf ? mkdtempSync(join(tmpdir(), "cpcps-chromium-")) : undefined;
   for (const edition of EDITIONS) {
     const base = join(out, `cpcps-${edition}`);
     const md = renderEdition({ edition, policy, trace, ...(schedule ? { schedule } : {}) });
+    if (edition === "public") {
+      const hits = findForbidden(md);
+      if (hits.length)
+        throw new Error(
+          `public edition contains forbidden terms:\n  ${hits.map((h) => `${h.term} (line ${h.line}): ${h.context}`).join("\n  ")}`,
+        );
+    }
     writeFileSync(`${base}.md`, md);
     files[edition].md = `${base}.md`;
     if (wantHtml) {
@@ -121,7 +130,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
         "--no-first-run",
         "--disable-dev-shm-usage",
         "--no-pdf-header-footer",
-        `--user-data-dir=${join(out, ".chromium")}`,
+        `--user-data-dir=${profileDir}`,
         `--print-to-pdf=${base}.pdf`,
         pathToFileURL(`${base}.html`).href,
       ]);
@@ -130,6 +139,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     }
     log(`cpcps: ${edition}: ${Object.keys(files[edition]).join(", ")}`);
   }
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   for (const s of skipped) log(`cpcps: skipped ${s}`);
   return { out, files, skipped, trace, ms: Date.now() - t0 };
 }
@@ -151,4 +161,8 @@ async function main(): Promise<void> {
   console.error(`cpcps: wrote ${r.out} in ${(r.ms / 1000).toFixed(1)} s`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href)
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  });

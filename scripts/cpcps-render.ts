@@ -250,3 +250,35 @@ export function renderEdition(input: RenderInput): string {
   ].join("\n");
   return `${meta}${body.replace(/\n{3,}/g, "\n\n").trim()}\n`;
 }
+
+export const FORBIDDEN_TERMS_FILE = new URL("../docs/cpcps/forbidden-terms.txt", import.meta.url).pathname;
+
+/** docs/cpcps/forbidden-terms.txt: what must never reach the public edition. */
+export function loadForbiddenTerms(file = FORBIDDEN_TERMS_FILE): string[] {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.replace(/(^|\s)#.*$/, "").trim())
+    .filter(Boolean);
+}
+
+/**
+ * Forbidden terms found in `text` (NFKC, case-insensitive; ASCII words match on word boundaries so
+ * "OCI" does not match inside another word), with a line of context each.
+ */
+export function findForbidden(
+  text: string,
+  terms = loadForbiddenTerms(),
+): { term: string; line: number; context: string }[] {
+  const norm = text.normalize("NFKC");
+  const lines = norm.split("\n");
+  const hits: { term: string; line: number; context: string }[] = [];
+  for (const term of terms) {
+    const t = term.normalize("NFKC");
+    const esc = t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\s+/g, "\\s+");
+    const re = /^[A-Za-z][A-Za-z ]*$/.test(t) ? new RegExp(`\\b${esc}\\b`, "i") : new RegExp(esc, "i");
+    lines.forEach((l, i) => {
+      if (re.test(l)) hits.push({ term, line: i + 1, context: l.trim().slice(0, 160) });
+    });
+  }
+  return hits;
+}

@@ -178,7 +178,7 @@ export async function collectTrace(root = process.cwd()): Promise<TraceResult> {
         let inImport = false;
         lines(f).forEach((line, i) => {
           const rel = relative(root, f);
-          if (/^\s*(import|export)\s*(type\s*)?\{?[^}]*$/.test(line) && !/from\s+["']/.test(line)) inImport = true;
+          if (/^\s*(import|export)\s+(type\s+)?\{[^}]*$/.test(line) && !/from\s+["']/.test(line)) inImport = true;
           const isImport =
             inImport || /^\s*(import|export)\b.*\bfrom\s+["']/.test(line) || /^\s*export\s*\*/.test(line);
           if (inImport && /from\s+["']|^\s*\}\s*;?\s*$/.test(line)) inImport = false;
@@ -303,4 +303,8 @@ async function main(): Promise<void> {
   } else console.error("\ncpcps:trace OK");
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href)
+  main().catch((e: unknown) => {
+    console.error(e instanceof Error ? e.message : e);
+    process.exitCode = 1;
+  });
