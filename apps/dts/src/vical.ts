@@ -156,6 +156,16 @@ export interface VerifiedTrustList {
   certificates: Uint8Array[];
 }
 
+/** The certificates a trust list carries, read WITHOUT verifying anything (to pick the pinned anchor). */
+export function trustListCertificatesUnverified(cose: Uint8Array): Uint8Array[] {
+  let arr = decodeCbor(cose);
+  if (arr instanceof Tag && arr.tag === 18) arr = arr.value;
+  if (!Array.isArray(arr) || arr.length !== 4) throw new TrustListError("TRUST_LIST_MALFORMED", "not a COSE_Sign1");
+  const vical = decodeCbor(arr[2] as Uint8Array) as Map<string, unknown>;
+  const infos = (vical.get("certificateInfos") as Map<string, unknown>[]) ?? [];
+  return infos.map((i) => new Uint8Array(i.get("certificate") as Uint8Array));
+}
+
 /**
  * Reference verification of a signed trust list as a verifier does it: COSE_Sign1 signature by the
  * x5chain certificate, that certificate's EKU 1.0.18013.5.1.8 and validity, and its signature by
