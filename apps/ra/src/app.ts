@@ -82,7 +82,6 @@ async function build(opts: RaOptions) {
     bodyLimit,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    disableRequestLogging: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
     return503OnClosing: true,
   });

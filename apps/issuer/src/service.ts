@@ -1,0 +1,761 @@
+import { createHash, randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type { Database } from "@iaca/db";
+import type { KeyStore } from "@iaca/hsm";
+import {
+  algForCurve,
+  allProfiles,
+  assertDsCanSign,
+  buildIssuerSigned,
+  buildMso,
+  type CborValue,
+  type CoseAlg,
+  checkCoseKey,
+  computeValidity,
+  coseKeyFromJwk,
+  type DerivedElement,
+  type DoctypeProfile,
+  type DsState,
+  decodeCbor,
+  deriveElements,
+  digest,
+  dsState,
+  EmbeddedCbor,
+  encodeCbor,
+  FullDate,
+  get,
+  getProfile,
+  issuerSignedItem,
+  MdocError,
+  type MsoSigner,
+  randomDigestIds,
+  readMdocInput,
+  restoreElement,
+  signMso,
+  validateInput,
+  verifyMdoc,
+} from "@iaca/mdoc";
+import { assertCanSign, usagePeriod } from "@iaca/pki";
+import { type AuditSink, addDuration, type Policy, subtractDuration } from "@iaca/policy";
+import type { IssuedCredential, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "./api.ts";
+import {
+  HOLDER_HMAC,
+  ISSUANCE_AUDITED,
+  KEY_STATE,
+  NO_PII_AT_REST,
+  POLICY_CHECK,
+  RECORD_BEFORE_SIGN,
+  REFRESH_RULES,
+  REVOCATION_STORED,
+} from "./controls.ts";
+import type { DsSource, SigningDs } from "./ds.ts";
+import { IssuanceError } from "./errors.ts";
+import type { IssuanceMetrics } from "./metrics.ts";
+
+export const HOLDER_HMAC_LABEL = "iaca-holder-ref-hmac";
+export const RESPONSE_AES_LABEL = "iaca-response-aes";
+const HOLDER_REF_DOMAIN = "iaca/holder-ref/v1\u0000";
+const HASH_OF: Record<number, "SHA-256" | "SHA-384" | "SHA-512"> = {
+  [-7]: "SHA-256",
+  [-35]: "SHA-384",
+  [-36]: "SHA-512",
+};
+
+export interface IssuerServiceOptions {
+  db: Database;
+  /** The DS token: DS private keys and the issuer's secret keys (holder HMAC, response AES). */
+  keyStore: KeyStore;
+  policy: Policy;
+  ds: DsSource;
+  audit: AuditSink;
+  metrics?: IssuanceMetrics;
+  /** Secret key labels on the DS token (created by ensureSecretKeys). */
+  keys?: { holderHmac?: string; responseAes?: string };
+  actor?: string;
+  now?: () => Date;
+  /** Pending records older than this are marked abandoned by the sweeper (default 5 minutes). */
+  staleAfterMs?: number;
+}
+
+interface PreparedElement {
+  namespace: string;
+  identifier: string;
+  value: CborValue;
+}
+
+interface Prepared {
+  profile: DoctypeProfile;
+  elements: PreparedElement[];
+  ageChanges: Date[];
+  myNumber: string;
+  refreshedFrom?: string;
+}
+
+interface ChosenDs {
+  ds: SigningDs;
+  state: DsState;
+  alg: CoseAlg;
+}
+
+/** Test-only fault injection (`IACA_FAILPOINT=issuer.after-sign:3` kills the process after the 3rd MSO signature). */
+function failpoint(name: string, count: number): void {
+  const fp = process.env.IACA_FAILPOINT;
+  if (!fp) return;
+  const [n, at] = fp.split(":");
+  if (n === name && Number(at) === count) process.kill(process.pid, "SIGKILL");
+}
+let signCount = 0;
+
+/**
+ * The Issuer Server (Document Signer): the only component that asks the HSM to sign MSOs. Every
+ * signature is preceded by a committed issuance record (issuer.record-before-sign) and a DS key
+ * state check (issuer.key-state); the database holds no personal data (privacy.no-pii-at-rest).
+ */
+export class IssuerService implements IssuerApi {
+  readonly controls = [RECORD_BEFORE_SIGN, KEY_STATE, POLICY_CHECK, HOLDER_HMAC, NO_PII_AT_REST, ISSUANCE_AUDITED];
+  private readonly hmacKey: string;
+  private readonly aesKey: string;
+  private readonly actor: string;
+  private readonly now: () => Date;
+  private readonly states = new Map<string, DsState>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: IssuerServiceOptions) {
+    this.hmacKey = o.keyStore.uriFor(o.keys?.holderHmac ?? HOLDER_HMAC_LABEL);
+    this.aesKey = o.keyStore.uriFor(o.keys?.responseAes ?? RESPONSE_AES_LABEL);
+    this.actor = o.actor ?? "svc:issuer";
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** Creates the holder-reference HMAC key and the response AES key on the DS token if absent. */
+  static async ensureSecretKeys(
+    ks: KeyStore,
+    audit: AuditSink,
+    labels: { holderHmac?: string; responseAes?: string } = {},
+  ) {
+    const have = new Set((await ks.listKeys()).map((k) => k.label));
+    const hmac = labels.holderHmac ?? HOLDER_HMAC_LABEL;
+    const aes = labels.responseAes ?? RESPONSE_AES_LABEL;
+    void audit;
+    if (!have.has(hmac))
+      await ks.generateHmacKey(hmac, { actor: "svc:issuer", reason: "holder reference (privacy.holder-hmac)" });
+    if (!have.has(aes)) await ks.generateAesKey(aes, { actor: "svc:issuer", reason: "idempotent response encryption" });
+  }
+
+  /** Marks pending records older than staleAfterMs abandoned now and every minute (crashed batches). */
+  startSweeper(): void {
+    const run = () => this.sweep().catch(() => undefined);
+    void run();
+    this.sweeper = setInterval(run, 60_000);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  async sweep(): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - (this.o.staleAfterMs ?? 5 * 60_000));
+    const rows = await this.o.db.sql.query<{ id: string; request_id: string }>(
+      `UPDATE issuance SET state = 'abandoned' WHERE state = 'pending' AND created_at < $1 RETURNING id, request_id`,
+      [cutoff],
+    );
+    if (rows.length) await this.auditAbandoned(rows, "stale");
+    return rows.length;
+  }
+
+  // ------------------------------------------------------------------ holder reference
+
+  /** HMAC-SHA-256 (HSM key) of the My Number: the only holder identifier stored (privacy.holder-hmac). */
+  async holderRef(myNumber: string): Promise<string> {
+    void HOLDER_HMAC;
+    const mac = await this.o.keyStore.hmac(this.hmacKey, Buffer.from(HOLDER_REF_DOMAIN + myNumber, "utf8"));
+    return mac.toString("hex");
+  }
+
+  // ------------------------------------------------------------------ DS selection and key state
+
+  private dsStateOf(ds: SigningDs): DsState {
+    const k = `${ds.keyRef}|${ds.record.serial}`;
+    let st = this.states.get(k);
+    if (!st) {
+      st = dsState(ds.certificate);
+      this.states.set(k, st);
+    }
+    return st;
+  }
+
+  private async checkKeyState(c: { ds: SigningDs; state: DsState }, at: Date, revoked: boolean): Promise<void> {
+    void KEY_STATE;
+    await assertDsCanSign(c.state, at, {
+      isRevoked: () => revoked,
+      keyStateCheck: ({ at: when }) => {
+        assertCanSign(c.ds.record, when, this.o.policy);
+      },
+    });
+  }
+
+  /** The first installed DS whose key may sign now; SIGNING_UNAVAILABLE (503) when none. */
+  async chooseDs(at: Date): Promise<ChosenDs> {
+    const reasons: string[] = [];
+    let candidates: SigningDs[];
+    try {
+      candidates = await this.o.ds.signingKeys(at);
+    } catch (e) {
+      throw new IssuanceError("SIGNING_UNAVAILABLE", "the DS key state cannot be read", {
+        cause: (e as Error).message,
+      });
+    }
+    for (const ds of candidates) {
+      try {
+        const state = this.dsStateOf(ds);
+        const revoked = Boolean(ds.record.revokedAt) || (await this.o.ds.isRevoked(state.serialNumber));
+        await this.checkKeyState({ ds, state }, at, revoked);
+        const curve = (state.certificate.publicKey.algorithm as { namedCurve?: string }).namedCurve ?? "";
+        return { ds, state, alg: algForCurve(curve) };
+      } catch (e) {
+        reasons.push(`${ds.record.serial}: ${(e as { code?: string }).code ?? "error"}`);
+      }
+    }
+    throw new IssuanceError(
+      "SIGNING_UNAVAILABLE",
+      candidates.length
+        ? `no Document Signer key may sign now (${reasons.join("; ")})`
+        : "no Document Signer key is installed",
+      { reasons },
+    );
+  }
+
+  // ------------------------------------------------------------------ input
+
+  private profileOf(id: string): DoctypeProfile {
+    try {
+      if (id.startsWith("docType:")) {
+        const docType = id.slice("docType:".length);
+        const preferred = getProfile(this.o.policy.profile);
+        if (preferred.docType === docType) return preferred;
+        const p = allProfiles().find((x) => x.docType === docType);
+        if (p) return p;
+        throw new Error("no profile");
+      }
+      return getProfile(id);
+    } catch {
+      throw new IssuanceError("PROFILE_UNSUPPORTED", `unknown profile or docType`);
+    }
+  }
+
+  private prepareNew(profileId: string, holder: unknown, now: Date): Prepared {
+    const profile = this.profileOf(profileId);
+    let elements: DerivedElement[];
+    let input: Record<string, string | Uint8Array>;
+    try {
+      input = validateInput(profile, holder, now);
+      elements = deriveElements(profile, input, now);
+    } catch (e) {
+      throw mapInputError(e);
+    }
+    const myNumber = this.myNumberOf(profile, input);
+    return {
+      profile,
+      elements,
+      ageChanges: elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
+      myNumber,
+    };
+  }
+
+  private myNumberOf(profile: DoctypeProfile, input: Record<string, unknown>): string {
+    const field = Object.entries(profile.input).find(([, s]) => s.check === "my-number")?.[0];
+    const v = field ? input[field] : undefined;
+    if (typeof v !== "string")
+      throw new IssuanceError("MY_NUMBER_INVALID", "the profile's My Number field is missing", {
+        element: field ?? "individualNumber",
+        rule: "missing",
+      });
+    return v;
+  }
+
+  /**
+   * Refresh (issuer.refresh): the presented IssuerSigned must come from this issuer (MSO hash
+   * on record), verify against our IACA, not be revoked, lie within the refresh window and carry
+   * every element of its profile. Age elements are derived again; the rest is copied.
+   */
+  private async prepareRefresh(issuerSigned: string, now: Date): Promise<Prepared> {
+    void REFRESH_RULES;
+    const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
+    let root: CborValue;
+    let payload: Uint8Array;
+    try {
+      root = decodeCbor(readMdocInput(issuerSigned));
+      payload = (get(root, "issuerAuth") as CborValue[])[2] as Uint8Array;
+      if (!(payload instanceof Uint8Array)) throw new Error("payload");
+    } catch {
+      throw invalid("is not an IssuerSigned");
+    }
+    const msoSha256 = createHash("sha256").update(payload).digest("hex");
+    const [row] = await this.o.db.sql.query<{
+      id: string;
+      state: string;
+      valid_until: Date;
+      revoked_at: Date | null;
+      holder_ref: string;
+      profile: string;
+      ds_cert_serial: string;
+    }>(
+      `SELECT id, state, valid_until, revoked_at, holder_ref, profile, ds_cert_serial FROM issuance WHERE mso_sha256 = $1`,
+      [msoSha256],
+    );
+    if (row?.state !== "issued") throw invalid("was not issued by this issuer");
+    if (row.revoked_at) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked; refresh refused");
+    const validUntil = new Date(row.valid_until);
+    const window = this.o.policy.mso.refreshWindow;
+    const opens = subtractDuration(validUntil, window);
+    const closes = addDuration(validUntil, window);
+    if (now < opens || now > closes)
+      throw new IssuanceError(
+        "REFRESH_OUTSIDE_WINDOW",
+        `refresh is possible from ${opens.toISOString()} to ${closes.toISOString()} (policy mso.refreshWindow ${window})`,
+        { opens: opens.toISOString(), closes: closes.toISOString() },
+      );
+    if (await this.o.ds.isRevoked(row.ds_cert_serial)) throw invalid("was signed by a revoked Document Signer");
+    // Verified as of a time inside its validity: lateness is governed by the refresh window above.
+    const at = now < validUntil ? now : new Date(validUntil.getTime() - 1000);
+    const result = await verifyMdoc(issuerSigned, {
+      trustAnchors: await this.o.ds.trustAnchors(),
+      untrusted: (await this.o.ds.untrusted?.()) ?? [],
+      at,
+    });
+    if (!result.ok) {
+      const failed = result.checks.filter((c) => c.status === "FAIL").map((c) => c.name);
+      throw invalid(`does not verify (${failed.join(", ")})`);
+    }
+    const doc = result.documents[0];
+    const profile = this.profileOf(doc?.profile ?? row.profile);
+    // element values straight from the CBOR (only those whose digest verified)
+    const raw = new Map<string, CborValue>();
+    const ns = get(root, "nameSpaces") as Map<string, EmbeddedCbor[]>;
+    for (const [nsName, items] of ns) {
+      for (const item of items) {
+        const m = (item instanceof EmbeddedCbor ? item.decode() : item) as Map<string, CborValue>;
+        const id = m.get("elementIdentifier") as string;
+        if (doc?.elements[nsName] && id in doc.elements[nsName])
+          raw.set(`${nsName}/${id}`, m.get("elementValue") as CborValue);
+      }
+    }
+    const copied: PreparedElement[] = [];
+    const derivedSpecs: DoctypeProfile["namespaces"] = {};
+    const input: Record<string, string | Uint8Array> = {};
+    for (const [nsName, elements] of Object.entries(profile.namespaces)) {
+      for (const [id, spec] of Object.entries(elements)) {
+        const s = spec.source;
+        const isDerived =
+          "fn" in s && ["age_over", "age_in_years", "issuance_date", "issuance_plus_years"].includes(s.fn);
+        const value = raw.get(`${nsName}/${id}`);
+        if (isDerived) {
+          derivedSpecs[nsName] = { ...(derivedSpecs[nsName] ?? {}), [id]: spec };
+          continue;
+        }
+        if (value === undefined) {
+          if (spec.optional) continue;
+          throw invalid(`lacks element ${id} (present all elements to refresh)`);
+        }
+        copied.push({ namespace: nsName, identifier: id, value });
+        // recover the inputs the derived elements need, and the My Number for the holder check
+        if ("from" in s && !("fn" in s)) input[s.from] = restoredString(restoreElement(profile, nsName, id, value));
+        else if ("fn" in s && s.fn === "full_date") input[s.from] = restoredString(value);
+        else if ("fn" in s && s.fn === "japanese_date" && typeof value === "string") {
+          const m = /^(\d{4})年(\d{1,2})月(\d{1,2})日$/.exec(value);
+          if (m) input[s.from] ??= `${m[1]}-${m[2]!.padStart(2, "0")}-${m[3]!.padStart(2, "0")}`;
+        }
+      }
+    }
+    let derived: DerivedElement[] = [];
+    try {
+      derived = deriveElements({ ...profile, namespaces: derivedSpecs }, input, now);
+    } catch {
+      throw invalid("lacks the elements its age attributes derive from");
+    }
+    const myNumber = this.myNumberOf(profile, input);
+    if ((await this.holderRef(myNumber)) !== row.holder_ref)
+      throw new IssuanceError("HOLDER_MISMATCH", "the mdoc's holder does not match the issuance record");
+    return {
+      profile,
+      elements: [...copied, ...derived],
+      ageChanges: derived.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
+      myNumber,
+      refreshedFrom: row.id,
+    };
+  }
+
+  // ------------------------------------------------------------------ issue
+
+  async issue(req: IssueRequest): Promise<IssueResult> {
+    const t0 = performance.now();
+    const now = this.now();
+    const { policy, db, keyStore, metrics } = this.o;
+    const n = req.devices.length;
+    if (n < 1 || n > policy.mso.maxBatch)
+      throw new IssuanceError(
+        "BATCH_TOO_LARGE",
+        `1..${policy.mso.maxBatch} device keys per batch (policy mso.maxBatch)`,
+      );
+    const prepared = req.refresh
+      ? await this.prepareRefresh(req.refresh.issuerSigned, now)
+      : this.prepareNew(req.profile, req.holder, now);
+    const deviceKeys = req.devices.map((d, index) => {
+      try {
+        const k = coseKeyFromJwk(d.jwk as unknown as Record<string, unknown>) as Map<CborValue, CborValue>;
+        checkCoseKey(k);
+        return k;
+      } catch {
+        throw new IssuanceError("DEVICE_KEY_INVALID", `device key ${index} is not a supported EC public key`, {
+          index,
+        });
+      }
+    });
+    let chosen: ChosenDs;
+    try {
+      chosen = await this.chooseDs(now);
+    } catch (e) {
+      metrics?.batches.inc({ outcome: "refused" });
+      await this.o.audit.append({
+        actor: this.actor,
+        action: "mdoc.issue.batch",
+        targets: [req.requestId],
+        outcome: "denied",
+        clause: KEY_STATE.clause,
+        details: {
+          client: req.clientId,
+          code: (e as IssuanceError).code,
+          reasons: (e as IssuanceError).details?.reasons,
+        },
+      });
+      throw e;
+    }
+    let validity: ReturnType<typeof computeValidity>["validity"];
+    try {
+      ({ validity } = computeValidity(now, policy.mso, chosen.state.notAfter, prepared.ageChanges));
+    } catch (e) {
+      throw new IssuanceError("SIGNING_UNAVAILABLE", (e as Error).message);
+    }
+    const holderRef = await this.holderRef(prepared.myNumber);
+
+    // Build every MSO of the batch: fresh salts and a random digestID permutation per credential.
+    const docs = deviceKeys.map((deviceKey, i) => {
+      const ids = randomDigestIds(prepared.elements.length);
+      const nameSpaces = new Map<string, EmbeddedCbor[]>();
+      const valueDigests = new Map<string, Map<number, Uint8Array>>();
+      prepared.elements.forEach((e, j) => {
+        const id = ids[j] as number;
+        const item = issuerSignedItem(id, e.identifier, e.value);
+        if (!nameSpaces.has(e.namespace)) {
+          nameSpaces.set(e.namespace, []);
+          valueDigests.set(e.namespace, new Map());
+        }
+        nameSpaces.get(e.namespace)!.push(item);
+        valueDigests.get(e.namespace)!.set(id, digest(policy.mso.digestAlgorithm, item.raw));
+      });
+      const msoBytes = encodeCbor(
+        buildMso({
+          docType: prepared.profile.docType,
+          digestAlgorithm: policy.mso.digestAlgorithm,
+          valueDigests,
+          deviceKey,
+          validityInfo: validity,
+        }),
+      );
+      const payload = new EmbeddedCbor(msoBytes).raw;
+      return {
+        id: randomUUID(),
+        index: i,
+        nameSpaces,
+        msoBytes,
+        msoSha256: createHash("sha256").update(payload).digest("hex"),
+        thumbprint: req.devices[i]!.thumbprint,
+      };
+    });
+
+    // issuer.record-before-sign: the records are committed before the HSM is asked for anything.
+    void RECORD_BEFORE_SIGN;
+    const cols = 14;
+    const values: unknown[] = [];
+    const tuples = docs.map((d, k) => {
+      values.push(
+        d.id,
+        req.requestId,
+        d.index,
+        req.clientId,
+        prepared.profile.id,
+        prepared.profile.docType,
+        chosen.state.serialNumber,
+        d.msoSha256,
+        d.thumbprint,
+        holderRef,
+        validity.validFrom,
+        validity.validUntil,
+        prepared.refreshedFrom ?? null,
+        now,
+      );
+      const b = k * cols;
+      return `(${Array.from({ length: cols }, (_, c) => `$${b + c + 1}`).join(", ")}, 'pending')`;
+    });
+    await db.sql.query(
+      `INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
+         device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at, state)
+       VALUES ${tuples.join(", ")}`,
+      values,
+    );
+    failpoint("issuer.after-record", 1);
+
+    const ids = docs.map((d) => d.id);
+    const revokedAtStart = await this.o.ds.isRevoked(chosen.state.serialNumber);
+    const hash = HASH_OF[chosen.alg]!;
+    const signer: MsoSigner = {
+      alg: chosen.alg,
+      certificate: chosen.ds.certificate,
+      sign: async (tbs) => {
+        // issuer.key-state before each signature (in memory: usage period, validity, revocation at batch start)
+        await this.checkKeyState(chosen, this.now(), revokedAtStart);
+        const s0 = performance.now();
+        try {
+          const sig = await keyStore.sign(chosen.ds.keyRef, tbs, hash);
+          metrics?.signLatency.observe((performance.now() - s0) / 1000);
+          failpoint("issuer.after-sign", ++signCount);
+          return sig.raw;
+        } catch (e) {
+          metrics?.signFailures.inc({ code: (e as { code?: string }).code ?? "unknown" });
+          throw e;
+        }
+      },
+    };
+    let credentials: IssuedCredential[];
+    try {
+      const signed = await Promise.all(docs.map((d) => signMso(d.msoBytes, signer)));
+      credentials = docs.map((d, i) => ({
+        id: d.id,
+        issuerSigned: Buffer.from(encodeCbor(buildIssuerSigned(d.nameSpaces, signed[i]!))).toString("base64url"),
+        docType: prepared.profile.docType,
+        deviceKeyThumbprint: d.thumbprint,
+        validFrom: validity.validFrom.toISOString(),
+        validUntil: validity.validUntil.toISOString(),
+        ...(validity.expectedUpdate ? { expectedUpdate: validity.expectedUpdate.toISOString() } : {}),
+      }));
+      await db.sql.query(
+        `UPDATE issuance SET state = 'issued', signed_at = $2 WHERE id = ANY($1::text[]) AND state = 'pending'`,
+        [ids, this.now()],
+      );
+    } catch (e) {
+      await db.sql
+        .query(`UPDATE issuance SET state = 'failed' WHERE id = ANY($1::text[]) AND state = 'pending'`, [ids])
+        .catch(() => undefined);
+      metrics?.batches.inc({ outcome: "failed" });
+      await this.o.audit
+        .append({
+          actor: this.actor,
+          action: "mdoc.issue.batch",
+          targets: [req.requestId, ...ids],
+          outcome: "failure",
+          clause: RECORD_BEFORE_SIGN.clause,
+          details: { client: req.clientId, dsSerial: chosen.state.serialNumber, code: (e as { code?: string }).code },
+        })
+        .catch(() => undefined);
+      if (e instanceof MdocError && e.code.startsWith("MDOC_DS"))
+        throw new IssuanceError("SIGNING_UNAVAILABLE", e.message, undefined, { cause: e });
+      if ((e as { code?: string }).code?.startsWith("DS_") || (e as { code?: string }).code === "MSO_BEYOND_DS")
+        throw new IssuanceError("SIGNING_UNAVAILABLE", (e as Error).message, undefined, { cause: e });
+      throw e;
+    }
+    await this.o.audit.append({
+      actor: this.actor,
+      action: req.refresh ? "mdoc.refresh.batch" : "mdoc.issue.batch",
+      targets: [req.requestId, ...ids],
+      outcome: "success",
+      clause: ISSUANCE_AUDITED.clause,
+      details: {
+        client: req.clientId,
+        profile: prepared.profile.id,
+        count: n,
+        dsSerial: chosen.state.serialNumber,
+        validFrom: validity.validFrom.toISOString(),
+        validUntil: validity.validUntil.toISOString(),
+        ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
+      },
+    });
+    metrics?.issuances.inc({ profile: prepared.profile.id, kind: req.refresh ? "refresh" : "issue" }, n);
+    metrics?.batches.inc({ outcome: "issued" });
+    metrics?.batchLatency.observe((performance.now() - t0) / 1000);
+    return {
+      requestId: req.requestId,
+      profile: prepared.profile.id,
+      docType: prepared.profile.docType,
+      dsCertificateSerial: chosen.state.serialNumber,
+      credentials,
+      ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
+    };
+  }
+
+  // ------------------------------------------------------------------ crash accounting
+
+  async abandon(req: { requestId: string; actor: string }): Promise<{ abandoned: number }> {
+    const rows = await this.o.db.sql.query<{ id: string; request_id: string }>(
+      `UPDATE issuance SET state = 'abandoned' WHERE request_id = $1 AND state IN ('pending', 'issued') RETURNING id, request_id`,
+      [req.requestId],
+    );
+    if (rows.length) await this.auditAbandoned(rows, "retry", req.actor);
+    return { abandoned: rows.length };
+  }
+
+  private async auditAbandoned(rows: { id: string; request_id: string }[], why: string, actor = this.actor) {
+    await this.o.audit.append({
+      actor,
+      action: "mdoc.issue.abandoned",
+      targets: [...new Set(rows.map((r) => r.request_id))].concat(rows.map((r) => r.id)),
+      outcome: "failure",
+      clause: RECORD_BEFORE_SIGN.clause,
+      details: { count: rows.length, why },
+    });
+  }
+
+  // ------------------------------------------------------------------ revocation
+
+  async revokeCredential(req: { id: string; reason: string; actor: string }): Promise<RevokeResult> {
+    void REVOCATION_STORED;
+    const rows = await this.o.db.sql.query<{ id: string }>(
+      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
+        WHERE id = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
+      [req.id, this.now(), req.reason],
+    );
+    if (rows.length === 0) {
+      const [row] = await this.o.db.sql.query<{ state: string; revoked_at: Date | null }>(
+        `SELECT state, revoked_at FROM issuance WHERE id = $1`,
+        [req.id],
+      );
+      if (row?.state !== "issued") throw new IssuanceError("NOT_FOUND", "no such credential");
+      return { revoked: [], alreadyRevoked: [req.id] };
+    }
+    await this.o.audit.append({
+      actor: req.actor,
+      action: "mdoc.revoke",
+      targets: [req.id],
+      outcome: "success",
+      clause: REVOCATION_STORED.clause,
+      details: { reason: req.reason },
+    });
+    return { revoked: [req.id], alreadyRevoked: [] };
+  }
+
+  async revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult> {
+    const ref = await this.holderRef(req.myNumber);
+    const rows = await this.o.db.sql.query<{ id: string }>(
+      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
+        WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
+      [ref, this.now(), req.reason],
+    );
+    const already = await this.o.db.sql.query<{ id: string }>(
+      `SELECT id FROM issuance WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NOT NULL AND NOT (id = ANY($2::text[]))`,
+      [ref, rows.map((r) => r.id)],
+    );
+    await this.o.audit.append({
+      actor: req.actor,
+      action: "mdoc.revoke.holder",
+      targets: rows.map((r) => r.id),
+      outcome: "success",
+      clause: REVOCATION_STORED.clause,
+      details: { reason: req.reason, count: rows.length },
+    });
+    return { revoked: rows.map((r) => r.id).sort(), alreadyRevoked: already.map((r) => r.id).sort() };
+  }
+
+  // ------------------------------------------------------------------ response sealing (idempotency)
+
+  async seal(req: { plaintext: string; aad: string }): Promise<{ sealed: string }> {
+    const s = await this.o.keyStore.encrypt(this.aesKey, Buffer.from(req.plaintext, "utf8"), {
+      aad: Buffer.from(req.aad, "utf8"),
+    });
+    return { sealed: Buffer.concat([s.iv, s.tag, s.ciphertext]).toString("base64url") };
+  }
+
+  async unseal(req: { sealed: string; aad: string }): Promise<{ plaintext: string }> {
+    const b = Buffer.from(req.sealed, "base64url");
+    const pt = await this.o.keyStore.decrypt(
+      this.aesKey,
+      { iv: b.subarray(0, 12), tag: b.subarray(12, 28), ciphertext: b.subarray(28) },
+      { aad: Buffer.from(req.aad, "utf8") },
+    );
+    return { plaintext: pt.toString("utf8") };
+  }
+
+  // ------------------------------------------------------------------ readiness and gauges
+
+  async readiness(): Promise<Readiness> {
+    const checks: Readiness["checks"] = {};
+    try {
+      await this.o.db.sql.query("SELECT 1");
+      checks.database = { ok: true };
+    } catch {
+      checks.database = { ok: false, detail: "unreachable" };
+    }
+    try {
+      await this.o.keyStore.hmac(this.hmacKey, Buffer.from("readyz"));
+      checks.hsm = { ok: true };
+    } catch (e) {
+      checks.hsm = { ok: false, detail: (e as { code?: string }).code ?? "unreachable" };
+    }
+    try {
+      const c = await this.chooseDs(this.now());
+      checks.signer = { ok: true, detail: `DS ${c.state.serialNumber}` };
+    } catch (e) {
+      checks.signer = { ok: false, detail: (e as Error).message };
+    }
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  /** Days left in the usage period of each installed DS (metrics gauge). */
+  async usageDaysLeft(): Promise<Array<{ labels: Record<string, string>; value: number }>> {
+    const now = this.now();
+    const keys = await this.o.ds.signingKeys(now);
+    return keys.map((k) => ({
+      labels: { serial: k.record.serial },
+      value: (usagePeriod(k.record, this.o.policy).end.getTime() - now.getTime()) / 86_400_000,
+    }));
+  }
+
+  async crlDaysLeft(): Promise<number | undefined> {
+    const next = await this.o.ds.crlNextUpdate?.();
+    return next ? (next.getTime() - this.now().getTime()) / 86_400_000 : undefined;
+  }
+}
+
+function restoredString(v: unknown): string {
+  if (v instanceof FullDate) return v.value;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "bigint") return v.toString();
+  return String(v);
+}
+
+/** MDOC_INPUT_INVALID issues to the RA's finer problem types. */
+function mapInputError(e: unknown): unknown {
+  if (!(e instanceof MdocError)) return e;
+  const issues = (e.details?.issues ?? []) as { element: string; rule: string }[];
+  const unknown = issues.find((i) => i.rule === "unknown field");
+  if (unknown)
+    return new IssuanceError("ELEMENT_UNKNOWN", `unknown element ${unknown.element}`, {
+      element: unknown.element,
+      rule: unknown.rule,
+      issues,
+    });
+  const mn = issues.find((i) => i.element === "individualNumber");
+  if (mn)
+    return new IssuanceError("MY_NUMBER_INVALID", `individualNumber: ${mn.rule}`, {
+      element: mn.element,
+      rule: mn.rule,
+      issues,
+    });
+  if (e.code === "MDOC_INPUT_INVALID") {
+    const first = issues[0];
+    return new IssuanceError("INPUT_INVALID", e.message, {
+      ...(first ? { element: first.element, rule: first.rule } : {}),
+      issues,
+    });
+  }
+  return e;
+}
