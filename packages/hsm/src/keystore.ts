@@ -240,12 +240,12 @@ export class KeyStore {
   }
 
   /** Generates an AES-256 key (CKM_AES_KEY_GEN) for AES-GCM encryption on the token. */
-  generateAesKey(label: string, opts: AuditOpts = {}): Promise<KeyInfo> {
+  async generateAesKey(label: string, opts: AuditOpts = {}): Promise<KeyInfo> {
     return this.generateSecret(label, "aes", opts);
   }
 
   /** Generates a 256-bit generic secret (CKK_GENERIC_SECRET) for CKM_SHA256_HMAC on the token. */
-  generateHmacKey(label: string, opts: AuditOpts = {}): Promise<KeyInfo> {
+  async generateHmacKey(label: string, opts: AuditOpts = {}): Promise<KeyInfo> {
     return this.generateSecret(label, "hmac", opts);
   }
 
@@ -349,7 +349,7 @@ export class KeyStore {
   // ---------------------------------------------------------------- lookup
 
   /** Keys (private and secret) on this token. */
-  listKeys(): Promise<KeyInfo[]> {
+  async listKeys(): Promise<KeyInfo[]> {
     return this.run("list keys", {}, (s) => {
       const out: KeyInfo[] = [];
       for (const cls of [CKO_PRIVATE_KEY, CKO_SECRET_KEY]) {
@@ -381,7 +381,7 @@ export class KeyStore {
   }
 
   /** Security attributes of the private or secret key (for audits and tests). */
-  keyAttributes(ref: KeyRef): Promise<KeyAttributes> {
+  async keyAttributes(ref: KeyRef): Promise<KeyAttributes> {
     const uri = this.uri(ref);
     return this.run("C_GetAttributeValue", { key: formatPkcs11Uri(uri) }, (s) =>
       this.readAttributes(s, this.findOne(s, uri, uri.type === "secret-key" ? CKO_SECRET_KEY : CKO_PRIVATE_KEY)),
@@ -389,7 +389,7 @@ export class KeyStore {
   }
 
   /** Public key of an EC key pair: SPKI DER, node KeyObject and JWK. */
-  getPublicKey(ref: KeyRef): Promise<PublicKeyInfo> {
+  async getPublicKey(ref: KeyRef): Promise<PublicKeyInfo> {
     const uri = this.uri(ref);
     return this.run("read public key", { key: formatPkcs11Uri(uri) }, (s) => {
       const h = this.findOne(s, uri, CKO_PUBLIC_KEY);
@@ -421,8 +421,13 @@ export class KeyStore {
   /** Hot path: r||s only. */
   signDigestRaw(ref: KeyRef, digest: Buffer | Uint8Array): Promise<Buffer> {
     if (digest.length < 20 || digest.length > 64)
-      throw new HsmError("HSM_INVALID_INPUT", "digest must be 20 to 64 bytes (SHA-1 .. SHA-512)");
-    const uri = this.uri(ref);
+      return Promise.reject(new HsmError("HSM_INVALID_INPUT", "digest must be 20 to 64 bytes (SHA-1 .. SHA-512)"));
+    let uri: Pkcs11Uri;
+    try {
+      uri = this.uri(ref);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const data = Buffer.isBuffer(digest) ? digest : Buffer.from(digest);
     return this.run("C_Sign", { key: ref }, (s) => {
       const k = (typeof ref === "string" && this.byRef.get(ref)) || this.cachedKey(s, uri, CKO_PRIVATE_KEY, ref);
@@ -436,12 +441,12 @@ export class KeyStore {
   }
 
   /** Hashes `data` in node (SHA-256/384/512), then CKM_ECDSA on the token. */
-  sign(ref: KeyRef, data: Buffer | Uint8Array, hash: HashAlgorithm = "SHA-256"): Promise<EcdsaSignature> {
+  async sign(ref: KeyRef, data: Buffer | Uint8Array, hash: HashAlgorithm = "SHA-256"): Promise<EcdsaSignature> {
     return this.signDigest(ref, createHash(nodeHash(hash)).update(data).digest());
   }
 
   /** AES-256-GCM (CKM_AES_GCM) with a fresh random 96-bit IV and a 128-bit tag. */
-  encrypt(
+  async encrypt(
     ref: KeyRef,
     plaintext: Buffer | Uint8Array,
     opts: { aad?: Buffer | Uint8Array } = {},
@@ -458,7 +463,7 @@ export class KeyStore {
   }
 
   /** Opens {@link encrypt}'s output; a wrong key, tag or AAD gives HSM_DECRYPT_FAILED. */
-  decrypt(ref: KeyRef, sealed: AesGcmSealed, opts: { aad?: Buffer | Uint8Array } = {}): Promise<Buffer> {
+  async decrypt(ref: KeyRef, sealed: AesGcmSealed, opts: { aad?: Buffer | Uint8Array } = {}): Promise<Buffer> {
     const uri = this.uri(ref);
     if (sealed.iv.length !== 12 || sealed.tag.length !== 16)
       throw new HsmError("HSM_INVALID_INPUT", "AES-GCM needs a 12-byte IV and a 16-byte tag");
@@ -479,7 +484,7 @@ export class KeyStore {
   }
 
   /** HMAC-SHA256 (CKM_SHA256_HMAC) under a generic secret key on the token; 32 bytes. */
-  hmac(ref: KeyRef, data: Buffer | Uint8Array): Promise<Buffer> {
+  async hmac(ref: KeyRef, data: Buffer | Uint8Array): Promise<Buffer> {
     const uri = this.uri(ref);
     const input = Buffer.from(data);
     return this.run("C_Sign(HMAC)", { key: ref }, (s) => {
