@@ -27,6 +27,7 @@ import {
   period,
   publicKeyInfo,
   sha256,
+  tslSignerTbs,
 } from "./profiles.ts";
 import { parseCertificate, type Signed, type SigningKey, signCertificate, signCrl, verifySigned } from "./sign.ts";
 import { assertCanSign, usagePeriod } from "./usage.ts";
@@ -176,8 +177,16 @@ export async function rootInit(r: Room, opts: { at?: Date } = {}) {
   return { cert: signed, serial: row.serial, keyUri: key.uri };
 }
 
-/** Signs a DS certificate from a CSR (proof of possession checked); notBefore may be in the future (pre-signing). */
-export async function rootSignCsr(r: Room, csrData: Uint8Array, opts: { notBefore?: Date; seq?: number } = {}) {
+/**
+ * Signs a DS certificate from a CSR (proof of possession checked); notBefore may be in the future (pre-signing).
+ * With `profile: "tsl-signer"` it signs the DTS's trust-list signer instead (EKU 1.0.18013.5.1.8, CN `commonName`).
+ */
+export async function rootSignCsr(
+  r: Room,
+  csrData: Uint8Array,
+  opts: { notBefore?: Date; seq?: number; profile?: "ds" | "tsl-signer"; commonName?: string } = {},
+) {
+  const profile = opts.profile ?? "ds";
   const csr = checkCsr(csrData);
   const root = await currentRoot(r.db);
   const issuer = issuerInfo(root.cert);
@@ -186,14 +195,28 @@ export async function rootSignCsr(r: Room, csrData: Uint8Array, opts: { notBefor
   const natural = addDuration(nb, r.policy.ds.validity);
   const na = natural > rootEnd ? rootEnd : natural;
   const seq = opts.seq ?? (await r.db.prisma.pkiCertificate.count({ where: { kind: "ds" } })) + 1;
-  const tbs = dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq });
+  const tbs =
+    profile === "tsl-signer"
+      ? tslSignerTbs({
+          policy: r.policy,
+          issuer,
+          key: csr.key,
+          period: period(nb, na),
+          commonName: opts.commonName ?? "Japan mdoc Trust List Signer",
+        })
+      : dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq });
   await freshSerialCheck(r.db, tbs.serialNumber);
-  const signed = await signCertificate(tbs, hsmSigner(r.hsm, root.keyRef), { profile: "ds", policy: r.policy, issuer });
-  const row = await storeCert(r, signed, { kind: "ds", rootGen: root.row.rootGen, activatesAt: nb });
+  const signed = await signCertificate(tbs, hsmSigner(r.hsm, root.keyRef), { profile, policy: r.policy, issuer });
+  const row = await storeCert(r, signed, {
+    kind: profile,
+    rootGen: root.row.rootGen,
+    activatesAt: profile === "ds" ? nb : null,
+  });
   r.transcript?.add("CSR", `sha256 ${sha256(csr.der)}`);
   r.transcript?.add("DS key fingerprint", `sha256 ${csr.key.fingerprint}  (compare with the operations room)`);
   artifact(r, `ds ${row.serial}`, signed);
-  await record(r, "ds.certificate.issue", clause("4.3.1"), [row.serial], {
+  const action = profile === "ds" ? "ds.certificate.issue" : "tsl-signer.certificate.issue";
+  await record(r, action, clause("4.3.1"), [row.serial], {
     csrSha256: sha256(csr.der),
     keyFingerprint: csr.key.fingerprint,
     certSha256: signed.sha256,
