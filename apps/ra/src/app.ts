@@ -97,6 +97,8 @@ async function build(opts: RaOptions) {
   const metrics = opts.metrics;
 
   app.setErrorHandler(errorHandler);
+  // JSON only: anything else is 415 (fastify also parses text/plain by default)
+  app.removeContentTypeParser("text/plain");
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, "not-found", `no route ${req.method} ${req.url.split("?")[0]}`),
   );

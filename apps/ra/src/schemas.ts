@@ -17,8 +17,17 @@ export const Problem = T.Object(
     instance: T.Optional(T.String()),
     code: T.Optional(T.String()),
     errors: T.Optional(T.Array(T.Object({ pointer: T.String(), detail: T.String() }))),
+    element: T.Optional(T.String({ description: "the input field a profile rule refused" })),
+    rule: T.Optional(T.String()),
+    index: T.Optional(T.Integer({ description: "the proof (device key) at fault" })),
+    scope: T.Optional(T.String()),
+    maxBatch: T.Optional(T.Integer()),
   },
-  { $id: "Problem", description: "RFC 9457 problem details (application/problem+json)" },
+  {
+    $id: "Problem",
+    description: "RFC 9457 problem details (application/problem+json)",
+    additionalProperties: true,
+  },
 );
 
 export const Proofs = T.Object(

@@ -27,7 +27,7 @@ export async function makeTestPki(
       new Uint8Array((await rootKs.sign(iacaKey.uri, data, hash)).raw),
   };
   const iacaPub = publicKeyInfo((await rootKs.getPublicKey(iacaKey.uri)).spki);
-  const nb = new Date(now.getTime() - 86_400_000);
+  const nb = new Date(now.getTime() - 365 * 86_400_000);
   const iaca = await signCertificate(
     iacaTbs({ policy, key: iacaPub, period: period(nb, addDuration(nb, policy.iaca.validity)) }),
     rootSigner,

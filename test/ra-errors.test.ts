@@ -1,0 +1,285 @@
+// Every bad input gets its documented status and problem type, and leaves no issuance row behind.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Pem } from "../apps/ra/src/index.ts";
+import { createCa, issueCert } from "../apps/ra/src/index.ts";
+import {
+  call,
+  deviceKey,
+  issueBody,
+  nonceFor,
+  person,
+  personalValues,
+  proof,
+  type Response,
+  type Stack,
+  startStack,
+} from "../apps/ra/test/support/harness.ts";
+
+let stack: Stack;
+let wallet: Pem;
+const alice = person(3);
+
+beforeAll(async () => {
+  stack = await startStack({ rateLimit: { max: 80, timeWindowMs: 60_000 } });
+  wallet = await stack.addClient("wallet-errors", ["issue", "refresh", "revoke"]);
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function issuanceCount(): Promise<number> {
+  const [r] = await stack.fresh.db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM issuance`);
+  return Number(r?.n);
+}
+
+async function expectProblem(p: Promise<Response>, status: number, type: string): Promise<Response> {
+  const before = await issuanceCount();
+  const r = await p;
+  expect(r.status, r.text).toBe(status);
+  expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+  const body = r.json as { type: string; title: string; status: number };
+  expect(body.type).toBe(`urn:iaca:problem:${type}`);
+  expect(body.status).toBe(status);
+  expect(r.text).not.toMatch(/at .*\.ts:\d+|stack/i);
+  expect(await issuanceCount()).toBe(before);
+  return r;
+}
+
+const post = (body: unknown, headers?: Record<string, string>, client: Pem | undefined = wallet) =>
+  call(stack, client, "POST", "/v1/credentials", body, headers);
+
+describe("ra.input.validation: bad inputs", () => {
+  it("schema violations: missing holder, extra property, wrong types", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    const r = await expectProblem(post({ proofs: body.proofs }), 400, "validation-failed");
+    expect((r.json as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
+    await expectProblem(post({ ...body, extra: 1 }), 400, "validation-failed");
+    await expectProblem(post({ ...body, proofs: { jwt: "x" } }), 400, "validation-failed");
+    await expectProblem(post("{not json"), 400, "validation-failed");
+  });
+
+  it("invalid My Number (check digit)", async () => {
+    const bad = alice.individualNumber.slice(0, 11) + String((Number(alice.individualNumber[11]) + 1) % 10);
+    const { body } = await issueBody(stack, wallet, { ...alice, individualNumber: bad }, 1);
+    const r = await expectProblem(post(body), 400, "invalid-my-number");
+    expect(r.text).not.toContain(bad);
+  });
+
+  it("unknown element", async () => {
+    const { body } = await issueBody(stack, wallet, { ...alice, nickname: "x" } as never, 1);
+    const r = await expectProblem(post(body), 400, "unknown-element");
+    expect((r.json as { element: string }).element).toBe("nickname");
+  });
+
+  it("invalid holder data (a date in the future)", async () => {
+    const { body } = await issueBody(stack, wallet, { ...alice, birthDate: "2999-01-01" }, 1);
+    await expectProblem(post(body), 400, "invalid-holder-data");
+  });
+
+  it("unsupported profile / docType", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    await expectProblem(
+      post({ ...body, profile: undefined, docType: "org.example.other" }),
+      400,
+      "unsupported-profile",
+    );
+  });
+
+  it("bad device key: not EC, private key in the header, repeated key", async () => {
+    const nonce = await nonceFor(stack, wallet);
+    const ed = await (await import("jose")).generateKeyPair("EdDSA", { extractable: true });
+    const edJwk = await (await import("jose")).exportJWK(ed.publicKey);
+    const edProof = await new (await import("jose")).SignJWT({ nonce })
+      .setProtectedHeader({ alg: "EdDSA", typ: "openid4vci-proof+jwt", jwk: edJwk })
+      .setIssuedAt()
+      .sign(ed.privateKey);
+    await expectProblem(post({ holder: alice, proofs: { jwt: [edProof] } }), 400, "invalid-device-key");
+    const dk = await deviceKey();
+    const priv = await (await import("jose")).exportJWK(dk.privateKey);
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(dk, nonce, { jwk: priv })] } }),
+      400,
+      "invalid-device-key",
+    );
+    const twice = await proof(dk, nonce);
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [twice, await proof(dk, nonce)] } }),
+      400,
+      "invalid-device-key",
+    );
+  });
+
+  it("bad proof: signed by another key, wrong typ, stale iat, mixed nonces", async () => {
+    const nonce = await nonceFor(stack, wallet);
+    const a = await deviceKey();
+    const b = await deviceKey();
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(a, nonce, { jwk: b.jwk })] } }),
+      400,
+      "invalid-proof",
+    );
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(a, nonce, { typ: "JWT" })] } }),
+      400,
+      "invalid-proof",
+    );
+    const old = Math.floor(Date.now() / 1000) - 3600;
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(a, nonce, { iat: old })] } }),
+      400,
+      "invalid-proof",
+    );
+    const other = await nonceFor(stack, wallet);
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(a, nonce), await proof(b, other)] } }),
+      400,
+      "invalid-proof",
+    );
+  });
+
+  it("expired nonce, unknown nonce", async () => {
+    const nonce = await nonceFor(stack, wallet);
+    await stack.fresh.db.sql.query(`UPDATE ra_nonce SET expires_at = now() - interval '1 minute' WHERE value = $1`, [
+      nonce,
+    ]);
+    const dk = await deviceKey();
+    await expectProblem(post({ holder: alice, proofs: { jwt: [await proof(dk, nonce)] } }), 400, "nonce-expired");
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(dk, "never-issued")] } }),
+      400,
+      "nonce-unknown",
+    );
+  });
+
+  it("batch larger than policy mso.maxBatch", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 11);
+    await expectProblem(post(body), 400, "batch-too-large");
+  });
+
+  it("ra.rate-limit: oversized body and wrong media type", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    await expectProblem(post({ ...body, holder: { ...alice, address: "x".repeat(600_000) } }), 413, "body-too-large");
+    await expectProblem(
+      call(stack, wallet, "POST", "/v1/credentials", JSON.stringify(body), { "content-type": "text/plain" }),
+      415,
+      "unsupported-media-type",
+    );
+  });
+
+  it("ra.idempotency: the same key with another body gives 422", async () => {
+    const one = await issueBody(stack, wallet, alice, 1);
+    const ok = await post(one.body, { "idempotency-key": "errors-key-0001" });
+    expect(ok.status).toBe(201);
+    const two = await issueBody(stack, wallet, alice, 1);
+    await expectProblem(post(two.body, { "idempotency-key": "errors-key-0001" }), 422, "idempotency-key-reused");
+  });
+});
+
+describe("ra.client.mtls / ra.client.scope", () => {
+  it("ra.client.mtls: no client certificate gives 401", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    await expectProblem(call(stack, undefined, "POST", "/v1/credentials", body), 401, "client-certificate-required");
+    await expectProblem(call(stack, undefined, "POST", "/v1/nonce"), 401, "client-certificate-required");
+  });
+
+  it("ra.client.mtls: a certificate from another CA, or an unregistered one, gives 401", async () => {
+    const otherCa = await createCa("rogue CA");
+    const rogue = await issueCert(otherCa, { commonName: "wallet-errors", usage: "client" });
+    await expectProblem(call(stack, rogue, "POST", "/v1/nonce"), 401, "client-certificate-required");
+    const unregistered = await issueCert(stack.clientCa, { commonName: "nobody", usage: "client" });
+    await expectProblem(call(stack, unregistered, "POST", "/v1/nonce"), 401, "client-unknown");
+  });
+
+  it("ra.client.scope: a client without the scope gives 403", async () => {
+    const revoker = await stack.addClient("revoker-only", ["revoke"]);
+    const nonce = await nonceFor(stack, revoker);
+    const dk = await deviceKey();
+    await expectProblem(
+      post({ holder: alice, proofs: { jwt: [await proof(dk, nonce)] } }, {}, revoker),
+      403,
+      "scope-missing",
+    );
+    const issuer = await stack.addClient("issue-only", ["issue"]);
+    await expectProblem(
+      call(stack, issuer, "POST", "/v1/holders/revoke", { myNumber: alice.individualNumber, reason: "other" }),
+      403,
+      "scope-missing",
+    );
+  });
+
+  it("ra.rate-limit: a client over its rate limit gets 429", async () => {
+    const busy = await stack.addClient("busy", ["issue"]);
+    const results = [];
+    for (let i = 0; i < 90; i++) results.push(await call(stack, busy, "POST", "/v1/nonce"));
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect((limited[0]!.json as { type: string }).type).toBe("urn:iaca:problem:rate-limited");
+    // other clients are not affected
+    expect((await call(stack, wallet, "POST", "/v1/nonce")).status).toBe(200);
+  });
+});
+
+describe("issuer.key-state", () => {
+  it("issuer.key-state: a DS outside its usage period is refused with 503 and readiness turns false", async () => {
+    const good = stack.source.keys;
+    const now = Date.now();
+    // notAfter 10 days ahead: the usage period (notAfter - MSO validity 30 days) is over
+    const late = await stack.pki.makeDs({
+      notBefore: new Date(now - 80 * 86_400_000),
+      notAfter: new Date(now + 10 * 86_400_000),
+    });
+    stack.source.keys = [late];
+    try {
+      const { body } = await issueBody(stack, wallet, alice, 2);
+      const r = await expectProblem(post(body), 503, "signing-unavailable");
+      expect((r.json as { detail: string }).detail).toMatch(
+        /may sign|usage period|DS_USAGE_PERIOD_OVER|MDOC_DS_KEY_STATE/,
+      );
+      const ready = await call<{ ready: boolean }>(stack, undefined, "GET", "/readyz");
+      expect(ready.status).toBe(503);
+      expect(ready.json.ready).toBe(false);
+    } finally {
+      stack.source.keys = good;
+    }
+    expect((await call(stack, undefined, "GET", "/readyz")).status).toBe(200);
+  });
+
+  it("issuer.key-state: a revoked DS certificate is refused with 503 and readiness turns false", async () => {
+    stack.source.revoked.add(stack.ds.record.serial);
+    try {
+      const { body } = await issueBody(stack, wallet, alice, 1);
+      await expectProblem(post(body), 503, "signing-unavailable");
+      expect((await call(stack, undefined, "GET", "/readyz")).status).toBe(503);
+    } finally {
+      stack.source.revoked.clear();
+    }
+    expect((await call(stack, undefined, "GET", "/readyz")).status).toBe(200);
+  });
+
+  it("a denied signing decision is audited", async () => {
+    const rows = await stack.fresh.db.sql.query<{ outcome: string }>(
+      `SELECT outcome FROM audit_event WHERE action = 'mdoc.issue.batch' AND outcome = 'denied'`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("operations", () => {
+  it("healthz, docs and OpenAPI 3.1 are served; metrics in Prometheus text format", async () => {
+    expect((await call(stack, undefined, "GET", "/healthz")).status).toBe(200);
+    const doc = await call<{ openapi: string; paths: Record<string, unknown> }>(stack, undefined, "GET", "/docs/json");
+    expect(doc.json.openapi).toBe("3.1.0");
+    expect(Object.keys(doc.json.paths)).toEqual(
+      expect.arrayContaining(["/v1/nonce", "/v1/credentials", "/v1/credentials/refresh", "/v1/holders/revoke"]),
+    );
+    expect((await call(stack, undefined, "GET", "/docs")).text).toContain("/docs/json");
+    const m = await call(stack, undefined, "GET", "/metrics");
+    expect(m.text).toContain("iaca_issuances_total");
+    expect(m.text).toContain("iaca_hsm_sign_seconds_bucket");
+  });
+
+  it("privacy.no-pii-in-logs: no log line carries the test person's data", () => {
+    for (const v of personalValues(alice))
+      for (const line of stack.logs) expect(line.includes(v), `${v} in log`).toBe(false);
+  });
+});
