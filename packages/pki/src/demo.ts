@@ -74,22 +74,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const pins = softHsm(state, ["demo-root", "demo-ds"]);
   const module = process.env.IACA_PKCS11_MODULE || DEFAULT_MODULE;
 
-  const openRoom = async (name: string, token: string): Promise<DemoRoomHandles> => {
-    // Each room its own embedded database (the root room is offline; operations would use PostgreSQL).
-    const db = await openDatabase({ url: "", dataDir: join(state, `${name}-db`), migrate: true });
-    const audit = new AuditLog(db);
+  // One embedded database serves both rooms here (in production the root room has its own, offline,
+  // and operations uses PostgreSQL); the rooms still only exchange files.
+  const db = await openDatabase({ url: "", dataDir: opts.keepState ? join(state, "db") : "memory://", migrate: true });
+  const audit = new AuditLog(db);
+  const openRoom = async (token: string): Promise<DemoRoomHandles> => {
     const hsm = await KeyStore.open({ module, token, pin: pins[token]!, audit, actor: "svc:demo", sessions: 2 });
     return { db, hsm, room: { policy, db, hsm, audit, actors: [] } };
   };
-  const root = await openRoom("root-room", "demo-root");
-  const ops = await openRoom("ops-room", "demo-ds");
+  const root = await openRoom("demo-root");
+  const ops = await openRoom("demo-ds");
   const operators: OperatorCredential[] = [
     { id: "alice", secret: randomBytes(18).toString("base64url") },
     { id: "bob", secret: randomBytes(18).toString("base64url") },
   ];
-  for (const h of [root, ops]) {
-    await enrollOperators(h.db, operators);
-  }
+  await enrollOperators(db, operators);
   const as = async (h: DemoRoomHandles, step: string) => {
     h.room.actors = await authorize(h.db, policy, step, operators);
     return h.room;
@@ -156,10 +155,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     async close() {
       if (closed) return;
       closed = true;
-      for (const h of [root, ops]) {
-        h.hsm.close();
-        await h.db.close();
-      }
+      root.hsm.close();
+      ops.hsm.close();
+      await db.close();
       if (!opts.keepState) rmSync(state, { recursive: true, force: true });
     },
   };

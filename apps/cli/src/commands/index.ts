@@ -1,8 +1,13 @@
 import type { Command } from "commander";
 import { registerAudit } from "./audit.ts";
 import { registerDb } from "./db.ts";
+import { registerDemo } from "./demo.ts";
+import { registerDs } from "./ds.ts";
+import { registerLint } from "./lint.ts";
 import { registerMdoc } from "./mdoc.ts";
+import { registerPlan } from "./plan.ts";
 import { registerPolicy } from "./policy.ts";
+import { registerRoot } from "./root.ts";
 import { registerStatus } from "./status.ts";
 import { registerVerify } from "./verify.ts";
 
@@ -17,4 +22,9 @@ export const commands: ((program: Command) => void)[] = [
   registerAudit,
   registerVerify,
   registerMdoc,
+  registerRoot,
+  registerDs,
+  registerLint,
+  registerPlan,
+  registerDemo,
 ];

@@ -1,0 +1,171 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { AuditLog, type Database, openDatabase } from "@iaca/db";
+import { hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
+import {
+  authorize,
+  credentialsFromEnv,
+  enrollOperators,
+  type Room,
+  rootCrl,
+  rootInit,
+  rootRekey,
+  rootRevoke,
+  rootSignCsr,
+  Transcript,
+} from "@iaca/pki";
+import { IacaError, loadPolicy } from "@iaca/policy";
+import type { Command } from "commander";
+
+export interface CeremonyOpts {
+  operator: string[];
+  transcript?: string;
+  dataDir?: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function ceremonyOptions(c: Command): Command {
+  return c
+    .option("--operator <id>", "operator (repeat for dual control); secret in $IACA_OPERATOR_SECRET_<ID>", collect, [])
+    .option("--transcript <file>", "write a ceremony transcript for witnesses to sign")
+    .option("--data-dir <dir>", "this room's embedded database (default $IACA_DATA_DIR / $DATABASE_URL)");
+}
+
+async function openRoomDb(room: "root" | "ops", dataDir?: string): Promise<Database> {
+  // The root room is offline: its own embedded database under --data-dir (or $IACA_DATA_DIR).
+  if (dataDir) return openDatabase({ url: "", dataDir: resolve(dataDir, "db"), migrate: true });
+  if (room === "root" && process.env.IACA_DATA_DIR) return openDatabase({ url: "", migrate: true });
+  return openDatabase({ migrate: true });
+}
+
+/** Opens the room (database, HSM), authenticates the operators, runs the step, writes the transcript. */
+export async function withRoom(
+  program: Command,
+  room: "root" | "ops",
+  step: string,
+  o: CeremonyOpts,
+  fn: (r: Room) => Promise<void>,
+): Promise<void> {
+  const policy = loadPolicy(program.opts().policy);
+  const creds = credentialsFromEnv(o.operator);
+  const db = await openRoomDb(room, o.dataDir);
+  let hsm: KeyStore | undefined;
+  try {
+    const audit = new AuditLog(db);
+    if (step === "root.init" && (await db.prisma.pkiOperator.count()) === 0) await enrollOperators(db, creds);
+    const actors = await authorize(db, policy, step, creds);
+    const node = roleConfig(
+      hsmConfigFromEnv(process.env, { roles: [room === "root" ? "root" : "ds"] }),
+      room === "root" ? "root" : "ds",
+    ).nodes[0];
+    if (!node) throw new IacaError("HSM_CONFIG_INVALID", `no HSM configured for the ${room} room`);
+    hsm = await KeyStore.open({
+      module: node.module,
+      token: node.token,
+      pin: node.pin,
+      audit,
+      actor: actors[0] ?? "svc:cli",
+      sessions: 2,
+    });
+    const transcript = new Transcript(step, policy);
+    transcript.add("date", new Date().toISOString());
+    transcript.add("operators", actors.join(", "));
+    await fn({ policy, db, hsm, audit, actors, transcript });
+    if (o.transcript) transcript.write(o.transcript, actors);
+  } finally {
+    hsm?.close();
+    await db.close();
+  }
+}
+
+export function registerRoot(program: Command): void {
+  const root = program.command("root").description("root room (Managed PKI Security Room): offline IACA ceremonies");
+
+  ceremonyOptions(
+    root.command("init").description("generate the root key in the root HSM and self-sign the IACA certificate"),
+  )
+    .option("--out <file>", "IACA certificate", "iaca.pem")
+    .action(async (o: CeremonyOpts & { out: string }) => {
+      await withRoom(program, "root", "root.init", o, async (room) => {
+        const r = await rootInit(room);
+        writeFileSync(o.out, r.cert.pem);
+        process.stdout.write(`root ${r.serial}\nkey  ${r.keyUri}\ncert ${o.out} sha256 ${r.cert.sha256}\n`);
+      });
+    });
+
+  ceremonyOptions(
+    root
+      .command("sign-csr")
+      .description("check a DS CSR (proof of possession, policy, lint) and sign the DS certificate"),
+  )
+    .argument("<csr>", "CSR from the operations room")
+    .option("--out <file>", "DS certificate", "ds.pem")
+    .option("--not-before <date>", "future activation (pre-signing per the plan)")
+    .action(async (csr: string, o: CeremonyOpts & { out: string; notBefore?: string }) => {
+      await withRoom(program, "root", "root.sign-csr", o, async (room) => {
+        const nb = o.notBefore ? new Date(o.notBefore) : undefined;
+        if (nb && Number.isNaN(nb.getTime())) throw new IacaError("CLI_INVALID", "--not-before: not a date");
+        const r = await rootSignCsr(room, readFileSync(csr), nb ? { notBefore: nb } : {});
+        writeFileSync(o.out, r.cert.pem);
+        process.stdout.write(
+          `CSR key fingerprint sha256 ${r.fingerprint}  <- compare with the operations room before carrying ${o.out} out\nDS ${r.serial} -> ${o.out}\n`,
+        );
+      });
+    });
+
+  ceremonyOptions(
+    root.command("rekey").description("new root key and certificate (same name) plus both link certificates"),
+  )
+    .option("--out-dir <dir>", "where to write iaca.pem, iaca-old.pem, link-old-to-new.pem, link-new-to-old.pem", ".")
+    .action(async (o: CeremonyOpts & { outDir: string }) => {
+      await withRoom(program, "root", "root.rekey", o, async (room) => {
+        const r = await rootRekey(room);
+        const w = (n: string, pem: string) => writeFileSync(join(o.outDir, n), pem);
+        w("iaca.pem", r.root.pem);
+        w("link-old-to-new.pem", r.linkOldToNew.pem);
+        w("link-new-to-old.pem", r.linkNewToOld.pem);
+        const { toPem } = await import("@iaca/pki");
+        w("iaca-old.pem", toPem(r.oldRoot.der, "CERTIFICATE"));
+        process.stdout.write(
+          `root generation ${r.gen}; wrote iaca.pem, iaca-old.pem and both link certificates to ${o.outDir}\n`,
+        );
+      });
+    });
+
+  for (const kind of ["crl", "arl"] as const)
+    ceremonyOptions(
+      root
+        .command(kind)
+        .description(
+          kind === "crl" ? "issue the CRL (revoked DS certificates)" : "issue the ARL (revoked CA certificates)",
+        ),
+    )
+      .option("--out <file>", "DER output", `${kind}.der`)
+      .option("--next-update <date>", "override nextUpdate (default thisUpdate + policy.revocation.nextUpdate)")
+      .action(async (o: CeremonyOpts & { out: string; nextUpdate?: string }) => {
+        await withRoom(program, "root", `root.${kind}`, o, async (room) => {
+          const r = await rootCrl(room, kind, o.nextUpdate ? { nextUpdate: new Date(o.nextUpdate) } : {});
+          writeFileSync(o.out, r.crl.der);
+          process.stdout.write(
+            `${kind} #${r.number}: ${r.entries} entries, nextUpdate ${r.nextUpdate.toISOString()} -> ${o.out}\n`,
+          );
+          if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
+        });
+      });
+
+  ceremonyOptions(root.command("revoke").description("revoke a certificate (listed in the next CRL or ARL)"))
+    .argument("<serial>", "serial number (hex)")
+    .requiredOption(
+      "--reason <reason>",
+      "keyCompromise | superseded | cessationOfOperation | ... (kept in the database)",
+    )
+    .action(async (serial: string, o: CeremonyOpts & { reason: string }) => {
+      await withRoom(program, "root", "root.revoke", o, async (room) => {
+        const r = await rootRevoke(room, serial, o.reason);
+        process.stdout.write(
+          `revoked ${r.serial} (${r.kind}); issue the next ${r.list.toUpperCase()} with \`iaca root ${r.list}\`\n`,
+        );
+      });
+    });
+}
