@@ -2,6 +2,7 @@ export * from "./cbor.ts";
 export * from "./checks.ts";
 export * from "./controls.ts";
 export * from "./cose.ts";
+export * from "./demo.ts";
 export * from "./errors.ts";
 export * from "./hsm.ts";
 export * from "./issue.ts";

@@ -1,0 +1,47 @@
+// The demo's mdocs: signed by the active DS key in SoftHSM (pki's runDemo), verified by the reference verifier.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type DemoResult, runDemo } from "@iaca/pki";
+import { afterAll, describe, expect, it } from "vitest";
+import { imageFormat, sampleJp2, verifyMdoc, writeDemoMdocs } from "../packages/mdoc/src/index.ts";
+
+const out = mkdtempSync(join(tmpdir(), "mdoc-demo-"));
+let demo: DemoResult | undefined;
+afterAll(async () => {
+  await demo?.close();
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe("demo mdocs (HSM KeyStore signer)", { timeout: 400_000 }, () => {
+  it("mdoc.signer.key-state: writes mdoc-interop.cbor, mdoc-seed-2024.cbor, device-key.jwk; both verify with iaca.pem + CRL", async () => {
+    demo = await runDemo({ out });
+    const results = await writeDemoMdocs(out, demo);
+    expect(Object.keys(results).sort()).toEqual(["interop", "seed-2024"]);
+    const jwk = JSON.parse(readFileSync(join(out, "device-key.jwk"), "utf8")) as Record<string, unknown>;
+    expect(jwk.kty).toBe("EC");
+    expect(jwk.d).toBeUndefined();
+    for (const name of ["mdoc-interop.cbor", "mdoc-seed-2024.cbor"]) {
+      const r = await verifyMdoc(readFileSync(join(out, name)), {
+        trustAnchors: [readFileSync(join(out, "iaca.pem"))],
+        untrusted: [readFileSync(join(out, "link-new-to-old.pem")), readFileSync(join(out, "link-old-to-new.pem"))],
+        crls: [readFileSync(join(out, "crl.der"))],
+      });
+      expect(
+        r.checks.filter((c) => c.status !== "PASS"),
+        name,
+      ).toEqual([]);
+      expect(r.documents[0]?.docType).toBe("org.iso.23220.1.jp.mnc");
+    }
+    // a verifier that still only trusts the old root reaches the new DS through the link certificate
+    const old = await verifyMdoc(readFileSync(join(out, "mdoc-interop.cbor")), {
+      trustAnchors: [readFileSync(join(out, "iaca-old.pem"))],
+      untrusted: [readFileSync(join(out, "link-old-to-new.pem")), readFileSync(join(out, "link-new-to-old.pem"))],
+    });
+    expect(old.checks.find((c) => c.name === "ds.chain")?.status).toBe("PASS");
+  });
+
+  it("the sample portrait is a JPEG 2000 file", () => {
+    expect(imageFormat(sampleJp2())).toBe("jp2");
+  });
+});
