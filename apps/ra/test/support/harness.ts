@@ -33,6 +33,8 @@ export interface Stack {
   serverCa: Pem;
   clientCa: Pem;
   logs: string[];
+  /** The issuer's clock runs this far ahead of real time (refresh windows, usage periods). */
+  clock: { offsetMs: number };
   addClient(id: string, scopes: Scope[]): Promise<Pem>;
   close(): Promise<void>;
 }
@@ -55,7 +57,16 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const source = new StaticDsSource([ds], [pki.iacaDer]);
   await IssuerService.ensureSecretKeys(dsKs, audit);
   const metrics = new IssuanceMetrics();
-  const issuer = new IssuerService({ db: fresh.db, keyStore: dsKs, policy, ds: source, audit, metrics });
+  const clock = { offsetMs: 0 };
+  const issuer = new IssuerService({
+    db: fresh.db,
+    keyStore: dsKs,
+    policy,
+    ds: source,
+    audit,
+    metrics,
+    now: () => new Date(Date.now() + clock.offsetMs),
+  });
   const serverCa = await createCa("test service CA");
   const clientCa = await createCa("test client CA");
   const server = await issueCert(serverCa, {
@@ -101,6 +112,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     serverCa,
     clientCa,
     logs,
+    clock,
     async addClient(id, scopes) {
       const c = await issueCert(clientCa, { commonName: id, usage: "client" });
       await registry.upsert({ id, scopes, spkiSha256: c.spkiSha256 });
