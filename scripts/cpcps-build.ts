@@ -5,7 +5,7 @@
 // Markdown comes from scripts/cpcps-render.ts (no external tools); HTML and DOCX from pandoc;
 // PDF from the HTML with headless Chromium (fonts-noto-cjk for Japanese glyphs). A format whose
 // tool is missing is skipped with a message unless --strict is given.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -21,8 +21,8 @@ const EDITIONS: Edition[] = ["full", "public"];
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const STYLE = join(ROOT, "docs/cpcps/style.css");
 
-export function hasTool(cmd: string): boolean {
-  return spawnSync(cmd, ["--version"], { stdio: "ignore" }).status === 0;
+export function hasTool(cmd: string, args = ["--version"]): boolean {
+  return spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
 }
 
 /** The Chromium binary, if any ($CHROMIUM or the usual Debian/Ubuntu names). */
@@ -34,6 +34,23 @@ export function chromiumBinary(): string | undefined {
 function run(cmd: string, args: string[], timeoutMs = 180_000): void {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
+}
+
+function runAsync(cmd: string, args: string[], timeoutMs = 300_000): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`${cmd} ${args.at(-1)} failed (${code ?? signal}): ${stderr}`));
+    });
+  });
 }
 
 export interface BuildOptions {
@@ -85,7 +102,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   writeFileSync(header, `<style>\n${readFileSync(STYLE, "utf8")}\n</style>\n`);
 
   const files: BuildResult["files"] = { full: {}, public: {} };
-  const profileDir = wantPdf ? mkdtempSync(join(tmpdir(), "cpcps-chromium-")) : undefined;
+  const pdfJobs: { edition: Edition; base: string }[] = [];
   for (const edition of EDITIONS) {
     const base = join(out, `cpcps-${edition}`);
     const md = renderEdition({ edition, policy, trace, ...(schedule ? { schedule } : {}) });
@@ -119,27 +136,36 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
       run("pandoc", [`${base}.md`, "-f", "markdown", "-t", "docx", "--toc", "--toc-depth=2", "-o", `${base}.docx`]);
       files[edition].docx = `${base}.docx`;
     }
-    if (wantPdf && chromium) {
-      run(chromium, [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        "--no-pdf-header-footer",
-        `--user-data-dir=${profileDir}`,
-        `--print-to-pdf=${base}.pdf`,
-        pathToFileURL(`${base}.html`).href,
-      ]);
-      if (!existsSync(`${base}.pdf`)) throw new Error(`chromium produced no ${base}.pdf`);
-      files[edition].pdf = `${base}.pdf`;
-    }
+    if (wantPdf && chromium) pdfJobs.push({ edition, base });
     log(`cpcps: ${edition}: ${Object.keys(files[edition]).join(", ")}`);
   }
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  // Chromium spends most of its time starting up: print both editions at once, each with its own profile.
+  await Promise.all(
+    pdfJobs.map(async ({ edition, base }) => {
+      const profileDir = mkdtempSync(join(tmpdir(), "cpcps-chromium-"));
+      try {
+        await runAsync(chromium!, [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--no-first-run",
+          "--disable-dev-shm-usage",
+          "--no-pdf-header-footer",
+          `--user-data-dir=${profileDir}`,
+          `--print-to-pdf=${base}.pdf`,
+          pathToFileURL(`${base}.html`).href,
+        ]);
+      } finally {
+        rmSync(profileDir, { recursive: true, force: true });
+      }
+      if (!existsSync(`${base}.pdf`)) throw new Error(`chromium produced no ${base}.pdf`);
+      files[edition].pdf = `${base}.pdf`;
+      log(`cpcps: ${edition}: pdf`);
+    }),
+  );
   for (const s of skipped) log(`cpcps: skipped ${s}`);
   return { out, files, skipped, trace, ms: Date.now() - t0 };
 }

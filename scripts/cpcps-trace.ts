@@ -281,9 +281,9 @@ export function formatTraceMarkdown(t: TraceResult): string {
       continue;
     }
     controls.forEach((c, i) => {
-      const where = [loc(c.definedAt), ...c.references.slice(0, 3).map(loc)].map((s) => `\`${s}\``).join("<br>");
-      const tests = c.tests.length ? c.tests.map((s) => `\`${s.file}:${s.line}\``).join("<br>") : "**なし**";
-      rows.push(`| ${i === 0 ? md(head) : ""} | \`${c.id}\`<br>${md(c.summary)} | ${where} | ${tests} |`);
+      const where = [loc(c.definedAt), ...c.references.slice(0, 3).map(loc)].map((s) => `\`${s}\``).join(" ");
+      const tests = c.tests.length ? c.tests.map((s) => `\`${s.file}:${s.line}\``).join(" ") : "**なし**";
+      rows.push(`| ${i === 0 ? md(head) : ""} | \`${c.id}\`: ${md(c.summary)} | ${where} | ${tests} |`);
     });
   }
   return rows.join("\n");

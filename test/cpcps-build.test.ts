@@ -18,7 +18,7 @@ const CHAPTERS = allClauses()
 const missing = [
   !hasTool("pandoc") && "pandoc",
   !chromiumBinary() && "chromium",
-  !hasTool("pdftotext") && "pdftotext (poppler-utils)",
+  !hasTool("pdftotext", ["-v"]) && "pdftotext (poppler-utils)",
 ].filter(Boolean);
 if (missing.length)
   console.warn(
