@@ -25,6 +25,7 @@ export const DEFAULT_POLICY: Policy = {
     renewalLead: "P1M",
     presign: 1,
     destroyGrace: "P30D",
+    destroyConfirm: false,
   },
   mso: {
     validity: "P30D",

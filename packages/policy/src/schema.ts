@@ -66,6 +66,8 @@ export const PolicySchema = T.Object(
         presign: T.Integer({ minimum: 1, maximum: 12 }),
         /** Destroy a retired DS private key this long after its certificate expired. */
         destroyGrace: Dur("grace period before a retired DS key is destroyed"),
+        /** Destroying a retired DS key waits for an operator's confirmation (`iaca rotate --confirm-destroy`). */
+        destroyConfirm: T.Optional(T.Boolean({ description: "DS key destruction needs an operator's confirmation" })),
       },
       { additionalProperties: false },
     ),
