@@ -3,6 +3,7 @@ export * from "./export.ts";
 export * from "./freshness.ts";
 export * from "./http.ts";
 export * from "./install-crl.ts";
+export * from "./ops.ts";
 export * from "./paths.ts";
 export * from "./published.ts";
 export * from "./publisher.ts";

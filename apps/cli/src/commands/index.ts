@@ -28,3 +28,4 @@ export const commands: ((program: Command) => void)[] = [
   registerPlan,
   registerDemo,
 ];
+commands.push((await import("./dts.ts")).registerDts);
