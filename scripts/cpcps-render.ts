@@ -142,6 +142,11 @@ function scheduleTable(s: Schedule | undefined, edition: Edition): string {
     ),
   ];
   if (edition === "full") {
+    if (s.violations)
+      lines.push(
+        "",
+        `**注意**: 現行のポリシー設定では、計画機能が不変条件の違反を${s.violations}件報告している。本規定の確定前に、次の提案を踏まえてポリシー設定を是正しなければならない。`,
+      );
     lines.push("", `出典: ${s.source}。計画機能の検査結果:`, "");
     lines.push(...(s.findings.length ? s.findings.map((x) => `- ${x}`) : ["- 全ての不変条件を満たす。"]));
     if (s.proposal.length)
