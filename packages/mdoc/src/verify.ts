@@ -337,7 +337,8 @@ async function verifyDocument(
     );
     // control mdoc.verifier.revocation-check
     if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
-    else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at)));
+    else
+      c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
   } else {
     c.add("ds.chain", false, "no DS certificate");
   }
@@ -545,16 +546,29 @@ async function checkCrl(
   issuer: X509Certificate | undefined,
   crls: X509Crl[],
   at: Date,
+  anchors: X509Certificate[] = [],
+  pool: X509Certificate[] = [],
 ): Promise<[boolean, string]> {
   const candidates = crls.filter((c) => c.issuer === ds.issuer);
   if (!issuer) return [false, "no trusted issuer to check the CRL signature against"];
-  for (const crl of candidates) {
-    let ok = false;
+  const signedBy = async (crl: X509Crl, cert: X509Certificate) => {
     try {
-      ok = await crl.verify({ publicKey: issuer.publicKey });
+      return await crl.verify({ publicKey: cert.publicKey });
     } catch {
-      ok = false;
+      return false;
     }
+  };
+  // After a root re-key the CRL (scope: the issuer name, RFC 5280 5.) is signed by the new key of the
+  // same CA: accept a key of that name which itself chains to a trust anchor (the anchor, or a link).
+  const sameCaKey = async (crl: X509Crl) => {
+    for (const k of [...anchors, ...pool]) {
+      if (k.subject !== ds.issuer || k.equal(issuer) || !(await signedBy(crl, k))) continue;
+      if (!("error" in (await buildPath(k, anchors, pool, at)))) return true;
+    }
+    return false;
+  };
+  for (const crl of candidates) {
+    const ok = (await signedBy(crl, issuer)) || (await sameCaKey(crl));
     if (!ok) continue;
     if (crl.nextUpdate && crl.nextUpdate < at)
       return [false, `CRL expired (nextUpdate ${crl.nextUpdate.toISOString()})`];

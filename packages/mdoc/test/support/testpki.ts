@@ -87,6 +87,28 @@ export async function makeDs(
   return { cert, keys, der, signer: await nodeSigner(keys.privateKey, der, curve) };
 }
 
+/** A DS certificate for a public key held elsewhere (e.g. an HSM key's SPKI). */
+export async function makeDsCertFor(iaca: TestCa, spki: Uint8Array, curve: "P-256" | "P-384" = "P-256") {
+  const publicKey = await subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: curve }, true, ["verify"]);
+  const iacaCurve = (iaca.keys.privateKey.algorithm as EcKeyAlgorithm).namedCurve;
+  const notBefore = new Date(Date.now() - 3600_000);
+  return x509.X509CertificateGenerator.create({
+    serialNumber: nextSerial(),
+    subject: "C=JP, O=Test Agency, CN=Test HSM Document Signer",
+    issuer: iaca.cert.subject,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 90 * 86_400_000),
+    publicKey,
+    signingKey: iaca.keys.privateKey,
+    signingAlgorithm: { name: "ECDSA", hash: HASH[iacaCurve] },
+    extensions: [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension(["1.0.18013.5.1.2"], true),
+      await x509.AuthorityKeyIdentifierExtension.create(iaca.keys.publicKey),
+    ],
+  });
+}
+
 /** An MsoSigner over an in-memory key: tests only. */
 export async function nodeSigner(privateKey: CryptoKey, certificate: Uint8Array, curve: string): Promise<MsoSigner> {
   const ko = KeyObject.from(privateKey);
