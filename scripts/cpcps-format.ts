@@ -76,6 +76,8 @@ const DERIVED: Record<string, Resolver> = {
       .join(", "),
   "ds.organization": (p) => p.ds.organization ?? "（なし）",
   "ds.presign": (p) => `${p.ds.presign}`,
+  "ds.destroyConfirm": (p) =>
+    p.ds.destroyConfirm ? "破棄の前に運用者の確認を要する" : "破棄は運用者の確認を待たずに行い、監査ログに記録する",
   "ds.usagePeriod": dsUsagePeriodJa,
   "mso.expectedUpdate": (p) =>
     p.mso.expectedUpdate
