@@ -88,7 +88,7 @@ export const RFC3647_OUTLINE: readonly (readonly [id: string, title: string, tec
   ["4.8.6", "認証局による変更された証明書の公開", false],
   ["4.8.7", "他の主体への証明書発行通知", false],
   ["4.9", "証明書の失効及び一時停止", false],
-  ["4.9.1", "失効事由", true],
+  ["4.9.1", "失効事由", false],
   ["4.9.2", "失効申請者", false],
   ["4.9.3", "失効申請手続", true],
   ["4.9.4", "失効申請の猶予期間", false],
