@@ -337,8 +337,7 @@ async function verifyDocument(
     );
     // control mdoc.verifier.revocation-check
     if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
-    else
-      c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
+    else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
   } else {
     c.add("ds.chain", false, "no DS certificate");
   }
