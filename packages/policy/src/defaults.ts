@@ -1,8 +1,15 @@
 import type { Policy } from "./schema.ts";
 
 /**
- * The built-in policy: the seed's figure 2 where it is self-consistent. The planner
- * (packages/pki) reports where the seed's numbers break an invariant and what it adjusts.
+ * The built-in policy: the seed's figure 2 adjusted to the nearest schedule in which every
+ * invariant holds, as `iaca plan` proposes for the literal numbers
+ * (packages/pki/policies/seed-figure-2.yaml):
+ * - DS keys rotate every 59 days, not 3 months: a 3-month certificate minus a 30-day MSO leaves
+ *   59 days in which a key can sign an MSO with its full validity; the root ceremony pre-signs
+ *   two DS certificates, so the offline root is still opened only about every 3 months.
+ * - The root is re-keyed 4 months before it expires (every 4 years 8 months), not 1 month:
+ *   DS certificates signed by the old key (3 months, signed 1 month ahead) must end before it.
+ * - CRL/ARL nextUpdate 106 days covers the 3 months to the next root visit plus a 14-day margin.
  */
 export const DEFAULT_POLICY: Policy = {
   version: "1.0",
@@ -10,9 +17,9 @@ export const DEFAULT_POLICY: Policy = {
     name: { C: "JP", O: "Digital Agency", CN: "Japan mdoc IACA" },
     key: { curve: "P-384", hash: "SHA-384" },
     validity: "P5Y",
-    rekeyInterval: "P5Y",
-    firstRekeyAfter: "P4Y11M",
-    rekeyLead: "P1M",
+    rekeyInterval: "P4Y8M",
+    firstRekeyAfter: "P4Y8M",
+    rekeyLead: "P4M",
     issuerAltName: { uri: "https://dts.example.jp/" },
   },
   ds: {
@@ -20,10 +27,10 @@ export const DEFAULT_POLICY: Policy = {
     organization: "Digital Agency",
     key: { curve: "P-256", hash: "SHA-256" },
     validity: "P3M",
-    rotationInterval: "P2M",
-    firstRotationAfter: "P2M",
+    rotationInterval: "P59D",
+    firstRotationAfter: "P59D",
     renewalLead: "P1M",
-    presign: 1,
+    presign: 2,
     destroyGrace: "P30D",
     destroyConfirm: false,
   },
@@ -37,7 +44,7 @@ export const DEFAULT_POLICY: Policy = {
   revocation: {
     crlUrl: "https://dts.example.jp/crl/ds.crl",
     arlUrl: "https://dts.example.jp/crl/iaca.arl",
-    nextUpdate: "P100D",
+    nextUpdate: "P106D",
     warnBefore: "P14D",
   },
   profile: "interop",
