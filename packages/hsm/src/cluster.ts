@@ -99,7 +99,11 @@ export class ClusterKeyStore {
     return ClusterKeyStore.open({
       audit,
       retryBackoffMs: config.retryBackoffMs,
-      nodes: r.nodes.map((n) => ({ ...n, ...(config.sessions ? { sessions: config.sessions } : {}) })),
+      nodes: r.nodes.map((n) => ({
+        ...n,
+        ...(config.sessions ? { sessions: config.sessions } : {}),
+        ...(config.signWorkers !== undefined ? { signWorkers: config.signWorkers } : {}),
+      })),
     });
   }
 

@@ -24,6 +24,8 @@ export interface HsmConfig {
   module: string;
   /** Sessions per token (undefined: KeyStore default). */
   sessions?: number;
+  /** Signing worker threads per token (undefined: KeyStore default = cores; 0 = none). */
+  signWorkers?: number;
   /** First retry delay for a failed cluster node, doubled per failure up to 60 s. */
   retryBackoffMs: number;
   roles: Partial<Record<HsmRole, HsmRoleConfig>>;
@@ -122,6 +124,7 @@ function parseNodes(
  * - IACA_HSM_ROOT_PIN / _DS_PIN     user PINs (or in IACA_HSM_PIN_FILE)
  * - IACA_HSM_ROOT_NODES / _DS_NODES cluster nodes (JSON or `module|token,...`); replaces _TOKEN
  * - IACA_HSM_SESSIONS               sessions per token
+ * - IACA_HSM_SIGN_WORKERS           ECDSA worker threads per token (0: sign on the session pool)
  * - IACA_HSM_RETRY_BACKOFF_MS       first retry delay of a failed node (default 1000)
  *
  * Only `roles` are resolved (a DS signer needs no root PIN); a missing PIN is HSM_PIN_MISSING.
@@ -140,6 +143,11 @@ export function hsmConfigFromEnv(env: Env = process.env, opts: { roles?: HsmRole
     const n = Number(env.IACA_HSM_SESSIONS);
     if (!Number.isInteger(n) || n < 1 || n > 1024) throw invalid("IACA_HSM_SESSIONS must be an integer 1..1024");
     config.sessions = n;
+  }
+  if (env.IACA_HSM_SIGN_WORKERS) {
+    const n = Number(env.IACA_HSM_SIGN_WORKERS);
+    if (!Number.isInteger(n) || n < 0 || n > 64) throw invalid("IACA_HSM_SIGN_WORKERS must be an integer 0..64");
+    config.signWorkers = n;
   }
   if (env.IACA_HSM_RETRY_BACKOFF_MS) {
     const n = Number(env.IACA_HSM_RETRY_BACKOFF_MS);

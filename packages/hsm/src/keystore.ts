@@ -26,6 +26,7 @@ import {
 import { ckr, DEVICE_LOST, HsmError, SESSION_LOST, toHsmError } from "./errors.ts";
 import { acquireModule, findSlot, type LoadedModule, releaseModule } from "./module.ts";
 import { type Lease, SessionPool } from "./pool.ts";
+import { SignWorkers } from "./signers.ts";
 import { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, toUri } from "./uri.ts";
 
 export interface KeyStoreOptions {
@@ -43,6 +44,11 @@ export interface KeyStoreOptions {
   sessions?: number;
   /** Name reported by a cluster (default: the token label). */
   name?: string;
+  /**
+   * Worker threads running C_SignInit + C_Sign for ECDSA (default: CPU cores; 0: sign on the pool
+   * with C_SignInit on the event loop and async C_Sign on a libuv worker).
+   */
+  signWorkers?: number;
 }
 
 export type KeyKind = "ec" | "aes" | "hmac";
@@ -143,6 +149,7 @@ export class KeyStore {
   private slot: Buffer;
   private readonly pool: SessionPool;
   private readonly keys = new Map<string, CachedKey>();
+  private readonly signers: SignWorkers | undefined;
   /** Hot-path cache: signing key by the caller's URI string. Cleared with `keys`. */
   private readonly byRef = new Map<string, CachedKey>();
   private readonly parsed = new Map<string, Pkcs11Uri>();
@@ -161,6 +168,8 @@ export class KeyStore {
     this.p11 = mod.p11;
     this.slot = slot;
     this.pool = new SessionPool(this.p11, () => this.slot, opts.pin, opts.sessions ?? defaultSessions());
+    const workers = opts.signWorkers ?? availableParallelism();
+    this.signers = workers > 0 ? new SignWorkers(opts.module, workers, () => this.slot) : undefined;
   }
 
   /** Loads the module (once per process), finds the token by label and logs in (HSM_PIN_INCORRECT, ...). */
@@ -169,14 +178,15 @@ export class KeyStore {
     if (opts.sessions !== undefined && !(Number.isInteger(opts.sessions) && opts.sessions > 0))
       throw new HsmError("HSM_CONFIG_INVALID", "sessions must be a positive integer");
     const mod = acquireModule(opts.module);
+    let ks: KeyStore | undefined;
     try {
-      const slot = findSlot(mod.p11, opts.token);
-      const ks = new KeyStore(opts, mod, slot);
+      ks = new KeyStore(opts, mod, findSlot(mod.p11, opts.token));
       // Open one session now so a wrong PIN or a missing token fails at start, not on first use.
       ks.pool.release(await ks.pool.acquire());
       return ks;
     } catch (e) {
-      releaseModule(mod);
+      if (ks) ks.close();
+      else releaseModule(mod);
       throw toHsmError(e, `open token "${opts.token}"`, { token: opts.token });
     }
   }
@@ -429,6 +439,19 @@ export class KeyStore {
       return Promise.reject(e);
     }
     const data = Buffer.isBuffer(digest) ? digest : Buffer.from(digest);
+    const known = typeof ref === "string" ? this.byRef.get(ref) : undefined;
+    if (known?.curve && this.signers) {
+      const curve = known.curve;
+      // Worker path; any failure (lost session, logged out, stale handle) retries on the recovering path.
+      return this.signers.sign(known.handle, data, 2 * curve.size).catch(() => {
+        this.clearKeyCache();
+        return this.signOnPool(ref, uri, data);
+      });
+    }
+    return this.signOnPool(ref, uri, data);
+  }
+
+  private signOnPool(ref: KeyRef, uri: Pkcs11Uri, data: Buffer): Promise<Buffer> {
     return this.run("C_Sign", { key: ref }, (s) => {
       const k = (typeof ref === "string" && this.byRef.get(ref)) || this.cachedKey(s, uri, CKO_PRIVATE_KEY, ref);
       if (!k.curve) throw new HsmError("HSM_KEY_TYPE_MISMATCH", "not an EC key");
@@ -557,7 +580,9 @@ export class KeyStore {
     if (this.closed) return;
     this.closed = true;
     this.pool.close();
-    releaseModule(this.mod);
+    // C_Finalize must wait until no signing worker is inside the module.
+    if (this.signers) void this.signers.close().finally(() => releaseModule(this.mod));
+    else releaseModule(this.mod);
   }
 
   // ---------------------------------------------------------------- internals

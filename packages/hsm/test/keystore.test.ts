@@ -207,7 +207,13 @@ describe("KeyStore on SoftHSM", () => {
     await expect(KeyStore.open({ module: hsm.module, token: "iaca-root", pin: "", audit })).rejects.toMatchObject({
       code: "HSM_PIN_MISSING",
     });
-    const root = await KeyStore.open({ module: hsm.module, token: "iaca-root", pin: "iaca-root-pin", audit });
+    const root = await KeyStore.open({
+      module: hsm.module,
+      token: "iaca-root",
+      pin: "iaca-root-pin",
+      audit,
+      signWorkers: 0, // signatures on the session pool
+    });
     try {
       const k = await root.generateEcKey("root-key", { curve: "P-384" });
       await Promise.all(Array.from({ length: 6 }, () => root.sign(k.uri, Buffer.from("x"), "SHA-384")));

@@ -115,10 +115,12 @@ describe("hsmConfigFromEnv", () => {
         PIN_A: "a",
         PIN_B: "b",
         IACA_HSM_SESSIONS: "4",
+        IACA_HSM_SIGN_WORKERS: "0",
       },
       { roles: ["ds"] },
     );
     expect(json.sessions).toBe(4);
+    expect(json.signWorkers).toBe(0);
     expect(json.roles.ds?.nodes.map((n) => [n.name, n.pin])).toEqual([
       ["tokyo", "a"],
       ["osaka", "b"],
