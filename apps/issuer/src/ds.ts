@@ -63,3 +63,86 @@ export class StaticDsSource implements DsSource {
     return this.nextUpdate;
   }
 }
+
+/**
+ * The DS keys and trust material the ceremonies recorded (packages/pki tables): installed DS
+ * certificates with a key on the DS token, IACA roots, link certificates, the latest CRLs.
+ * Read through a short cache (default 1 s) so the hot path does not query per batch; the key
+ * state itself is checked before every signature against the cached record.
+ */
+export class PkiDsSource implements DsSource {
+  private cache: { at: number; rows: PkiRow[]; crls: { kind: string; der: Uint8Array; next: Date }[] } | undefined;
+  constructor(
+    private readonly sql: import("@iaca/db").Sql,
+    private readonly ttlMs = 1000,
+  ) {}
+
+  private async load() {
+    if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache;
+    const rows = await this.sql.query<PkiRow>(
+      `SELECT serial, kind, der, key_ref, not_before, not_after, activates_at, installed_at, retired_at, revoked_at
+         FROM pki_certificate ORDER BY activates_at DESC NULLS LAST, not_before DESC`,
+    );
+    const crls = await this.sql.query<{ kind: string; der: Uint8Array; next_update: Date }>(
+      `SELECT DISTINCT ON (kind) kind, der, next_update FROM pki_crl ORDER BY kind, number DESC`,
+    );
+    this.cache = {
+      at: Date.now(),
+      rows,
+      crls: crls.map((c) => ({ kind: c.kind, der: new Uint8Array(c.der), next: new Date(c.next_update) })),
+    };
+    return this.cache;
+  }
+
+  /** Forget the cache (after a revocation or installation in this process). */
+  invalidate(): void {
+    this.cache = undefined;
+  }
+
+  async signingKeys(): Promise<SigningDs[]> {
+    const { rows } = await this.load();
+    return rows
+      .filter((r) => r.kind === "ds" && r.key_ref && r.installed_at)
+      .map((r) => ({
+        certificate: new Uint8Array(r.der),
+        keyRef: r.key_ref!,
+        record: {
+          serial: r.serial,
+          notBefore: new Date(r.not_before),
+          notAfter: new Date(r.not_after),
+          activatesAt: r.activates_at ? new Date(r.activates_at) : null,
+          retiredAt: r.retired_at ? new Date(r.retired_at) : null,
+          revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+        },
+      }));
+  }
+  async trustAnchors(): Promise<Uint8Array[]> {
+    return (await this.load()).rows.filter((r) => r.kind === "iaca").map((r) => new Uint8Array(r.der));
+  }
+  async untrusted(): Promise<Uint8Array[]> {
+    return (await this.load()).rows.filter((r) => r.kind === "link").map((r) => new Uint8Array(r.der));
+  }
+  async crls(): Promise<Uint8Array[]> {
+    return (await this.load()).crls.map((c) => c.der);
+  }
+  async isRevoked(serialHex: string): Promise<boolean> {
+    const s = serialHex.toLowerCase();
+    return (await this.load()).rows.some((r) => r.serial === s && r.revoked_at !== null);
+  }
+  async crlNextUpdate(): Promise<Date | undefined> {
+    return (await this.load()).crls.find((c) => c.kind === "crl")?.next;
+  }
+}
+
+interface PkiRow {
+  serial: string;
+  kind: string;
+  der: Uint8Array;
+  key_ref: string | null;
+  not_before: Date;
+  not_after: Date;
+  activates_at: Date | null;
+  installed_at: Date | null;
+  retired_at: Date | null;
+  revoked_at: Date | null;
+}

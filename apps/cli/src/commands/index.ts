@@ -29,3 +29,5 @@ export const commands: ((program: Command) => void)[] = [
   registerDemo,
 ];
 commands.push((await import("./dts.ts")).registerDts);
+commands.push((await import("./client.ts")).registerClient);
+commands.push((await import("./serve.ts")).registerServe);
