@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { DTS_CACHE_BOUNDED, DTS_CRL_NEVER_STALE, DTS_CRL_WARN_BEFORE, DTS_READ_ONLY } from "./controls.ts";
 import type { ListFreshness } from "./freshness.ts";
@@ -70,12 +71,76 @@ function etagMatches(header: string, etag: string): boolean {
   return false;
 }
 
+const WARNING_EXPIRED = '110 - "Revocation list nextUpdate has passed; not current"';
+
+/**
+ * Answers a GET/HEAD for a published file straight from the tree: exact path lookup (so "..",
+ * encoded separators and anything else not published never match), validators, conditional GET,
+ * bounded Cache-Control, CORS, freshness warning. Returns false when it did not answer (the caller
+ * then produces the problem+json response).
+ */
+export function treeResponder(publisher: Publisher, maxAge: number, immutableMaxAge: number) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const method = req.method;
+    if (method !== "GET" && method !== "HEAD") return false;
+    const tree = publisher.tree;
+    if (!tree) return false;
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    let path = q === -1 ? url : url.slice(0, q);
+    if (path === "/") path = PATHS.index;
+    const e = tree.entries.get(path);
+    if (!e) return false;
+    const now = publisher.clock().getTime();
+    const headers: Record<string, string> = {
+      "content-type": e.contentType,
+      etag: e.etag,
+      "last-modified": e.lastModifiedHttp,
+      "cache-control": cacheControl(tree, e, now, maxAge, immutableMaxAge),
+      "x-content-type-options": "nosniff",
+      ...CORS,
+    };
+    const f = entryFreshness(tree, e);
+    if (f) {
+      headers["dts-freshness"] = f.state;
+      if (f.state === "expired") {
+        void DTS_CRL_NEVER_STALE;
+        headers.warning = WARNING_EXPIRED;
+      }
+    }
+    const inm = req.headers["if-none-match"];
+    const ims = req.headers["if-modified-since"];
+    const notModified =
+      typeof inm === "string"
+        ? etagMatches(inm, e.etag)
+        : typeof ims === "string" && Date.parse(ims) >= e.lastModified.getTime();
+    if (notModified) {
+      delete headers["content-type"];
+      res.writeHead(304, headers);
+      res.end();
+      return true;
+    }
+    headers["content-length"] = String(e.bytes.length);
+    res.writeHead(200, headers);
+    res.end(method === "HEAD" ? undefined : e.bytes);
+    return true;
+  };
+}
+
 /** The fastify app: public, read-only, everything served from the in-memory published tree. */
 export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
   const { publisher } = opts;
   const maxAge = opts.maxAgeSeconds ?? 3600;
   const immutableMaxAge = opts.immutableMaxAgeSeconds ?? 86_400;
   const app = Fastify({
+    // Published files are answered before fastify's routing (same responder as the fastify route
+    // below, which inject() and misses go through); everything else is fastify's.
+    serverFactory: (handler) => {
+      const fast = treeResponder(publisher, maxAge, immutableMaxAge);
+      return createServer((req, res) => {
+        if (!fast(req, res)) handler(req, res);
+      });
+    },
     logger: opts.logger ?? false,
     exposeHeadRoutes: false,
     return503OnClosing: true,
@@ -95,45 +160,11 @@ export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
   void DTS_READ_ONLY;
   app.setNotFoundHandler((_req, reply) => problem(reply, 404, "Not Found", "no such published file"));
 
+  const respond = treeResponder(publisher, maxAge, immutableMaxAge);
   const serve = (req: FastifyRequest, reply: FastifyReply) => {
-    const tree = publisher.tree;
-    if (!tree) return problem(reply, 503, "Service Unavailable", "the published set is not loaded yet");
-    const url = req.url;
-    const q = url.indexOf("?");
-    let path = q === -1 ? url : url.slice(0, q);
-    if (path === "/") path = PATHS.index;
-    // Exact lookup in the published tree: "..", encoded separators and anything else not in it are 404.
-    const e = tree.entries.get(path);
-    if (!e) return problem(reply, 404, "Not Found", "no such published file");
-    const now = publisher.clock().getTime();
-    const headers: Record<string, string> = {
-      "content-type": e.contentType,
-      etag: e.etag,
-      "last-modified": e.lastModifiedHttp,
-      "cache-control": cacheControl(tree, e, now, maxAge, immutableMaxAge),
-      "x-content-type-options": "nosniff",
-      ...CORS,
-    };
-    const f = entryFreshness(tree, e);
-    if (f) {
-      headers["dts-freshness"] = f.state;
-      if (f.state === "expired") {
-        void DTS_CRL_NEVER_STALE;
-        headers.warning = '110 - "Revocation list nextUpdate has passed; not current"';
-      }
-    }
-    const inm = req.headers["if-none-match"];
-    const ims = req.headers["if-modified-since"];
-    const notModified =
-      typeof inm === "string"
-        ? etagMatches(inm, e.etag)
-        : typeof ims === "string" && Date.parse(ims) >= e.lastModified.getTime();
-    if (notModified) {
-      delete headers["content-type"];
-      return reply.code(304).headers(headers).send();
-    }
-    headers["content-length"] = String(e.bytes.length);
-    return reply.code(200).headers(headers).send(e.bytes);
+    if (!publisher.tree) return problem(reply, 503, "Service Unavailable", "the published set is not loaded yet");
+    if (!respond(req.raw, reply.raw)) return problem(reply, 404, "Not Found", "no such published file");
+    reply.hijack();
   };
 
   app.get("/healthz", (_req, reply) => reply.header("cache-control", "no-store").send({ status: "ok" }));
