@@ -1,6 +1,6 @@
 // `iaca mdoc issue` (DS key in SoftHSM) and `iaca verify`, run as an operator would, in their own processes.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KeyStore } from "@iaca/hsm";

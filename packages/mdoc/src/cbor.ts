@@ -45,7 +45,7 @@ export class EmbeddedCbor {
     /** The embedded CBOR bytes (content of the bstr). */
     readonly bytes: Uint8Array,
     /** The encoding of the tag-24 data item itself: what digests are computed over. */
-    readonly raw: Uint8Array = encodeCbor(new Tag(bytes, 24) as unknown as CborValue),
+    readonly raw: Uint8Array = tag24Bytes(bytes),
   ) {}
   static wrap(value: CborValue): EmbeddedCbor {
     return new EmbeddedCbor(encodeCbor(value));
@@ -57,6 +57,25 @@ export class EmbeddedCbor {
     }
     return this.#decoded as CborValue;
   }
+}
+
+/** #6.24(bstr) encoded directly: tag header d8 18, shortest bstr length header, the bytes. */
+function tag24Bytes(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  const head =
+    n < 24
+      ? [0x40 | n]
+      : n < 0x100
+        ? [0x58, n]
+        : n < 0x10000
+          ? [0x59, n >> 8, n & 0xff]
+          : [0x5a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(2 + head.length + n);
+  out[0] = 0xd8;
+  out[1] = 0x18;
+  out.set(head, 2);
+  out.set(bytes, 2 + head.length);
+  return out;
 }
 
 /** Any other tag (including tag 1 epoch dates, which mdoc does not allow for tdate). */
@@ -101,6 +120,20 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+const keyCache = new Map<unknown, Uint8Array>();
+
+/** Encoded map key for sorting; text and small-integer keys (the mdoc vocabulary) are cached. */
+function encodedKey(k: unknown): Uint8Array {
+  const cacheable = (typeof k === "string" && k.length <= 64) || typeof k === "number";
+  if (cacheable) {
+    const hit = keyCache.get(k);
+    if (hit) return hit;
+  }
+  const e = (encoder.encode(k) as Uint8Array).slice();
+  if (cacheable && keyCache.size < 4096) keyCache.set(k, e);
+  return e;
+}
+
 /** Converts to what cbor-x encodes deterministically (sorted Maps, Tag objects, BigInt for > 32-bit). */
 function prepare(v: unknown): unknown {
   if (v === null || v === undefined || typeof v === "boolean" || typeof v === "string") return v;
@@ -125,7 +158,7 @@ function prepare(v: unknown): unknown {
   if (v instanceof Map) {
     const entries = [...v.entries()].map(([k, val]) => {
       const pk = prepare(k);
-      return { key: encoder.encode(pk) as Uint8Array, pk, pv: prepare(val) };
+      return { key: encodedKey(pk), pk, pv: prepare(val) };
     });
     entries.sort((a, b) => compareBytes(a.key, b.key));
     for (let i = 1; i < entries.length; i++)

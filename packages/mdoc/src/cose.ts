@@ -127,12 +127,31 @@ export function checkCoseKey(v: CborValue): EcPublicJwk {
   if (x.length !== size || y.length !== size)
     throw new MdocError("MDOC_DEVICE_KEY_INVALID", `COSE_Key coordinates must be ${size} bytes for ${crv}`);
   const jwk: EcPublicJwk = { kty: "EC", crv, x: b64u(x), y: b64u(y) };
-  try {
-    createPublicKey({ key: jwk as unknown as import("node:crypto").JsonWebKey, format: "jwk" });
-  } catch {
-    throw new MdocError("MDOC_DEVICE_KEY_INVALID", "COSE_Key is not a point on its curve");
-  }
+  let onCurve: boolean;
+  if (crv === "P-256") onCurve = onP256(x, y);
+  else
+    try {
+      createPublicKey({ key: jwk as unknown as import("node:crypto").JsonWebKey, format: "jwk" });
+      onCurve = true;
+    } catch {
+      onCurve = false;
+    }
+  if (!onCurve) throw new MdocError("MDOC_DEVICE_KEY_INVALID", "COSE_Key is not a point on its curve");
   return jwk;
+}
+
+const P256_P = 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n;
+const P256_B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+const big = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString("hex")}`);
+
+/** y² = x³ − 3x + b (mod p) for P-256, in BigInt (the hot path of issuance; other curves use node:crypto). */
+function onP256(xb: Uint8Array, yb: Uint8Array): boolean {
+  const p = P256_P;
+  const x = big(xb);
+  const y = big(yb);
+  if (x >= p || y >= p) return false;
+  const rhs = (((((x * x) % p) * x) % p) - 3n * x + P256_B) % p;
+  return (y * y - rhs) % p === 0n;
 }
 
 /** Reads a device key file: a JWK (JSON text) or a COSE_Key (CBOR, binary or hex). */

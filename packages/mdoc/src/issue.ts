@@ -59,8 +59,18 @@ export interface DsState {
   keyUsageUntil?: Date;
 }
 
-/** Parses the DS certificate; a missing one is MDOC_NO_DS_CERTIFICATE. */
+const dsCache = new WeakMap<Uint8Array, DsState>();
+
+/** Parses the DS certificate (cached per certificate buffer); a missing one is MDOC_NO_DS_CERTIFICATE. */
 export function dsState(certificate: Uint8Array | undefined): DsState {
+  const cached = certificate && dsCache.get(certificate);
+  if (cached) return cached;
+  const st = parseDsState(certificate);
+  dsCache.set(certificate as Uint8Array, st);
+  return st;
+}
+
+function parseDsState(certificate: Uint8Array | undefined): DsState {
   if (!certificate || certificate.length === 0)
     throw new MdocError("MDOC_NO_DS_CERTIFICATE", "no DS certificate is installed; MSO signing refused", {
       control: SIGNER_KEY_STATE.id,
@@ -148,11 +158,21 @@ export function issuerSignedItem(
   );
 }
 
-/** A random permutation of 0..n-1: unique digestIDs that leak no element order. */
+/** A random permutation of 0..n-1 (CSPRNG, unbiased): unique digestIDs that leak no element order. */
 export function randomDigestIds(n: number): number[] {
   const ids = Array.from({ length: n }, (_, i) => i);
+  const pool = new Uint32Array(randomBytes(4 * 2 * n).buffer.slice(0));
+  let next = 0;
+  const below = (m: number) => {
+    // rejection sampling over 32-bit words; refills from the CSPRNG if the pool runs out
+    const limit = 0x100000000 - (0x100000000 % m);
+    for (;;) {
+      const w = next < pool.length ? (pool[next++] as number) : randomInt(0, 0xffffffff);
+      if (w < limit) return w % m;
+    }
+  };
   for (let i = n - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
+    const j = below(i + 1);
     [ids[i], ids[j]] = [ids[j] as number, ids[i] as number];
   }
   return ids;
@@ -319,9 +339,11 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
     });
     throw e;
   }
-  const deviceKey =
-    o.deviceKey instanceof Map ? o.deviceKey : (coseKeyFromJwk(o.deviceKey) as Map<CborValue, CborValue>);
-  checkCoseKey(deviceKey);
+  let deviceKey: Map<CborValue, CborValue>;
+  if (o.deviceKey instanceof Map) {
+    checkCoseKey(o.deviceKey);
+    deviceKey = o.deviceKey;
+  } else deviceKey = coseKeyFromJwk(o.deviceKey) as Map<CborValue, CborValue>;
   const input = validateInput(profile, o.input, now);
   const elements = deriveElements(profile, input, now);
   const { validity, limitedBy } = computeValidity(
@@ -331,11 +353,12 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
     elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
   );
   const ids = randomDigestIds(elements.length);
+  const salts = new Uint8Array(randomBytes(32 * elements.length)); // one CSPRNG call, 32 bytes per item
   const nameSpaces = new Map<string, EmbeddedCbor[]>();
   const valueDigests = new Map<string, Map<number, Uint8Array>>();
   elements.forEach((e, i) => {
     const id = ids[i] as number;
-    const item = issuerSignedItem(id, e.identifier, e.value);
+    const item = issuerSignedItem(id, e.identifier, e.value, salts.subarray(32 * i, 32 * i + 32));
     if (!nameSpaces.has(e.namespace)) {
       nameSpaces.set(e.namespace, []);
       valueDigests.set(e.namespace, new Map());

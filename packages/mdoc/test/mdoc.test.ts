@@ -339,3 +339,20 @@ describe("issuing", async () => {
     ).toThrow(/input "nope" not declared/);
   });
 });
+
+describe("device key", () => {
+  it("refuses a P-256 COSE_Key that is not on the curve, and a private JWK", async () => {
+    const { checkCoseKey, coseKeyFromJwk } = await import("../src/index.ts");
+    const jwk = await deviceJwk();
+    const key = coseKeyFromJwk(jwk);
+    expect(checkCoseKey(key).crv).toBe("P-256");
+    const y = key.get(-3) as Uint8Array;
+    const bad = new Map(key);
+    bad.set(
+      -3,
+      Uint8Array.from(y, (b, i) => (i === 31 ? b ^ 1 : b)),
+    );
+    expect(() => checkCoseKey(bad)).toThrow(/not a point on its curve/);
+    expect(() => coseKeyFromJwk({ ...jwk, d: "AAAA" })).toThrow(/public key/);
+  });
+});
