@@ -1,0 +1,150 @@
+// Crash safety: the server process is killed in the middle of a batch (after its 4th MSO
+// signature), restarted, and the client retries with the same Idempotency-Key.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { call, deviceKey, person, personalValues, proof } from "../apps/ra/test/support/harness.ts";
+import { type FreshDatabase, freshDatabase } from "./support/db.ts";
+import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+let hsm: SoftHsm;
+let fresh: FreshDatabase;
+let dataDir: string;
+const output: string[] = [];
+let child: ChildProcess | undefined;
+
+interface Server {
+  url: string;
+  proc: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+function start(extraEnv: Record<string, string> = {}): Promise<Server> {
+  const proc = spawn(process.execPath, [join(ROOT, "apps/cli/bin/iaca.js"), "serve", "--port", "0"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...hsm.env,
+      SOFTHSM2_CONF: hsm.conf,
+      DATABASE_URL: fresh.url,
+      IACA_DATA_DIR: dataDir,
+      IACA_INSTANCE: "crash-test",
+      IACA_LOG_LEVEL: "debug",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child = proc;
+  const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
+  return new Promise((resolveStart, reject) => {
+    let url = "";
+    const onLine = (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      output.push(text);
+      const m = /RA\s+(https:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (m) url = m[1]!;
+      if (/^ready$/m.test(text)) resolveStart({ url, proc, exited });
+    };
+    proc.stdout!.on("data", onLine);
+    proc.stderr!.on("data", (c: Buffer) => output.push(c.toString("utf8")));
+    void exited.then((code) =>
+      reject(new Error(`server exited (${code}) before ready:\n${output.join("").slice(-3000)}`)),
+    );
+  });
+}
+
+beforeAll(async () => {
+  hsm = createSoftHsm();
+  fresh = await freshDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), "iaca-crash-"));
+});
+afterAll(async () => {
+  child?.kill("SIGKILL");
+  await fresh?.drop();
+  hsm?.cleanup();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () => {
+  const holder = person(21);
+  const key = { "idempotency-key": "crash-test-key-0001" };
+  let body: unknown;
+  let requestId: string;
+  const tls = () => ({
+    serverCa: { certPem: readFileSync(join(dataDir, "tls/service-ca.crt"), "utf8"), keyPem: "" },
+    client: {
+      certPem: readFileSync(join(dataDir, "clients/demo-wallet/cert.pem"), "utf8"),
+      keyPem: readFileSync(join(dataDir, "clients/demo-wallet/key.pem"), "utf8"),
+    },
+  });
+
+  it("ra.idempotency: the process dies after its 4th signature; the records written before signing remain", async () => {
+    const server = await start({ IACA_FAILPOINT: "issuer.after-sign:4" });
+    const { serverCa, client } = tls();
+    const stack = { url: server.url, serverCa };
+    const nonce = (await call<{ nonce: string }>(stack, client, "POST", "/v1/nonce")).json.nonce;
+    const keys = await Promise.all(Array.from({ length: 10 }, () => deviceKey()));
+    body = { profile: "interop", holder, proofs: { jwt: await Promise.all(keys.map((k) => proof(k, nonce))) } };
+    await expect(call(stack, client, "POST", "/v1/credentials", body, key)).rejects.toThrow();
+    await server.exited;
+    const [req] = await fresh.db.sql.query<{ id: string; state: string }>(
+      `SELECT id, state FROM ra_request WHERE idempotency_key = $1`,
+      [key["idempotency-key"]],
+    );
+    expect(req?.state).toBe("pending");
+    requestId = req!.id;
+    const rows = await fresh.db.sql.query<{ state: string }>(`SELECT state FROM issuance WHERE request_id = $1`, [
+      requestId,
+    ]);
+    expect(rows).toHaveLength(10);
+    expect(rows.every((r) => r.state === "pending")).toBe(true);
+  });
+
+  it("ra.idempotency: after a restart the retry gets one consistent answer, replayed on every later retry", async () => {
+    const server = await start();
+    const { serverCa, client } = tls();
+    const stack = { url: server.url, serverCa };
+    const first = await call<{ requestId: string; credentials: { id: string }[] }>(
+      stack,
+      client,
+      "POST",
+      "/v1/credentials",
+      body,
+      key,
+    );
+    expect(first.status, first.text).toBe(201);
+    expect(first.json.requestId).toBe(requestId);
+    expect(first.json.credentials).toHaveLength(10);
+    const again = await call<typeof first.json>(stack, client, "POST", "/v1/credentials", body, key);
+    expect(again.status).toBe(201);
+    expect(again.headers["idempotent-replayed"]).toBe("true");
+    expect(again.json).toEqual(first.json);
+
+    // every record is accounted for: the crashed attempt's are abandoned, the delivered ones issued
+    const rows = await fresh.db.sql.query<{ id: string; state: string }>(
+      `SELECT id, state FROM issuance WHERE request_id = $1`,
+      [requestId],
+    );
+    expect(rows).toHaveLength(20);
+    const issued = rows.filter((r) => r.state === "issued").map((r) => r.id);
+    expect(issued.sort()).toEqual(first.json.credentials.map((c) => c.id).sort());
+    expect(rows.filter((r) => r.state === "abandoned")).toHaveLength(10);
+    const pending = await fresh.db.sql.query(`SELECT id FROM issuance WHERE state = 'pending'`);
+    expect(pending).toHaveLength(0);
+    const audit = await fresh.db.sql.query<{ targets: string[] }>(
+      `SELECT targets FROM audit_event WHERE action = 'mdoc.issue.abandoned'`,
+    );
+    expect(audit.some((a) => a.targets.includes(requestId))).toBe(true);
+    server.proc.kill("SIGTERM");
+    await server.exited;
+  });
+
+  it("privacy.no-pii-in-logs: the server processes' output carries no personal data", () => {
+    const all = output.join("");
+    expect(all).toContain("Server listening");
+    for (const v of personalValues(holder)) expect(all.includes(v), `${v} in output`).toBe(false);
+  });
+});
