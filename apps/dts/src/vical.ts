@@ -175,6 +175,8 @@ export async function verifyTrustList(
   cose: Uint8Array,
   trustedIacas: Uint8Array[],
   now = new Date(),
+  /** Link certificates from the DTS: a verifier holding only an older root reaches a newer signer through them. */
+  links: Uint8Array[] = [],
 ): Promise<VerifiedTrustList> {
   let arr = decodeCbor(cose);
   if (arr instanceof Tag && arr.tag === 18) arr = arr.value;
@@ -208,13 +210,26 @@ export async function verifyTrustList(
   );
   if (!ok) throw new TrustListError("TRUST_LIST_SIGNATURE", "COSE_Sign1 signature does not verify");
   let anchor: X509Certificate | undefined;
-  for (const der of trustedIacas) {
-    const a = new X509Certificate(Buffer.from(der));
-    if (a.subject !== signer.issuer) continue;
-    if (await signer.verify({ publicKey: a, signatureOnly: true })) {
+  const anchors = trustedIacas.map((d) => new X509Certificate(Buffer.from(d)));
+  const signedBy = async (c: X509Certificate, by: X509Certificate) =>
+    c.issuer === by.subject && (await c.verify({ publicKey: by, signatureOnly: true }).catch(() => false));
+  for (const a of anchors) {
+    if (await signedBy(signer, a)) {
       anchor = a;
       break;
     }
+  }
+  // signer <- link (old key certifies the new key) <- trusted old root
+  for (const der of anchor ? [] : links) {
+    const link = new X509Certificate(Buffer.from(der));
+    if (now < link.notBefore || now > link.notAfter || !(await signedBy(signer, link))) continue;
+    for (const a of anchors) {
+      if (await signedBy(link, a)) {
+        anchor = a;
+        break;
+      }
+    }
+    if (anchor) break;
   }
   if (!anchor) throw new TrustListError("TRUST_LIST_UNTRUSTED", "signer certificate is not issued by a trusted IACA");
   const vical = decodeCbor(payload) as Map<string, unknown>;
