@@ -1,0 +1,5 @@
+export * from "./controls.ts";
+export * from "./rotate.ts";
+export * from "./scheduler.ts";
+export * from "./simulate.ts";
+export * from "./softhsm.ts";
