@@ -63,7 +63,11 @@ export class Publisher {
       const issued = await signTrustListIfChanged(
         set,
         this.opts.signer,
-        { provider: this.policy.iaca.name.O ?? this.policy.iaca.name.CN, ...this.opts.vical },
+        {
+          provider: this.policy.iaca.name.O ?? this.policy.iaca.name.CN,
+          profile: this.policy.profile,
+          ...this.opts.vical,
+        },
         now,
       );
       if (issued) {

@@ -1,15 +1,14 @@
 import "reflect-metadata";
 import { createHash, webcrypto } from "node:crypto";
+import { getProfile, HEADER_ALG, HEADER_X5CHAIN, parseSign1, sigStructure } from "@iaca/mdoc";
 import { IacaError } from "@iaca/policy";
 import { X509Certificate } from "@peculiar/x509";
-import { biguint, decodeCbor, encodeCbor, Tag, tdate } from "./cbor.ts";
+import { biguint, type CborValue, decodeCbor, encodeCbor, tdate } from "./cbor.ts";
 import { type PublishedCertificate, type PublishedSet, statusOf } from "./published.ts";
 import { parseCertificate } from "./x509.ts";
 
 /** ISO/IEC 18013-5 extended key usage of a VICAL (trust list) signer certificate. */
 export const EKU_VICAL_SIGNER = "1.0.18013.5.1.8";
-/** The My Number Card doctype (docs: README); every IACA in the list issues it. */
-export const MNC_DOCTYPE = "org.iso.23220.1.jp.mnc";
 
 export type CoseAlg = "ES256" | "ES384" | "ES512";
 const COSE_ALG: Record<CoseAlg, number> = { ES256: -7, ES384: -35, ES512: -36 };
@@ -49,7 +48,10 @@ export function webCryptoSigner(
 
 export interface VicalOptions {
   provider: string;
+  /** Default: the docType of the policy's mdoc profile (mdoc's profile registry). */
   docTypes?: string[];
+  /** policy.profile: which mdoc profile's docType the IACAs are listed for. */
+  profile?: string;
   /** nextUpdate when no CRL/ARL bounds it. */
   defaultValidityMs?: number;
 }
@@ -69,12 +71,12 @@ export function vicalNextUpdate(set: PublishedSet, now: Date, defaultValidityMs 
   return new Date(bounds.length ? Math.min(...bounds) : now.getTime() + defaultValidityMs);
 }
 
-function certificateInfo(c: PublishedCertificate, docTypes: string[]): Map<string, unknown> {
+function certificateInfo(c: PublishedCertificate, docTypes: string[]): Map<CborValue, CborValue> {
   const i = c.info;
-  const m = new Map<string, unknown>([
+  const m = new Map<CborValue, CborValue>([
     ["certificate", i.der],
     ["serialNumber", biguint(i.serial)],
-    ["ski", Buffer.from(i.ski, "hex")],
+    ["ski", new Uint8Array(Buffer.from(i.ski, "hex"))],
     ["docType", docTypes],
     ["issuingCountry", i.country],
     ["issuer", i.issuerDer],
@@ -119,7 +121,7 @@ export async function signTrustListIfChanged(
   opts: VicalOptions,
   now: Date,
 ): Promise<SignedTrustList | undefined> {
-  const docTypes = opts.docTypes ?? [MNC_DOCTYPE];
+  const docTypes = opts.docTypes ?? [getProfile(opts.profile ?? "interop").docType];
   const certs = vicalCertificates(set, now);
   const nextUpdate = vicalNextUpdate(set, now, opts.defaultValidityMs);
   const signerSha = parseCertificate(signer.certificate).sha256;
@@ -127,7 +129,7 @@ export async function signTrustListIfChanged(
   if (set.trustList && set.trustList.contentDigest === digest) return undefined;
   const issueId = (set.trustList?.issueId ?? 0) + 1;
   const date = new Date(Math.floor(now.getTime() / 1000) * 1000);
-  const vical = new Map<string, unknown>([
+  const vical = new Map<CborValue, CborValue>([
     ["version", "1.0"],
     ["vicalProvider", opts.provider],
     ["date", tdate(date)],
@@ -140,13 +142,25 @@ export async function signTrustListIfChanged(
 }
 
 export async function coseSign1(payload: Uint8Array, signer: TrustListSigner): Promise<Uint8Array> {
-  const protectedBytes = encodeCbor(new Map([[1, COSE_ALG[signer.alg]]]));
-  const tbs = encodeCbor(["Signature1", protectedBytes, new Uint8Array(0), payload]);
-  const signature = await signer.sign(tbs);
-  return encodeCbor([protectedBytes, new Map([[33, signer.certificate]]), payload, signature]);
+  const protectedBytes = encodeCbor(new Map<CborValue, CborValue>([[HEADER_ALG, COSE_ALG[signer.alg]]]));
+  const signature = await signer.sign(sigStructure(protectedBytes, payload));
+  return encodeCbor([
+    protectedBytes,
+    new Map<CborValue, CborValue>([[HEADER_X5CHAIN, new Uint8Array(signer.certificate)]]),
+    payload,
+    signature,
+  ]);
 }
 
 export class TrustListError extends IacaError {}
+
+function readSign1(cose: Uint8Array) {
+  try {
+    return parseSign1(decodeCbor(cose));
+  } catch {
+    throw new TrustListError("TRUST_LIST_MALFORMED", "not a COSE_Sign1");
+  }
+}
 
 export interface VerifiedTrustList {
   vical: Map<string, unknown>;
@@ -158,10 +172,7 @@ export interface VerifiedTrustList {
 
 /** The certificates a trust list carries, read WITHOUT verifying anything (to pick the pinned anchor). */
 export function trustListCertificatesUnverified(cose: Uint8Array): Uint8Array[] {
-  let arr = decodeCbor(cose);
-  if (arr instanceof Tag && arr.tag === 18) arr = arr.value;
-  if (!Array.isArray(arr) || arr.length !== 4) throw new TrustListError("TRUST_LIST_MALFORMED", "not a COSE_Sign1");
-  const vical = decodeCbor(arr[2] as Uint8Array) as Map<string, unknown>;
+  const vical = decodeCbor(readSign1(cose).payload) as Map<string, unknown>;
   const infos = (vical.get("certificateInfos") as Map<string, unknown>[]) ?? [];
   return infos.map((i) => new Uint8Array(i.get("certificate") as Uint8Array));
 }
@@ -178,20 +189,11 @@ export async function verifyTrustList(
   /** Link certificates from the DTS: a verifier holding only an older root reaches a newer signer through them. */
   links: Uint8Array[] = [],
 ): Promise<VerifiedTrustList> {
-  let arr = decodeCbor(cose);
-  if (arr instanceof Tag && arr.tag === 18) arr = arr.value;
-  if (!Array.isArray(arr) || arr.length !== 4) throw new TrustListError("TRUST_LIST_MALFORMED", "not a COSE_Sign1");
-  const [protectedBytes, unprotected, payload, signature] = arr as [
-    Uint8Array,
-    Map<number, unknown>,
-    Uint8Array,
-    Uint8Array,
-  ];
-  const prot = decodeCbor(protectedBytes) as Map<number, unknown>;
-  const alg = prot.get(1) as number;
+  const { protectedBytes, protectedHeaders: prot, unprotected, payload, signature } = readSign1(cose);
+  const alg = prot.get(HEADER_ALG) as number;
   const params = ALG_PARAMS[alg];
   if (!params) throw new TrustListError("TRUST_LIST_ALG", `unsupported COSE algorithm ${alg}`);
-  let x5 = unprotected.get(33) ?? prot.get(33);
+  let x5 = unprotected.get(HEADER_X5CHAIN) ?? prot.get(HEADER_X5CHAIN);
   if (Array.isArray(x5)) x5 = x5[0];
   if (!(x5 instanceof Uint8Array)) throw new TrustListError("TRUST_LIST_MALFORMED", "no x5chain certificate");
   const signer = new X509Certificate(Buffer.from(x5));
@@ -201,7 +203,7 @@ export async function verifyTrustList(
   if (now < signer.notBefore || now > signer.notAfter)
     throw new TrustListError("TRUST_LIST_SIGNER_EXPIRED", "signer certificate is not valid now");
   const key = await signer.publicKey.export({ name: "ECDSA", namedCurve: params.curve }, ["verify"]);
-  const tbs = encodeCbor(["Signature1", Buffer.from(protectedBytes), new Uint8Array(0), Buffer.from(payload)]);
+  const tbs = sigStructure(protectedBytes, payload);
   const ok = await webcrypto.subtle.verify(
     { name: "ECDSA", hash: params.hash },
     key as webcrypto.CryptoKey,
