@@ -106,6 +106,9 @@ function failpoint(name: string, count: number): void {
 }
 let signCount = 0;
 
+/** How long after its `signed` instant an MSO may still be signed (HSM queueing within one batch). */
+export const MAX_SIGN_DELAY_MS = 60_000;
+
 /**
  * The Issuer Server (Document Signer): the only component that asks the HSM to sign MSOs. Every
  * signature is preceded by a committed issuance record (issuer.record-before-sign) and a DS key
@@ -513,8 +516,13 @@ export class IssuerService implements IssuerApi {
       alg: chosen.alg,
       certificate: chosen.ds.certificate,
       sign: async (tbs) => {
-        // issuer.key-state before each signature (in memory: usage period, validity, revocation at batch start)
-        await this.checkKeyState(chosen, this.now(), revokedAtStart);
+        // issuer.key-state before each signature (in memory: usage period, validity, revocation at batch start),
+        // at the instant the MSO states as `signed`: a batch that straddles a DS hand-over finishes with
+        // the key that was active when it started (lifecycle.switchover.no-downtime); one delayed past
+        // MAX_SIGN_DELAY_MS is refused instead of carrying a stale signed time.
+        if (this.now().getTime() - validity.signed.getTime() > MAX_SIGN_DELAY_MS)
+          throw new IssuanceError("SIGNING_UNAVAILABLE", "the batch was delayed too long before signing; retry");
+        await this.checkKeyState(chosen, validity.signed, revokedAtStart);
         const s0 = performance.now();
         try {
           const sig = await keyStore.sign(chosen.ds.keyRef, tbs, hash);
