@@ -43,6 +43,9 @@ export interface StackOptions {
   policy?: Partial<Policy>;
   rateLimit?: { max: number; timeWindowMs: number };
   nonceTtlMs?: number;
+  logLevel?: string;
+  /** Use the embedded PGlite (in memory) instead of a fresh PostgreSQL database. */
+  pglite?: boolean;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
@@ -82,7 +85,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       cb();
     },
   });
-  const logger = createLogger({ level: "debug", destination: sink });
+  const logger = createLogger({ level: o.logLevel ?? "debug", destination: sink });
   const ra = await buildRa({
     db: fresh.db,
     issuer,

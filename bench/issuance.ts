@@ -1,0 +1,138 @@
+// mdocs/s and p50/p99 latency of POST /v1/credentials at batch sizes 1 and 10 (autocannon, mutual
+// TLS on loopback, 30 s each), printed next to the raw KeyStore sign rate on the same DS key
+// measured in the same run (before and after). Target: at batch 10, >= 50% of the raw sign rate.
+// Every request carries its own single-use nonce and fresh proofs, prepared before each run.
+// Run: npx tsx bench/issuance.ts [seconds] [connections]
+import { spawn } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { request } from "node:https";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+import { exportJWK, SignJWT } from "jose";
+import { SAMPLE_HOLDER } from "../apps/ra/src/demo-request.ts";
+
+const SECONDS = Number(process.argv[2] ?? 30);
+const CONNECTIONS = Number(process.argv[3] ?? 16);
+
+const child = spawn(process.execPath, ["--import", "tsx", "bench/issuance-server.ts"], {
+  stdio: ["pipe", "pipe", "inherit"],
+  env: { ...process.env, IACA_LOG_LEVEL: "warn" },
+});
+const lines = createInterface({ input: child.stdout! });
+const next = (prefix: string) =>
+  new Promise<string>((resolve) => {
+    const on = (l: string) => {
+      if (l.startsWith(prefix)) {
+        lines.off("line", on);
+        resolve(l.slice(prefix.length + 1));
+      }
+    };
+    lines.on("line", on);
+  });
+const server = JSON.parse(await next("READY")) as { url: string; ca: string; cert: string; key: string; raw: number };
+const tls = { ca: server.ca, cert: server.cert, key: server.key };
+
+function nonce(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL("/v1/nonce", server.url), { method: "POST", ...tls, agent: keepAlive }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve((JSON.parse(Buffer.concat(chunks).toString()) as { nonce: string }).nonce));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+const { Agent } = await import("node:https");
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 16, ...tls });
+
+// ten device keys, reused across requests (distinct within a batch, which is what the RA checks)
+const devices = await Promise.all(
+  Array.from({ length: 10 }, async () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    return { privateKey, jwk: await exportJWK(publicKey) };
+  }),
+);
+
+async function prepare(count: number, batch: number): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i += 32) {
+    const chunk = await Promise.all(
+      Array.from({ length: Math.min(32, count - i) }, async () => {
+        const n = await nonce();
+        const jwt = await Promise.all(
+          devices
+            .slice(0, batch)
+            .map((d) =>
+              new SignJWT({ nonce: n })
+                .setProtectedHeader({ alg: "ES256", typ: "openid4vci-proof+jwt", jwk: d.jwk })
+                .setIssuedAt()
+                .sign(d.privateKey),
+            ),
+        );
+        return JSON.stringify({ profile: "interop", holder: SAMPLE_HOLDER, proofs: { jwt } });
+      }),
+    );
+    bodies.push(...chunk);
+  }
+  return bodies;
+}
+
+async function run(batch: number, seconds: number, pool: number) {
+  const bodies = await prepare(pool, batch);
+  let i = 0;
+  const t0 = performance.now();
+  const result = await autocannon({
+    url: server.url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    amount: bodies.length,
+    tlsOptions: tls,
+    requests: [
+      {
+        method: "POST",
+        path: "/v1/credentials",
+        headers: { "content-type": "application/json" },
+        setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] }),
+      },
+    ],
+  } as never);
+  const elapsed = (performance.now() - t0) / 1000;
+  const ok = result.requests.total - result.non2xx;
+  return {
+    batch,
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    mdocsPerSec: (ok * batch) / elapsed,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    exhausted: bodies.length <= result.requests.total,
+  };
+}
+
+const results = [];
+for (const batch of [1, 10]) {
+  // a short run sizes the pool of prepared requests (nonces are single use)
+  const probe = await run(batch, 3, batch === 1 ? 3000 : 600);
+  const pool = Math.min(40_000, Math.ceil((probe.mdocsPerSec / batch) * SECONDS * 1.5) + 100);
+  process.stderr.write(`batch ${batch}: probe ${probe.mdocsPerSec.toFixed(0)} mdocs/s; preparing ${pool} requests\n`);
+  results.push(await run(batch, SECONDS, pool));
+}
+child.stdin!.write("RAW\n");
+const rawAfter = Number(await next("RAW"));
+child.stdin!.write("QUIT\n");
+keepAlive.destroy();
+
+const raw = (server.raw + rawAfter) / 2;
+console.log(
+  `raw KeyStore P-256 sign rate (same DS key, same process): ${server.raw.toFixed(0)}/s before, ${rawAfter.toFixed(0)}/s after`,
+);
+console.log("batch  requests  non2xx  mdocs/s   p50 ms  p99 ms  mdocs/s ÷ raw sign rate");
+for (const r of results)
+  console.log(
+    `${String(r.batch).padStart(5)}  ${String(r.requests).padStart(8)}  ${String(r.non2xx).padStart(6)}  ${r.mdocsPerSec.toFixed(0).padStart(7)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(6)}  ${(r.mdocsPerSec / raw).toFixed(2)}${r.exhausted ? "  (prepared requests ran out before the time was up)" : ""}`,
+  );
+const ten = results.find((r) => r.batch === 10)!;
+console.log(`target (batch 10 >= 0.50 x raw): ${ten.mdocsPerSec / raw >= 0.5 ? "met" : "NOT met"}`);
+process.exit(0);
