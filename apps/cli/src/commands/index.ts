@@ -8,6 +8,8 @@ import { registerMdoc } from "./mdoc.ts";
 import { registerPlan } from "./plan.ts";
 import { registerPolicy } from "./policy.ts";
 import { registerRoot } from "./root.ts";
+import { registerRotate } from "./rotate.ts";
+import { registerSimulate } from "./simulate.ts";
 import { registerStatus } from "./status.ts";
 import { registerVerify } from "./verify.ts";
 
@@ -27,6 +29,8 @@ export const commands: ((program: Command) => void)[] = [
   registerLint,
   registerPlan,
   registerDemo,
+  registerRotate,
+  registerSimulate,
 ];
 commands.push((await import("./dts.ts")).registerDts);
 commands.push((await import("./client.ts")).registerClient);
