@@ -257,6 +257,10 @@ export function readiness(tree: PublishedTree | undefined): Readiness {
       );
     }
   }
+  const tl = tree?.set.trustList;
+  if (tree && !tl) warnings.push("trust list: not signed yet (no trust-list signer installed?)");
+  if (tl?.nextUpdate && tl.nextUpdate.getTime() <= tree!.at.getTime())
+    warnings.push("trust list: nextUpdate has passed; install a new CRL/ARL so it is re-signed");
   return {
     ready,
     warnings,
