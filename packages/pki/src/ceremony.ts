@@ -111,10 +111,14 @@ async function storeCert(
   const akiExt = findExtension(t.extensions, OID.aki);
   const aki = akiExt ? AsnConvert.parse(akiExt.extnValue.buffer, AuthorityKeyIdentifier).keyIdentifier : undefined;
   const serial = hex(t.serialNumber);
+  // pki.pubkey.archived / pki.serial.random: a stored certificate is never replaced by another one.
+  void CONTROLS.publicKeyArchived;
   const existing = await r.db.prisma.pkiCertificate.findUnique({ where: { serial } });
   if (existing) {
     if (existing.sha256 !== signed.sha256)
-      throw new CeremonyError("SERIAL_COLLISION", `serial ${serial} already used by another certificate`);
+      throw new CeremonyError("SERIAL_COLLISION", `serial ${serial} already used by another certificate`, {
+        control: CONTROLS.serialRandom.id,
+      });
     return existing;
   }
   return r.db.prisma.pkiCertificate.create({
@@ -150,7 +154,9 @@ export async function currentRoot(db: Database) {
 async function freshSerialCheck(db: Database, tbsSerial: ArrayBuffer) {
   void CONTROLS.serialRandom;
   if (await db.prisma.pkiCertificate.findUnique({ where: { serial: hex(tbsSerial) } }))
-    throw new CeremonyError("SERIAL_COLLISION", "random serial collided; run the step again");
+    throw new CeremonyError("SERIAL_COLLISION", "random serial collided; run the step again", {
+      control: CONTROLS.serialRandom.id,
+    });
 }
 
 // ---------------------------------------------------------------- root room
@@ -187,8 +193,23 @@ export async function rootSignCsr(
   opts: { notBefore?: Date; seq?: number; profile?: "ds" | "tsl-signer"; commonName?: string } = {},
 ) {
   const profile = opts.profile ?? "ds";
+  // pki.csr.key-delivery: the certified key is the key inside the checked PKCS#10 request, nothing else.
+  void CONTROLS.csrKeyDelivery;
   const csr = checkCsr(csrData);
   const root = await currentRoot(r.db);
+  if (root.row.revokedAt)
+    throw new CeremonyError(
+      "ROOT_REVOKED",
+      `the current root ${root.row.serial} is revoked (${root.row.revocationReason}): re-key before signing`,
+      { control: CONTROLS.compromiseNoFurtherUse.id },
+    );
+  const certified = await r.db.prisma.pkiCertificate.findFirst({ where: { spkiSha256: csr.key.fingerprint } });
+  if (certified)
+    throw new CeremonyError(
+      "KEY_ALREADY_CERTIFIED",
+      `the CSR's key already has certificate ${certified.serial}: generate a new key (re-key, never renewal)`,
+      { control: CONTROLS.rekeyNewKey.id },
+    );
   const issuer = issuerInfo(root.cert);
   const nb = opts.notBefore ?? nowOf(r);
   const rootEnd = root.cert.tbsCertificate.validity.notAfter.getTime();
@@ -272,6 +293,17 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
     hsmSigner(r.hsm, key.uri),
     { profile: "link", policy: r.policy, issuer: newIssuer },
   );
+  // pki.rekey.recorded: what is handed to the DTS must verify against the keys that certify it.
+  const checks: [string, Signed, Uint8Array][] = [
+    ["new root", root, info.spkiDer],
+    ["link old->new", oldToNew, oldIssuer.key.spkiDer],
+    ["link new->old", newToOld, info.spkiDer],
+  ];
+  const bad = checks.filter(([, s, spki]) => !verifySigned(s.der, spki)).map(([n]) => n);
+  if (bad.length)
+    throw new CeremonyError("REKEY_UNVERIFIED", `re-key output does not verify: ${bad.join(", ")}; nothing stored`, {
+      control: CONTROLS.rekeyRecorded.id,
+    });
   const rootRow = await storeCert(r, root, { kind: "iaca", rootGen: gen, keyRef: key.uri });
   const l1 = await storeCert(r, oldToNew, { kind: "link", rootGen: old.row.rootGen });
   const l2 = await storeCert(r, newToOld, { kind: "link", rootGen: gen });
@@ -296,7 +328,25 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   };
 }
 
+/** RFC 5280 CRLReason names a revocation may give; certificateHold and removeFromCRL are absent (no suspension). */
+export const REVOCATION_REASONS = [
+  "unspecified",
+  "keyCompromise",
+  "cACompromise",
+  "affiliationChanged",
+  "superseded",
+  "cessationOfOperation",
+  "privilegeWithdrawn",
+  "aACompromise",
+] as const;
+
 export async function rootRevoke(r: Room, serial: string, reason: string, opts: { at?: Date } = {}) {
+  if (!(REVOCATION_REASONS as readonly string[]).includes(reason))
+    throw new CeremonyError(
+      "REVOCATION_REASON_INVALID",
+      `reason must be one of ${REVOCATION_REASONS.join(", ")} (no suspension)`,
+      { control: CONTROLS.compromiseListed.id },
+    );
   const s = serial.toLowerCase().replace(/:/g, "");
   const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
   if (!row) throw new CeremonyError("CERT_NOT_FOUND", `no certificate with serial ${s}`);
@@ -318,6 +368,8 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
   const root = await currentRoot(r.db);
   const issuer = issuerInfo(root.cert);
   const now = nowOf(r);
+  // pki.revoke.compromise-listed: every revoked, unexpired certificate of the list's kinds is listed.
+  void CONTROLS.compromiseListed;
   const kinds = kind === "crl" ? ["ds", "tsl-signer"] : ["iaca", "link"];
   const revoked = await r.db.prisma.pkiCertificate.findMany({
     where: { kind: { in: kinds }, revokedAt: { not: null }, notAfter: { gt: now } },
@@ -426,6 +478,7 @@ const akiOf = (c: Certificate) => {
  * linter. Records its activation time (default: its notBefore, as planned) and retires the previous DS then.
  */
 export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array[], opts: { activatesAt?: Date } = {}) {
+  void CONTROLS.dsInstallVerified;
   const a = parseArtifact(certData);
   if (a.kind !== "certificate") throw new CeremonyError("NOT_A_CERTIFICATE", "expected a DS certificate");
   const cert = a.cert;
@@ -434,10 +487,14 @@ export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array
   const info = publicKeyInfo(spkiOf(cert));
   const key = await r.db.prisma.pkiKey.findUnique({ where: { spkiSha256: info.fingerprint } });
   if (!key || key.role !== "ds" || key.destroyedAt)
-    throw new CeremonyError("DS_KEY_UNKNOWN", `no DS key with fingerprint ${info.fingerprint} in this room`);
+    throw new CeremonyError("DS_KEY_UNKNOWN", `no DS key with fingerprint ${info.fingerprint} in this room`, {
+      control: CONTROLS.csrKeyDelivery.id,
+    });
   const hsmSpki = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
   if (hsmSpki.fingerprint !== info.fingerprint)
-    throw new CeremonyError("DS_KEY_MISMATCH", "the certificate's key is not the HSM key recorded for it");
+    throw new CeremonyError("DS_KEY_MISMATCH", "the certificate's key is not the HSM key recorded for it", {
+      control: CONTROLS.csrKeyDelivery.id,
+    });
   // Chain: DS <- (root with the DS's AKI) or DS <- link <- trusted root.
   const pool = certsFrom(trust);
   const roots = pool.filter((c) => detectCertProfile(c.tbsCertificate) === "iaca" && verifySigned(derOf(c), spkiOf(c)));
@@ -455,11 +512,16 @@ export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array
     }
   }
   if (!issuer || !verifySigned(a.der, spkiOf(issuer)))
-    throw new CeremonyError("DS_CHAIN_INVALID", "the DS certificate does not chain to a trusted IACA root");
+    throw new CeremonyError("DS_CHAIN_INVALID", "the DS certificate does not chain to a trusted IACA root", {
+      control: CONTROLS.dsInstallVerified.id,
+    });
   const { lintArtifact, failures } = await import("./lint.ts");
   const lint = lintArtifact(a.der, { policy: r.policy, issuer, profile: "ds" });
   const bad = failures(lint.results);
-  if (bad.length) throw new CeremonyError("LINT_FAILED", `DS certificate fails ${bad.map((x) => x.rule).join(", ")}`);
+  if (bad.length)
+    throw new CeremonyError("LINT_FAILED", `DS certificate fails ${bad.map((x) => x.rule).join(", ")}`, {
+      control: CONTROLS.dsInstallVerified.id,
+    });
   for (const c of roots) await storeCert(r, { der: derOf(c), sha256: sha256(derOf(c)) }, { kind: "iaca", rootGen: 0 });
   const activatesAt = opts.activatesAt ?? cert.tbsCertificate.validity.notBefore.getTime();
   const row = await storeCert(
@@ -521,6 +583,8 @@ export async function dsList(db: Database, policy: Policy, at: Date = new Date()
 
 /** The installed DS the issuer must use at `at` (pki.ds.usage-period checked); throws when none may sign. */
 export async function currentSigner(db: Database, policy: Policy, at: Date = new Date()) {
+  // pki.compromise.no-further-use: a revoked DS is never selected.
+  void CONTROLS.compromiseNoFurtherUse;
   const rows = await db.prisma.pkiCertificate.findMany({
     where: { kind: "ds", keyRef: { not: null }, installedAt: { not: null }, revokedAt: null },
     orderBy: { activatesAt: "desc" },

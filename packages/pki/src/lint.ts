@@ -74,6 +74,7 @@ const LISTS: readonly CrlProfile[] = ["crl", "arl"];
 const C71 = clause("7.1");
 const C72 = clause("7.2");
 const P = CONTROLS.profile;
+const NAME_TYPES: Record<string, string> = { [OID.C]: "C", [OID.ST]: "ST", [OID.O]: "O", [OID.CN]: "CN" };
 
 const der = (v: unknown) => new Uint8Array(AsnConvert.serialize(v));
 const ext = (t: TBSCertificate, oid: string) => findExtension(t.extensions, oid);
@@ -121,7 +122,8 @@ function certRule(
   check: Check<TBSCertificate>,
   opts: { clause?: Clause; control?: Control } = {},
 ): LintRule<TBSCertificate> {
-  return { id, description, clause: opts.clause ?? C71, control: opts.control ?? P, profiles, check };
+  const control = opts.control ?? P;
+  return { id, description, clause: opts.clause ?? control.clause, control, profiles, check };
 }
 
 export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
@@ -130,6 +132,7 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
     "X.509 version is v3",
     CERT,
     (t) => t.version === Version.v3 || `version ${t.version + 1}`,
+    { control: CONTROLS.profileVersion },
   ),
   certRule(
     "cert.serial.positive",
@@ -140,60 +143,113 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
       if ((s[0] ?? 0) & 0x80) return "serial is negative";
       return s.some((b) => b !== 0) || "serial is zero";
     },
-    { control: CONTROLS.serialRandom },
+    { clause: C71, control: CONTROLS.serialRandom },
   ),
   certRule(
     "cert.serial.length",
     "serial number is at most 20 octets",
     CERT,
     (t) => t.serialNumber.byteLength <= 20 || `${t.serialNumber.byteLength} octets`,
-    { control: CONTROLS.serialRandom },
+    { clause: C71, control: CONTROLS.serialRandom },
   ),
   certRule(
     "cert.serial.entropy",
     "serial number has room for >= 63 random bits (>= 8 octets)",
     CERT,
     (t) => t.serialNumber.byteLength >= 8 || `${t.serialNumber.byteLength} octets`,
-    { control: CONTROLS.serialRandom },
+    { clause: C71, control: CONTROLS.serialRandom },
   ),
-  certRule("cert.signature.ecdsa", "signature is ecdsa-with-SHA256/384/512 without parameters", CERT, (t) => {
-    if (!HASH_BY_SIG_OID[t.signature.algorithm]) return `signature algorithm ${t.signature.algorithm}`;
-    return t.signature.parameters == null || "parameters present";
+  certRule(
+    "cert.signature.ecdsa",
+    "signature is ecdsa-with-SHA256/384/512 without parameters",
+    CERT,
+    (t) => {
+      if (!HASH_BY_SIG_OID[t.signature.algorithm]) return `signature algorithm ${t.signature.algorithm}`;
+      return t.signature.parameters == null || "parameters present";
+    },
+    { control: CONTROLS.algorithms },
+  ),
+  certRule(
+    "cert.signature.matches-key",
+    "signature hash matches the signing key's curve",
+    CERT,
+    (t, ctx) => {
+      const iss = issuerOf(t, ctx);
+      if (!iss) return null;
+      const want = HASH_FOR_CURVE[iss.key.curve];
+      const got = HASH_BY_SIG_OID[t.signature.algorithm];
+      return got === want || `${iss.key.curve} key signs with ${want}, TBS says ${got ?? t.signature.algorithm}`;
+    },
+    { control: CONTROLS.algorithms },
+  ),
+  certRule(
+    "cert.spki.ec",
+    "subject public key is EC on P-256, P-384 or P-521",
+    CERT,
+    (t) => {
+      try {
+        publicKeyInfo(der(t.subjectPublicKeyInfo));
+        return true;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
+    { control: CONTROLS.algorithms },
+  ),
+  certRule(
+    "cert.name.country",
+    "subject C is present once, an upper-case PrintableString",
+    CERT,
+    (t) => {
+      const cs = [...t.subject].flatMap((r) => [...r]).filter((a) => a.type === OID.C);
+      if (cs.length !== 1) return `${cs.length} C attributes`;
+      const v = cs[0]!.value;
+      if (v.printableString === undefined) return "C is not a PrintableString";
+      return /^[A-Z]{2}$/.test(v.printableString) || `C="${v.printableString}"`;
+    },
+    { control: CONTROLS.nameTypes },
+  ),
+  certRule("cert.name.cn", "subject CN is present", CERT, (t) => !!attrText(nameAttr(t.subject, OID.CN)) || "no CN", {
+    control: CONTROLS.nameTypes,
   }),
-  certRule("cert.signature.matches-key", "signature hash matches the signing key's curve", CERT, (t, ctx) => {
-    const iss = issuerOf(t, ctx);
-    if (!iss) return null;
-    const want = HASH_FOR_CURVE[iss.key.curve];
-    const got = HASH_BY_SIG_OID[t.signature.algorithm];
-    return got === want || `${iss.key.curve} key signs with ${want}, TBS says ${got ?? t.signature.algorithm}`;
-  }),
-  certRule("cert.spki.ec", "subject public key is EC on P-256, P-384 or P-521", CERT, (t) => {
-    try {
-      publicKeyInfo(der(t.subjectPublicKeyInfo));
+  certRule(
+    "cert.name.attributes",
+    "subject is C, ST?, O?, CN in this order, one single-valued RDN each, no other attribute types",
+    CERT,
+    (t) => {
+      const got: string[] = [];
+      for (const rdn of t.subject) {
+        if (rdn.length !== 1) return "multi-valued RDN";
+        const label = NAME_TYPES[rdn[0]!.type];
+        if (!label) return `attribute ${rdn[0]!.type} is not C, ST, O or CN`;
+        got.push(label);
+      }
+      const order = ["C", "ST", "O", "CN"].filter((x) => got.includes(x));
+      return got.join(",") === order.join(",") || `order ${got.join(",")}`;
+    },
+    { control: CONTROLS.nameTypes },
+  ),
+  certRule(
+    "cert.validity.order",
+    "notBefore is before notAfter",
+    CERT,
+    (t) => (timeOf(t.validity.notBefore) < timeOf(t.validity.notAfter) ? true : "notAfter <= notBefore"),
+    { control: CONTROLS.validityPlan },
+  ),
+  certRule(
+    "cert.validity.time-encoding",
+    "UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280)",
+    CERT,
+    (t) => {
+      for (const x of [t.validity.notBefore, t.validity.notAfter]) {
+        const y = x.getTime().getUTCFullYear();
+        if (y < 2050 && !x.utcTime) return `${y} encoded as GeneralizedTime`;
+        if (y >= 2050 && !x.generalTime) return `${y} encoded as UTCTime`;
+      }
       return true;
-    } catch (e) {
-      return (e as Error).message;
-    }
-  }),
-  certRule("cert.name.country", "subject C is present once, an upper-case PrintableString", CERT, (t) => {
-    const cs = [...t.subject].flatMap((r) => [...r]).filter((a) => a.type === OID.C);
-    if (cs.length !== 1) return `${cs.length} C attributes`;
-    const v = cs[0]!.value;
-    if (v.printableString === undefined) return "C is not a PrintableString";
-    return /^[A-Z]{2}$/.test(v.printableString) || `C="${v.printableString}"`;
-  }),
-  certRule("cert.name.cn", "subject CN is present", CERT, (t) => !!attrText(nameAttr(t.subject, OID.CN)) || "no CN"),
-  certRule("cert.validity.order", "notBefore is before notAfter", CERT, (t) =>
-    timeOf(t.validity.notBefore) < timeOf(t.validity.notAfter) ? true : "notAfter <= notBefore",
+    },
+    { clause: C71 },
   ),
-  certRule("cert.validity.time-encoding", "UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280)", CERT, (t) => {
-    for (const x of [t.validity.notBefore, t.validity.notAfter]) {
-      const y = x.getTime().getUTCFullYear();
-      if (y < 2050 && !x.utcTime) return `${y} encoded as GeneralizedTime`;
-      if (y >= 2050 && !x.generalTime) return `${y} encoded as UTCTime`;
-    }
-    return true;
-  }),
   certRule("cert.ext.unique", "no extension appears twice", CERT, (t) => {
     const ids = [...(t.extensions ?? [])].map((e) => e.extnID);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
@@ -276,17 +332,27 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
     const n = parseExt(e, BasicConstraints).pathLenConstraint;
     return n === 0 || `pathLen=${n ?? "absent"}`;
   }),
-  certRule("ca.self-issued", "subject and issuer names are byte-identical", CA, (t) =>
-    equalBytes(der(t.subject), der(t.issuer)) ? true : "subject != issuer",
+  certRule(
+    "ca.self-issued",
+    "subject and issuer names are byte-identical",
+    CA,
+    (t) => (equalBytes(der(t.subject), der(t.issuer)) ? true : "subject != issuer"),
+    { control: CONTROLS.nameForms },
   ),
   certRule("iaca.self-signed", "root: AKI absent or equal to SKI", ["iaca"], (t) => {
     const aki = akiOf(t.extensions);
     return !aki || equalBytes(aki, skiOf(t)) || "AKI != SKI (a link certificate?)";
   }),
-  certRule("iaca.validity.policy", "root validity within policy.iaca.validity", ["iaca"], (t, ctx) => {
-    const max = addDuration(timeOf(t.validity.notBefore), ctx.policy.iaca.validity);
-    return timeOf(t.validity.notAfter) <= max || `longer than ${ctx.policy.iaca.validity}`;
-  }),
+  certRule(
+    "iaca.validity.policy",
+    "root validity within policy.iaca.validity",
+    ["iaca"],
+    (t, ctx) => {
+      const max = addDuration(timeOf(t.validity.notBefore), ctx.policy.iaca.validity);
+      return timeOf(t.validity.notAfter) <= max || `longer than ${ctx.policy.iaca.validity}`;
+    },
+    { control: CONTROLS.validityPlan },
+  ),
   certRule(
     "link.aki.issuer",
     "link: AKI is the certifying root key's SKI and differs from the SKI",
@@ -308,6 +374,7 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
       !ctx.issuer
         ? null
         : equalBytes(der(t.issuer), der(ctx.issuer.cert.tbsCertificate.subject)) || "issuer != CA subject",
+    { control: CONTROLS.nameForms },
   ),
   certRule(
     "cert.validity.within-issuer",
@@ -320,6 +387,7 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
         return `notAfter ${timeOf(t.validity.notAfter).toISOString()} beyond the IACA's ${timeOf(v.notAfter).toISOString()}`;
       return timeOf(t.validity.notBefore) >= timeOf(v.notBefore) || "notBefore before the IACA's";
     },
+    { control: CONTROLS.validityPlan },
   ),
   certRule("ee.aki.issuer", "AKI present and equal to the IACA SKI", EE, (t, ctx) => {
     const aki = akiOf(t.extensions);
@@ -333,33 +401,51 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
     if (!a || !b) return "missing";
     return equalBytes(a.extnValue.buffer, b.extnValue.buffer) || "differs from the IACA's";
   }),
-  certRule("ee.name.country-issuer", "subject C (and ST) equal to the IACA's", EE, (t, ctx) => {
-    if (!ctx.issuer) return null;
-    const s = ctx.issuer.cert.tbsCertificate.subject;
-    for (const [oid, label] of [
-      [OID.C, "C"],
-      [OID.ST, "ST"],
-    ] as const) {
-      const mine = attrText(nameAttr(t.subject, oid));
-      const theirs = attrText(nameAttr(s, oid));
-      if (mine !== theirs) return `${label}=${mine ?? "(none)"} but the IACA has ${theirs ?? "(none)"}`;
-    }
-    return true;
-  }),
+  certRule(
+    "ee.name.country-issuer",
+    "subject C (and ST) equal to the IACA's",
+    EE,
+    (t, ctx) => {
+      if (!ctx.issuer) return null;
+      const s = ctx.issuer.cert.tbsCertificate.subject;
+      for (const [oid, label] of [
+        [OID.C, "C"],
+        [OID.ST, "ST"],
+      ] as const) {
+        const mine = attrText(nameAttr(t.subject, oid));
+        const theirs = attrText(nameAttr(s, oid));
+        if (mine !== theirs) return `${label}=${mine ?? "(none)"} but the IACA has ${theirs ?? "(none)"}`;
+      }
+      return true;
+    },
+    { control: CONTROLS.nameForms },
+  ),
   certRule("ee.bc.absent", "no basicConstraints CA=TRUE on a DS", EE, (t) => {
     const e = ext(t, OID.basicConstraints);
     return !e || !parseExt(e, BasicConstraints).cA || "cA=TRUE";
   }),
-  certRule("ds.eku.present", "EKU contains only 1.0.18013.5.1.2 (mdlDS)", ["ds"], (t) => {
-    const e = ekuOf(t);
-    if (!e) return "EKU missing";
-    const ids = [...parseExt(e, ExtendedKeyUsage)];
-    return (ids.length === 1 && ids[0] === OID.ekuMdlDs) || `EKU ${ids.join(", ")}`;
-  }),
-  certRule("ds.eku.critical", "EKU is critical", ["ds", "tsl-signer"], (t) => {
-    const e = ekuOf(t);
-    return !e ? "EKU missing" : e.critical || "EKU not critical";
-  }),
+  certRule(
+    "ds.eku.present",
+    "EKU contains only 1.0.18013.5.1.2 (mdlDS)",
+    ["ds"],
+    (t) => {
+      const e = ekuOf(t);
+      if (!e) return "EKU missing";
+      const ids = [...parseExt(e, ExtendedKeyUsage)];
+      return (ids.length === 1 && ids[0] === OID.ekuMdlDs) || `EKU ${ids.join(", ")}`;
+    },
+    { control: CONTROLS.dsKeyUsage },
+  ),
+  certRule(
+    "ds.eku.critical",
+    "EKU is critical",
+    ["ds", "tsl-signer"],
+    (t) => {
+      const e = ekuOf(t);
+      return !e ? "EKU missing" : e.critical || "EKU not critical";
+    },
+    { control: CONTROLS.dsKeyUsage },
+  ),
   certRule("tsl.eku.present", "EKU contains only 1.0.18013.5.1.8 (trust-list signer)", ["tsl-signer"], (t) => {
     const e = ekuOf(t);
     if (!e) return "EKU missing";
@@ -386,7 +472,8 @@ function crlRule(
   check: Check<TBSCertList>,
   opts: { clause?: Clause; control?: Control } = {},
 ): LintRule<TBSCertList> {
-  return { id, description, clause: opts.clause ?? C72, control: opts.control ?? P, profiles: LISTS, check };
+  const control = opts.control ?? P;
+  return { id, description, clause: opts.clause ?? control.clause, control, profiles: LISTS, check };
 }
 
 function crlNumberOf(t: TBSCertList): bigint | undefined {
@@ -395,38 +482,72 @@ function crlNumberOf(t: TBSCertList): bigint | undefined {
 }
 
 export const CRL_RULES: readonly LintRule<TBSCertList>[] = [
-  crlRule("crl.version.v2", "CRL version is v2", (t) => t.version === Version.v2 || "not v2"),
-  crlRule("crl.signature.ecdsa", "signature is ecdsa-with-SHA256/384/512 matching the IACA key", (t, ctx) => {
-    const got = HASH_BY_SIG_OID[t.signature.algorithm];
-    if (!got) return `signature algorithm ${t.signature.algorithm}`;
-    if (!ctx.issuer) return true;
-    return got === HASH_FOR_CURVE[ctx.issuer.key.curve] || `${ctx.issuer.key.curve} key with ${got}`;
+  crlRule("crl.version.v2", "CRL version is v2", (t) => t.version === Version.v2 || "not v2", {
+    control: CONTROLS.crlVersion,
   }),
-  crlRule("crl.issuer.name", "issuer is byte-identical to the IACA subject", (t, ctx) =>
-    !ctx.issuer ? null : equalBytes(der(t.issuer), der(ctx.issuer.cert.tbsCertificate.subject)) || "issuer != IACA",
+  crlRule(
+    "crl.signature.ecdsa",
+    "signature is ecdsa-with-SHA256/384/512 matching the IACA key",
+    (t, ctx) => {
+      const got = HASH_BY_SIG_OID[t.signature.algorithm];
+      if (!got) return `signature algorithm ${t.signature.algorithm}`;
+      if (!ctx.issuer) return true;
+      return got === HASH_FOR_CURVE[ctx.issuer.key.curve] || `${ctx.issuer.key.curve} key with ${got}`;
+    },
+    { control: CONTROLS.algorithms },
   ),
-  crlRule("crl.next-update", "nextUpdate present and after thisUpdate", (t) => {
-    if (!t.nextUpdate) return "nextUpdate missing";
-    return timeOf(t.nextUpdate) > timeOf(t.thisUpdate) || "nextUpdate <= thisUpdate";
-  }),
-  crlRule("crl.ext.exact", "extensions are exactly AKI and CRL number, non-critical", (t) => {
-    const ids = (t.crlExtensions ?? []).map((e) => e.extnID).sort();
-    const want = [OID.aki, OID.crlNumber].sort();
-    if (ids.join() !== want.join()) return `extensions ${ids.join(", ") || "(none)"}`;
-    return (t.crlExtensions ?? []).every((e) => !e.critical) || "critical extension";
-  }),
-  crlRule("crl.ext.no-idp", "no IssuingDistributionPoint (Annex B Table B.10)", (t) =>
-    findExtension(t.crlExtensions, OID.issuingDistributionPoint) ? "IssuingDistributionPoint present" : true,
+  crlRule(
+    "crl.issuer.name",
+    "issuer is byte-identical to the IACA subject",
+    (t, ctx) =>
+      !ctx.issuer ? null : equalBytes(der(t.issuer), der(ctx.issuer.cert.tbsCertificate.subject)) || "issuer != IACA",
+    { control: CONTROLS.nameForms },
   ),
-  crlRule("crl.entry.no-extensions", "no CRL entry extensions (no reason codes)", (t) => {
-    const bad = (t.revokedCertificates ?? []).filter((r) => r.crlEntryExtensions?.length);
-    return bad.length === 0 || `${bad.length} entries with extensions`;
-  }),
-  crlRule("crl.aki.issuer", "AKI equal to the IACA SKI", (t, ctx) => {
-    const aki = akiOf(t.crlExtensions);
-    if (!aki) return "AKI missing";
-    return !ctx.issuer ? null : equalBytes(aki, ctx.issuer.key.ski) || "AKI != IACA SKI";
-  }),
+  crlRule(
+    "crl.next-update",
+    "nextUpdate present and after thisUpdate",
+    (t) => {
+      if (!t.nextUpdate) return "nextUpdate missing";
+      return timeOf(t.nextUpdate) > timeOf(t.thisUpdate) || "nextUpdate <= thisUpdate";
+    },
+    { clause: C72 },
+  ),
+  crlRule(
+    "crl.ext.exact",
+    "extensions are exactly AKI and CRL number, non-critical",
+    (t) => {
+      const ids = (t.crlExtensions ?? []).map((e) => e.extnID).sort();
+      const want = [OID.aki, OID.crlNumber].sort();
+      if (ids.join() !== want.join()) return `extensions ${ids.join(", ") || "(none)"}`;
+      return (t.crlExtensions ?? []).every((e) => !e.critical) || "critical extension";
+    },
+    { control: CONTROLS.crlExtensions },
+  ),
+  crlRule(
+    "crl.ext.no-idp",
+    "no IssuingDistributionPoint (Annex B Table B.10)",
+    (t) => (findExtension(t.crlExtensions, OID.issuingDistributionPoint) ? "IssuingDistributionPoint present" : true),
+    { control: CONTROLS.crlExtensions },
+  ),
+  crlRule(
+    "crl.entry.no-extensions",
+    "no CRL entry extensions (no reason codes)",
+    (t) => {
+      const bad = (t.revokedCertificates ?? []).filter((r) => r.crlEntryExtensions?.length);
+      return bad.length === 0 || `${bad.length} entries with extensions`;
+    },
+    { control: CONTROLS.crlExtensions },
+  ),
+  crlRule(
+    "crl.aki.issuer",
+    "AKI equal to the IACA SKI",
+    (t, ctx) => {
+      const aki = akiOf(t.crlExtensions);
+      if (!aki) return "AKI missing";
+      return !ctx.issuer ? null : equalBytes(aki, ctx.issuer.key.ski) || "AKI != IACA SKI";
+    },
+    { control: CONTROLS.crlExtensions },
+  ),
   crlRule(
     "crl.number.present",
     "CRL number present, non-negative, at most 20 octets",
@@ -448,13 +569,18 @@ export const CRL_RULES: readonly LintRule<TBSCertList>[] = [
     },
     { control: CONTROLS.crlNumberIncreasing },
   ),
-  crlRule("crl.entry.serial", "revoked serials are positive and at most 20 octets", (t) => {
-    for (const r of t.revokedCertificates ?? []) {
-      const s = toBytes(r.userCertificate);
-      if (s.length > 20 || (s[0] ?? 0) & 0x80) return "bad serial";
-    }
-    return true;
-  }),
+  crlRule(
+    "crl.entry.serial",
+    "revoked serials are positive and at most 20 octets",
+    (t) => {
+      for (const r of t.revokedCertificates ?? []) {
+        const s = toBytes(r.userCertificate);
+        if (s.length > 20 || (s[0] ?? 0) & 0x80) return "bad serial";
+      }
+      return true;
+    },
+    { clause: C72, control: CONTROLS.serialRandom },
+  ),
 ];
 
 export const ALL_RULES: readonly LintRule<never>[] = [...CERT_RULES, ...CRL_RULES] as LintRule<never>[];

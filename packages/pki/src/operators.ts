@@ -35,20 +35,25 @@ export async function checkSecret(secret: string, stored: string): Promise<boole
   return timingSafeEqual(got, want);
 }
 
-/** Adds operators to the registry (first ceremony: the registry is empty; later: under dual control). */
+/**
+ * Adds operators to the registry (first ceremony: the registry is empty; later: under dual control).
+ * pki.operator.authenticated: only a salted scrypt hash of each secret is stored.
+ */
 export async function enrollOperators(db: Database, creds: OperatorCredential[]): Promise<void> {
+  const control = CONTROLS.operatorAuthenticated.id;
   for (const c of creds) {
     if (!/^[a-z][a-z0-9_-]{1,31}$/.test(c.id))
-      throw new CeremonyError("OPERATOR_INVALID", `operator id "${c.id}" must be 2-32 of a-z 0-9 _ -`);
+      throw new CeremonyError("OPERATOR_INVALID", `operator id "${c.id}" must be 2-32 of a-z 0-9 _ -`, { control });
     if (c.secret.length < 12)
-      throw new CeremonyError("OPERATOR_INVALID", `operator ${c.id}: secret shorter than 12 characters`);
+      throw new CeremonyError("OPERATOR_INVALID", `operator ${c.id}: secret shorter than 12 characters`, { control });
     await db.prisma.pkiOperator.create({ data: { id: c.id, secretHash: await hashSecret(c.secret) } });
   }
 }
 
 /**
- * Verifies each credential against the registry; for a step in policy.ceremony.dualControl requires two
- * distinct operators (pki.ceremony.dual-control). Returns the audit actors ("op:alice").
+ * Verifies each credential against the registry (pki.operator.authenticated); every step needs at least
+ * one operator, and a step in policy.ceremony.dualControl two distinct ones (pki.ceremony.operators-per-step,
+ * pki.ceremony.dual-control). Returns the audit actors ("op:alice").
  */
 export async function authorize(
   db: Database,
@@ -57,11 +62,16 @@ export async function authorize(
   creds: OperatorCredential[],
 ): Promise<string[]> {
   const ids = [...new Set(creds.map((c) => c.id))];
-  if (ids.length === 0) throw new CeremonyError("OPERATOR_REQUIRED", `${step}: name the operator(s) with --operator`);
+  if (ids.length === 0)
+    throw new CeremonyError("OPERATOR_REQUIRED", `${step}: name the operator(s) with --operator`, {
+      control: CONTROLS.operatorsPerStep.id,
+    });
   for (const c of creds) {
     const row = await db.prisma.pkiOperator.findUnique({ where: { id: c.id } });
     if (!row || row.disabledAt || !(await checkSecret(c.secret, row.secretHash)))
-      throw new CeremonyError("OPERATOR_CREDENTIAL_INVALID", `${step}: credential of operator ${c.id} rejected`);
+      throw new CeremonyError("OPERATOR_CREDENTIAL_INVALID", `${step}: credential of operator ${c.id} rejected`, {
+        control: CONTROLS.operatorAuthenticated.id,
+      });
   }
   if (policy.ceremony.dualControl.includes(step) && ids.length < 2)
     throw new CeremonyError("DUAL_CONTROL_REQUIRED", `${step} requires two operators (policy.ceremony.dualControl)`, {

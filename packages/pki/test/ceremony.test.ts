@@ -1,30 +1,46 @@
 // Ceremonies on real SoftHSM tokens and real PostgreSQL (one database per room), openssl as the judge.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditLog } from "@iaca/db";
 import { KeyStore } from "@iaca/hsm";
-import { DEFAULT_POLICY } from "@iaca/policy";
+import { addDuration, DEFAULT_POLICY } from "@iaca/policy";
+import { AsnConvert } from "@peculiar/asn1-schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
 import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
 import {
   authorize,
+  checkCsr,
+  credentialsFromEnv,
+  currentRoot,
   currentSigner,
   dsInstall,
   dsKeygen,
   dsList,
+  dsTbs,
   enrollOperators,
+  hex,
+  hsmSigner,
+  issuerInfo,
   type OperatorCredential,
+  parseArtifact,
+  parseCertificate,
+  parseCrl,
+  period,
+  publicKeyInfo,
   type Room,
   rootCrl,
   rootInit,
   rootRekey,
   rootRevoke,
   rootSignCsr,
+  sha256,
+  signCertificate,
   Transcript,
   toPem,
+  verifySigned,
 } from "../src/index.ts";
 
 const policy = DEFAULT_POLICY;
@@ -219,5 +235,227 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     expect(t).toMatch(/op:alice/);
     expect(t).toMatch(/iaca\.pem +sha256 [0-9a-f]{64}/);
     expect(toPem(Uint8Array.of(1), "CERTIFICATE")).toContain("BEGIN CERTIFICATE");
+  });
+
+  const spkiOf = (der: Uint8Array) =>
+    publicKeyInfo(new Uint8Array(AsnConvert.serialize(parseCertificate(der).tbsCertificate.subjectPublicKeyInfo)));
+  const listed = (der: Uint8Array) =>
+    (parseCrl(der).tbsCertList.revokedCertificates ?? []).map((r) => hex(r.userCertificate));
+  const later = new Date(Date.now() + 30 * 86_400_000);
+
+  it("pki.ceremony.operators-per-step: no operator is refused; one person named twice is one person", async () => {
+    await expect(authorize(rootDb.db, policy, "root.crl", [])).rejects.toMatchObject({ code: "OPERATOR_REQUIRED" });
+    await expect(authorize(rootDb.db, policy, "root.rekey", [ops[0]!, ops[0]!])).rejects.toMatchObject({
+      code: "DUAL_CONTROL_REQUIRED",
+    });
+    await expect(authorize(rootDb.db, policy, "root.rekey", ops)).resolves.toEqual(["op:alice", "op:bob"]);
+    await expect(authorize(opsDb.db, policy, "ds.keygen", [ops[1]!])).resolves.toEqual(["op:bob"]);
+  });
+
+  it("pki.operator.authenticated: unknown, disabled and wrong-secret operators are refused; only salted scrypt hashes are stored", async () => {
+    const refused = { code: "OPERATOR_CREDENTIAL_INVALID" };
+    await expect(
+      authorize(rootDb.db, policy, "root.crl", [{ id: "mallory", secret: "mallory-secret-1" }]),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      authorize(rootDb.db, policy, "root.crl", [{ id: "alice", secret: ops[1]!.secret }]),
+    ).rejects.toMatchObject(refused);
+    await enrollOperators(rootDb.db, [
+      { id: "carol", secret: "shared-secret-123" },
+      { id: "dave", secret: "shared-secret-123" },
+    ]);
+    const [carol, dave] = await Promise.all(
+      ["carol", "dave"].map((id) => rootDb.db.prisma.pkiOperator.findUnique({ where: { id } })),
+    );
+    expect(carol!.secretHash).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+    expect(carol!.secretHash).not.toContain("shared-secret");
+    expect(carol!.secretHash).not.toBe(dave!.secretHash); // random salt
+    const creds = [{ id: "carol", secret: "shared-secret-123" }];
+    await expect(authorize(rootDb.db, policy, "root.crl", creds)).resolves.toEqual(["op:carol"]);
+    await rootDb.db.prisma.pkiOperator.update({ where: { id: "carol" }, data: { disabledAt: new Date() } });
+    await expect(authorize(rootDb.db, policy, "root.crl", creds)).rejects.toMatchObject(refused);
+    await expect(enrollOperators(rootDb.db, [{ id: "eve", secret: "too-short" }])).rejects.toMatchObject({
+      code: "OPERATOR_INVALID",
+    });
+    await expect(enrollOperators(rootDb.db, [{ id: "Eve!", secret: "long-enough-secret" }])).rejects.toMatchObject({
+      code: "OPERATOR_INVALID",
+    });
+    expect(() => credentialsFromEnv(["alice"], {})).toThrow(
+      expect.objectContaining({ code: "OPERATOR_CREDENTIAL_MISSING" }),
+    );
+    expect(credentialsFromEnv(["op-x"], { IACA_OPERATOR_SECRET_OP_X: "s" })).toEqual([{ id: "op-x", secret: "s" }]);
+  });
+
+  it("pki.serial.random / pki.pubkey.archived: a different certificate under a stored serial is refused (SERIAL_COLLISION)", async () => {
+    const root = await currentRoot(rootDb.db);
+    const issuer = issuerInfo(root.cert);
+    const installed = (await opsDb.db.prisma.pkiCertificate.findUnique({ where: { serial: serials.ds! } }))!;
+    const nb = new Date(Date.now() + 60_000);
+    const tbs = dsTbs({
+      policy,
+      issuer,
+      key: spkiOf(new Uint8Array(installed.der)),
+      period: period(nb, addDuration(nb, "P1M")),
+      seq: 77,
+      serial: Uint8Array.from(Buffer.from(serials.ds!, "hex")),
+    });
+    const other = await signCertificate(tbs, hsmSigner(rootRoom.hsm, root.keyRef), { profile: "ds", policy, issuer });
+    await expect(
+      dsInstall(await as(opsRoom, "ds.install"), other.der, [new Uint8Array(root.row.der)]),
+    ).rejects.toMatchObject({ code: "SERIAL_COLLISION" });
+    const row = await opsDb.db.prisma.pkiCertificate.findUnique({ where: { serial: serials.ds! } });
+    expect(row!.sha256).toBe(installed.sha256);
+  });
+
+  it("pki.pubkey.archived: every certificate made or installed is stored with its DER, hashes and key; DS CSRs are kept", async () => {
+    for (const n of [
+      "iaca.pem",
+      "iaca-old.pem",
+      "link-old-to-new.pem",
+      "link-new-to-old.pem",
+      "ds.pem",
+      "ds-old.pem",
+      "ds-revoked.pem",
+    ]) {
+      const der = parseArtifact(readFileSync(f(n))).der;
+      const row = await rootDb.db.prisma.pkiCertificate.findFirst({ where: { sha256: sha256(der) } });
+      expect(row, n).not.toBeNull();
+      expect(Buffer.from(row!.der).equals(Buffer.from(der)), n).toBe(true);
+      expect(row!.spkiSha256, n).toBe(spkiOf(der).fingerprint);
+      expect(row!.ski, n).toBe(hex(spkiOf(der).ski));
+    }
+    const opsRows = await opsDb.db.prisma.pkiCertificate.findMany();
+    expect(opsRows.map((r) => r.serial)).toEqual(expect.arrayContaining([serials.ds, serials.dsOld]));
+    expect(opsRows.filter((r) => r.kind === "iaca")).toHaveLength(2); // the roots each DS was trusted through
+    const keys = await opsDb.db.prisma.pkiKey.findMany({ where: { role: "ds" } });
+    expect(keys.length).toBeGreaterThanOrEqual(3);
+    for (const k of keys) expect(checkCsr(new Uint8Array(k.csr!)).key.fingerprint).toBe(k.spkiSha256);
+  });
+
+  it("pki.rekey.new-key: a CSR whose key already has a certificate is refused; each root generation has its own key", async () => {
+    const k = await dsKeygen(await as(opsRoom, "ds.keygen"));
+    await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr);
+    await expect(rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr)).rejects.toMatchObject({
+      code: "KEY_ALREADY_CERTIFIED",
+    });
+    const roots = await rootDb.db.prisma.pkiCertificate.findMany({ where: { kind: "iaca" } });
+    expect(roots).toHaveLength(2);
+    expect(new Set(roots.map((r) => r.spkiSha256)).size).toBe(2);
+  });
+
+  it("pki.csr.key-delivery: the certificate carries the CSR's key, which is the HSM key; another room's key is not installed", async () => {
+    const k = await dsKeygen(await as(opsRoom, "ds.keygen"));
+    const s = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr);
+    const certKey = spkiOf(s.cert.der).fingerprint;
+    expect(certKey).toBe(checkCsr(k.csr).key.fingerprint);
+    expect(certKey).toBe(publicKeyInfo((await opsRoom.hsm.getPublicKey(k.keyUri)).spki).fingerprint);
+    expect(s.fingerprint).toBe(k.fingerprint);
+    const root = await currentRoot(rootDb.db);
+    // the root room holds no DS key: a certificate for a key it did not generate is not installed there
+    await expect(
+      dsInstall(await as(rootRoom, "ds.install"), s.cert.der, [new Uint8Array(root.row.der)]),
+    ).rejects.toMatchObject({ code: "DS_KEY_UNKNOWN" });
+  });
+
+  it("pki.ds.install-verified: a DS of the re-keyed root installs through the link only; a bad signature is refused", async () => {
+    const k = await dsKeygen(await as(opsRoom, "ds.keygen"));
+    const s = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr, { notBefore: later });
+    const old = readFileSync(f("iaca-old.pem"));
+    const link = readFileSync(f("link-old-to-new.pem"));
+    await expect(dsInstall(await as(opsRoom, "ds.install"), s.cert.der, [old])).rejects.toMatchObject({
+      code: "DS_CHAIN_INVALID",
+    });
+    const bad = Uint8Array.from(s.cert.der);
+    bad[bad.length - 3]! ^= 0x01; // inside the signature value
+    await expect(dsInstall(await as(opsRoom, "ds.install"), bad, [old, link])).rejects.toMatchObject({
+      code: "DS_CHAIN_INVALID",
+    });
+    const r = await dsInstall(await as(opsRoom, "ds.install"), s.cert.der, [old, link]);
+    expect(r.chain).toBe("link");
+    const states = Object.fromEntries(
+      (await dsList(opsDb.db, policy, new Date(later.getTime() + 86_400_000))).map((x) => [x.serial, x.state]),
+    );
+    expect(states[r.serial]).toBe("active");
+    expect(states[serials.ds!]).toBe("retired");
+    serials.pending = r.serial;
+  });
+
+  it("pki.revoke.compromise-listed: reasons are RFC 5280 names without suspension; a revoked DS stays on later CRLs", async () => {
+    for (const reason of ["certificateHold", "removeFromCRL", "stolen"])
+      await expect(rootRevoke(await as(rootRoom, "root.revoke"), serials.ds!, reason)).rejects.toMatchObject({
+        code: "REVOCATION_REASON_INVALID",
+      });
+    expect(
+      (await rootDb.db.prisma.pkiCertificate.findUnique({ where: { serial: serials.ds! } }))!.revokedAt,
+    ).toBeNull();
+    expect(listed(readFileSync(f("crl.der")))).toEqual([serials.revoked]);
+    const next = await rootCrl(await as(rootRoom, "root.crl"), "crl");
+    expect(listed(next.crl.der)).toEqual([serials.revoked]);
+    const row = await rootDb.db.prisma.pkiCertificate.findUnique({ where: { serial: serials.revoked! } });
+    expect(row?.revocationReason).toBe("keyCompromise");
+  });
+
+  it("pki.compromise.no-further-use: a revoked DS is never the signer; a revoked root signs no DS until re-keyed", async () => {
+    const active = await currentSigner(opsDb.db, policy);
+    expect(active.serial).toBe(serials.ds);
+    await opsDb.db.prisma.pkiCertificate.update({
+      where: { serial: active.serial },
+      data: { revokedAt: new Date(), revocationReason: "keyCompromise" },
+    });
+    await expect(currentSigner(opsDb.db, policy)).rejects.toMatchObject({ code: "DS_NONE_USABLE" });
+    const afterNext = new Date(later.getTime() + 86_400_000);
+    expect((await currentSigner(opsDb.db, policy, afterNext)).serial).toBe(serials.pending);
+
+    const root = await currentRoot(rootDb.db);
+    await rootRevoke(await as(rootRoom, "root.revoke"), root.row.serial, "keyCompromise");
+    const k = await dsKeygen(await as(opsRoom, "ds.keygen"));
+    await expect(rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr)).rejects.toMatchObject({
+      code: "ROOT_REVOKED",
+    });
+    const rk = await rootRekey(await as(rootRoom, "root.rekey"));
+    const s = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr);
+    expect(verifySigned(s.cert.der, spkiOf(rk.root.der).spkiDer)).toBe(true);
+    // pki.revoke.compromise-listed: the compromised root is on the next ARL (signed by the new key)
+    const arl = await rootCrl(await as(rootRoom, "root.arl"), "arl");
+    expect(listed(arl.crl.der)).toContain(root.row.serial);
+    expect(verifySigned(arl.crl.der, spkiOf(rk.root.der).spkiDer)).toBe(true);
+  });
+
+  it("pki.rekey.recorded: the new root and both links are stored as made and named in the audit event", async () => {
+    const [event] = await rootDb.db.sql.query<{ details: Record<string, unknown> }>(
+      "SELECT details FROM audit_event WHERE action = 'root.rekey' ORDER BY seq LIMIT 1",
+    );
+    const expected: [string, string, string][] = [
+      ["iaca.pem", "iaca", "rootSha256"],
+      ["link-old-to-new.pem", "link", "linkOldToNewSha256"],
+      ["link-new-to-old.pem", "link", "linkNewToOldSha256"],
+    ];
+    for (const [n, kind, field] of expected) {
+      const der = parseArtifact(readFileSync(f(n))).der;
+      const row = await rootDb.db.prisma.pkiCertificate.findFirst({ where: { sha256: sha256(der) } });
+      expect(row?.kind, n).toBe(kind);
+      expect(Buffer.from(row!.der).equals(Buffer.from(der))).toBe(true);
+      expect(event!.details[field]).toBe(sha256(der));
+    }
+  });
+
+  it("pki.rekey.recorded: output that does not verify against the certifying key is refused; nothing is stored", async () => {
+    const old = await currentRoot(rootDb.db);
+    const before = await rootDb.db.prisma.pkiCertificate.count();
+    const real = rootRoom.hsm;
+    // An HSM that signs something else with the old root key (a fault the linter cannot see).
+    const faulty = new Proxy(real, {
+      get(t, p) {
+        if (p === "sign")
+          return (uri: string, data: Uint8Array, hash: "SHA-384") =>
+            t.sign(uri, uri === old.keyRef ? Buffer.concat([Buffer.from(data), Buffer.of(0)]) : data, hash);
+        const v = Reflect.get(t, p, t);
+        return typeof v === "function" ? v.bind(t) : v;
+      },
+    });
+    const room: Room = { ...(await as(rootRoom, "root.rekey")), hsm: faulty };
+    await expect(rootRekey(room)).rejects.toMatchObject({ code: "REKEY_UNVERIFIED" });
+    expect(await rootDb.db.prisma.pkiCertificate.count()).toBe(before);
+    expect((await currentRoot(rootDb.db)).row.serial).toBe(old.row.serial);
   });
 });

@@ -1,9 +1,23 @@
-import { webcrypto } from "node:crypto";
+import { generateKeyPairSync, webcrypto } from "node:crypto";
 import { addDuration, DEFAULT_POLICY } from "@iaca/policy";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
-import { Extension, Extensions, RevokedCertificate, Time } from "@peculiar/asn1-x509";
+import {
+  AlgorithmIdentifier,
+  AttributeTypeAndValue,
+  AttributeValue,
+  ExtendedKeyUsage,
+  Extension,
+  Extensions,
+  RelativeDistinguishedName,
+  RevokedCertificate,
+  SubjectPublicKeyInfo,
+  Time,
+  Version,
+} from "@peculiar/asn1-x509";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  ALL_RULES,
+  buildName,
   crlTbs,
   dsTbs,
   exportPublicKey,
@@ -71,7 +85,92 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
   it("the good DS passes", async () => {
     await expect(ds(() => {})).resolves.toHaveProperty("der");
   });
-  it("EKU missing -> ds.eku.present", async () => {
+  it("pki.ds.key-usage: an EKU with a second purpose -> ds.eku.present; keyCertSign on a DS -> cert.ku.bits", async () => {
+    const twoPurposes = new Extension({
+      extnID: OID.extKeyUsage,
+      critical: true,
+      extnValue: new OctetString(AsnConvert.serialize(new ExtendedKeyUsage([OID.ekuMdlDs, OID.ekuTrustListSigner]))),
+    });
+    await expectRefusal(
+      ds((t) => {
+        t.extensions = replaceExt([...t.extensions!], OID.extKeyUsage, twoPurposes);
+      }),
+      "ds.eku.present",
+    );
+    await expectRefusal(
+      ds((t) => {
+        t.extensions = replaceExt([...t.extensions!], OID.keyUsage, extensions.keyUsage(1 | 32));
+      }),
+      "cert.ku.bits",
+    );
+  });
+  it("pki.profile.version: a v2 certificate -> cert.version.v3", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.version = Version.v2;
+      }),
+      "cert.version.v3",
+    );
+  });
+  it("pki.profile.algorithms: SHA-1, a hash not matching the IACA curve, an RSA key", async () => {
+    await expectRefusal(
+      ds((t) => {
+        t.signature = new AlgorithmIdentifier({ algorithm: "1.2.840.10045.4.1" }); // ecdsa-with-SHA1
+      }),
+      "cert.signature.ecdsa",
+    );
+    await expectRefusal(
+      ds((t) => {
+        t.signature = new AlgorithmIdentifier({ algorithm: OID.ecdsaSha256 }); // the IACA key is P-384
+      }),
+      "cert.signature.matches-key",
+    );
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "der" });
+    await expectRefusal(
+      ds((t) => {
+        t.subjectPublicKeyInfo = AsnConvert.parse(rsa, SubjectPublicKeyInfo);
+      }),
+      "cert.spki.ec",
+    );
+  });
+  it("pki.name.types: only C, ST, O, CN in this order, single-valued -> cert.name.attributes / cert.name.cn", async () => {
+    const rdn = (type: string, utf8String: string) =>
+      new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value: new AttributeValue({ utf8String }) })]);
+    await expectRefusal(
+      ds((t) => {
+        t.subject.push(rdn("2.5.4.7", "Chiyoda")); // L
+      }),
+      "cert.name.attributes",
+    );
+    await expectRefusal(
+      ds((t) => {
+        t.subject.reverse(); // CN first
+      }),
+      "cert.name.attributes",
+    );
+    await expectRefusal(
+      ds((t) => {
+        t.subject.splice(t.subject.length - 1, 1); // no CN
+      }),
+      "cert.name.cn",
+    );
+    await expectRefusal(
+      ds((t) => {
+        t.subject[0]!.push(new AttributeTypeAndValue({ type: OID.O, value: new AttributeValue({ utf8String: "x" }) }));
+      }),
+      "cert.name.attributes",
+    );
+  });
+  it("pki.profile.name-forms: an issuer name not byte-identical to the IACA subject -> cert.issuer.name", async () => {
+    await expectRefusal(
+      ds((t) => {
+        // same text, C as UTF8String instead of PrintableString: different bytes
+        t.issuer[0]![0]!.value = new AttributeValue({ utf8String: "JP" });
+      }),
+      "cert.issuer.name",
+    );
+  });
+  it("pki.ds.key-usage: EKU missing -> ds.eku.present", async () => {
     await expectRefusal(
       ds((t) => {
         t.extensions = new Extensions(t.extensions!.filter((e) => e.extnID !== OID.extKeyUsage));
@@ -79,7 +178,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "ds.eku.present",
     );
   });
-  it("EKU not critical -> ds.eku.critical", async () => {
+  it("pki.ds.key-usage: EKU not critical -> ds.eku.critical", async () => {
     await expectRefusal(
       ds((t) => {
         t.extensions = replaceExt([...t.extensions!], OID.extKeyUsage, extensions.eku(OID.ekuMdlDs, false));
@@ -87,7 +186,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "ds.eku.critical",
     );
   });
-  it("extra critical extension -> cert.ext.critical", async () => {
+  it("pki.profile.annex-b: extra critical extension -> cert.ext.critical", async () => {
     await expectRefusal(
       ds((t) => {
         t.extensions = replaceExt(
@@ -102,7 +201,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "cert.ext.critical",
     );
   });
-  it("DS validity over the policy -> ds.validity.policy", async () => {
+  it("pki.validity.plan: DS validity over the policy -> ds.validity.policy", async () => {
     await expectRefusal(
       ds((t) => {
         t.validity.notAfter = new Time(addDuration(t0, "P4M"));
@@ -110,7 +209,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "ds.validity.policy",
     );
   });
-  it("DS beyond the root -> cert.validity.within-issuer", async () => {
+  it("pki.validity.plan: DS beyond the root -> cert.validity.within-issuer", async () => {
     const late = addDuration(t0, "P4Y11M");
     const t = dsTbs({ policy, issuer: root, key: dsKey, period: period(late, addDuration(late, "P3M")), seq: 2 });
     await expectRefusal(
@@ -118,7 +217,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "cert.validity.within-issuer",
     );
   });
-  it("country mismatch -> ee.name.country-issuer", async () => {
+  it("pki.profile.name-forms: country mismatch -> ee.name.country-issuer", async () => {
     await expectRefusal(
       ds((t) => {
         t.subject[0]![0]!.value.printableString = "US";
@@ -126,7 +225,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "ee.name.country-issuer",
     );
   });
-  it("lower-case country -> cert.name.country", async () => {
+  it("pki.name.types: lower-case country -> cert.name.country", async () => {
     await expectRefusal(
       ds((t) => {
         t.subject[0]![0]!.value.printableString = "jp";
@@ -150,7 +249,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "cert.serial.positive",
     );
   });
-  it("CDP with a reason or the wrong URL -> cert.cdp.policy-url", async () => {
+  it("pki.profile.annex-b: CDP with the wrong URL -> cert.cdp.policy-url", async () => {
     await expectRefusal(
       ds((t) => {
         t.extensions = replaceExt([...t.extensions!], OID.crlDistributionPoints, extensions.cdp("https://x.example/"));
@@ -164,7 +263,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
     mutate(t);
     return signCertificate(t, rootKey, { profile: "iaca", policy });
   };
-  it("pathLen != 0 -> ca.bc.pathlen-zero", async () => {
+  it("pki.profile.annex-b: pathLen != 0 -> ca.bc.pathlen-zero", async () => {
     await expectRefusal(
       ca((t) => {
         t.extensions = replaceExt([...t.extensions!], OID.basicConstraints, extensions.basicConstraintsCa(1));
@@ -172,7 +271,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "ca.bc.pathlen-zero",
     );
   });
-  it("IACA with digitalSignature -> cert.ku.bits", async () => {
+  it("pki.profile.annex-b: IACA with digitalSignature -> cert.ku.bits", async () => {
     await expectRefusal(
       ca((t) => {
         t.extensions = replaceExt([...t.extensions!], OID.keyUsage, extensions.keyUsage(1 | 32 | 64));
@@ -180,7 +279,15 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       "cert.ku.bits",
     );
   });
-  it("IACA validity over the policy -> iaca.validity.policy", async () => {
+  it("pki.profile.name-forms: a root whose issuer differs from its subject -> ca.self-issued", async () => {
+    await expectRefusal(
+      ca((t) => {
+        t.issuer = buildName({ C: "JP", O: "Digital Agency", CN: "Someone Else" });
+      }),
+      "ca.self-issued",
+    );
+  });
+  it("pki.validity.plan: IACA validity over the policy -> iaca.validity.policy", async () => {
     await expectRefusal(
       ca((t) => {
         t.validity.notAfter = new Time(addDuration(t0, "P10Y"));
@@ -190,7 +297,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
   });
 
   const crlCtx = (previousCrlNumber?: bigint) => ({ profile: "crl" as const, policy, issuer: root, previousCrlNumber });
-  it("CRL with IssuingDistributionPoint -> crl.ext.no-idp", async () => {
+  it("pki.crl.extensions: CRL with IssuingDistributionPoint -> crl.ext.no-idp", async () => {
     const t = goodCrl();
     t.crlExtensions!.push(
       new Extension({
@@ -201,7 +308,7 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
     );
     await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.ext.no-idp");
   });
-  it("CRL entry extension (reason code) -> crl.entry.no-extensions", async () => {
+  it("pki.crl.extensions: CRL entry extension (reason code) -> crl.entry.no-extensions", async () => {
     const t = goodCrl([{ serial: Uint8Array.of(0x42, 1, 2, 3, 4, 5, 6, 7), revokedAt: t0 }]);
     t.revokedCertificates![0] = new RevokedCertificate({
       ...t.revokedCertificates![0]!,
@@ -210,6 +317,36 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
       ],
     });
     await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.entry.no-extensions");
+  });
+  it("pki.crl.extensions: a missing AKI, an extra or a critical extension -> crl.ext.exact / crl.aki.issuer", async () => {
+    const noAki = goodCrl();
+    noAki.crlExtensions = noAki.crlExtensions!.filter((e) => e.extnID !== OID.aki);
+    await expectRefusal(signCrl(noAki, rootKey, crlCtx()), "crl.ext.exact");
+    await expectRefusal(signCrl(noAki, rootKey, crlCtx()), "crl.aki.issuer");
+    const critical = goodCrl();
+    critical.crlExtensions = critical.crlExtensions!.map((e) =>
+      e.extnID === OID.crlNumber ? new Extension({ ...e, critical: true }) : e,
+    );
+    await expectRefusal(signCrl(critical, rootKey, crlCtx()), "crl.ext.exact");
+    const wrongAki = goodCrl();
+    wrongAki.crlExtensions = wrongAki.crlExtensions!.map((e) => (e.extnID === OID.aki ? extensions.aki(dsKey.ski) : e));
+    await expectRefusal(signCrl(wrongAki, rootKey, crlCtx()), "crl.aki.issuer");
+  });
+  it("pki.crl.version: a v1 CRL -> crl.version.v2", async () => {
+    const t = goodCrl();
+    t.version = Version.v1;
+    await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.version.v2");
+    await expect(signCrl(goodCrl(), rootKey, crlCtx())).resolves.toHaveProperty("der");
+  });
+  it("pki.profile.algorithms: wrong CRL signature hash for the IACA key -> crl.signature.ecdsa", async () => {
+    const t = goodCrl();
+    t.signature = new AlgorithmIdentifier({ algorithm: OID.ecdsaSha256 });
+    await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.signature.ecdsa");
+  });
+  it("pki.profile.name-forms: a CRL issuer that is not the IACA subject byte for byte -> crl.issuer.name", async () => {
+    const t = goodCrl();
+    t.issuer = buildName({ C: "JP", O: "Digital Agency", CN: "Japan mdoc IACA 2" });
+    await expectRefusal(signCrl(t, rootKey, crlCtx()), "crl.issuer.name");
   });
   it("pki.crl.number-increasing: non-increasing CRL number -> crl.number.increasing", async () => {
     await expectRefusal(signCrl(goodCrl([], 5n), rootKey, crlCtx(5n)), "crl.number.increasing");
@@ -227,5 +364,14 @@ describe("lint of files", () => {
     const alone = lintArtifact(signed.der, { policy });
     expect(alone.results.some((x) => x.status === "SKIP")).toBe(true);
     expect(toBytes(AsnConvert.serialize(parseCertificate(signed.der)))).toEqual(signed.der);
+  });
+});
+
+describe("lint rules are data", () => {
+  it("every rule names a pki control, and its clause is the control's or a profile heading", () => {
+    for (const r of ALL_RULES) {
+      expect(r.control.id).toMatch(/^pki\./);
+      expect([r.control.clause.id, "7.1", "7.2", "2.2"]).toContain(r.clause.id);
+    }
   });
 });
