@@ -262,6 +262,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
         ...sans(["iaca-ra", "ra", ...hostnames]),
       });
       const demo = o.demoClient ?? (role === "all" ? "demo-wallet" : false);
+      // (role ra: only when asked, e.g. docker compose exec ra iaca client add …)
       if (demo) {
         const existing = await new ClientRegistry(db.sql).get(demo);
         const cdir = join(clientsDir(), demo);

@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
     .option("--issuer-port <port>", "issuer internal API port (role issuer)", process.env.IACA_ISSUER_PORT ?? "8444")
     .option("--issuer-url <url>", "issuer internal API (role ra)", process.env.IACA_ISSUER_URL)
     .option("--no-demo-pki", "do not run the demo ceremony when no DS is installed")
-    .option("--demo-client <name>", "client created with every scope on first start (role all)", "demo-wallet")
+    .option("--demo-client <name>", "client created with every scope on first start (default demo-wallet for role all)")
     .action(
       async (o: {
         role: "all" | "ra" | "issuer";
@@ -21,7 +21,7 @@ export function registerServe(program: Command): void {
         issuerPort: string;
         issuerUrl?: string;
         demoPki: boolean;
-        demoClient: string;
+        demoClient?: string;
       }) => {
         applyLocalDefaults();
         const { serve } = await import("@iaca/ra");
@@ -33,7 +33,7 @@ export function registerServe(program: Command): void {
           ...(o.issuerUrl ? { issuerUrl: o.issuerUrl } : {}),
           policyFile: program.opts().policy,
           demoPki: o.role === "ra" ? false : o.demoPki,
-          demoClient: o.role === "all" ? o.demoClient : false,
+          demoClient: o.demoClient ?? (o.role === "all" ? "demo-wallet" : false),
         });
         const out = (s: string) => process.stdout.write(`${s}\n`);
         if (running.raUrl) {
