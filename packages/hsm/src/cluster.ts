@@ -84,7 +84,7 @@ export class ClusterKeyStore {
       }
     }
     if (errors.length === c.states.length) {
-      c.close();
+      void c.close();
       if (errors.length === 1) throw errors[0]!;
       throw new HsmError("HSM_UNAVAILABLE", "no HSM node of the cluster could be opened", {
         nodes: c.status().map((n) => ({ name: n.name, error: n.lastError })),
@@ -145,12 +145,15 @@ export class ClusterKeyStore {
     }));
   }
 
-  close(): void {
+  /** Closes every node's KeyStore (hsm.deactivation.close); resolves when all sessions are closed. */
+  async close(): Promise<void> {
     this.closed = true;
+    const closing: Promise<void>[] = [];
     for (const s of this.states) {
-      s.store?.close();
+      if (s.store) closing.push(s.store.close());
       s.store = undefined;
     }
+    await Promise.all(closing);
   }
 
   private async storeOf(s: NodeState): Promise<KeyStore> {

@@ -77,3 +77,27 @@ export const SESSION_RECOVERY = defineControl({
   clause: clause("6.2.1"),
   summary: "セッション喪失 (CKR_SESSION_HANDLE_INVALID 等) の後、セッションを再確立して処理を継続する。",
 });
+
+/** No escrow: no private or secret key can be wrapped or exported out of the token, and the KeyStore has no path to. */
+export const KEY_NO_ESCROW = defineControl({
+  id: "hsm.key.no-escrow",
+  clause: clause("6.2.3"),
+  summary:
+    "私有鍵は預託しない: 鍵は CKA_EXTRACTABLE=false で生成され C_WrapKey による取出しはトークンが拒否し、KeyStore は鍵の取出し・ラップ・インポートの手段を持たない。",
+});
+
+/** Closing a KeyStore closes every session it opened (pool and signing workers), which logs the process out. */
+export const DEACTIVATION_CLOSE = defineControl({
+  id: "hsm.deactivation.close",
+  clause: clause("6.2.9"),
+  summary:
+    "KeyStore.close はプール及び署名ワーカーの全セッションを閉じ、プロセスのトークンへのログイン状態を解除して私有鍵を非活性化する。以後の操作は HSM_CLOSED となる。",
+});
+
+/** Development/test tokens get random PINs from softhsm/setup-tokens.sh, written once to a 0600 file. */
+export const ACTIVATION_DATA_GENERATED = defineControl({
+  id: "hsm.activation.pin-generated",
+  clause: clause("6.4.1"),
+  summary:
+    "開発・試験用トークンの利用者 PIN と SO PIN は softhsm/setup-tokens.sh が /dev/urandom から 96 ビットずつ生成し、トークンごとに異なる値を 0600 のファイルに一度だけ書き出す (再実行で変えない)。本番 HSM の PIN は鍵生成式典で設定する。",
+});

@@ -3,9 +3,11 @@ import { availableParallelism } from "node:os";
 import type { AuditSink } from "@iaca/policy";
 import pkcs11js, { type Template } from "pkcs11js";
 import {
+  DEACTIVATION_CLOSE,
   KEY_DESTROY_AUDITED,
   KEY_GENERATE_AUDITED,
   KEY_GENERATED_ON_TOKEN,
+  KEY_NO_ESCROW,
   KEY_NON_EXTRACTABLE,
   KEY_SIZES,
   KEY_STORED_IN_MODULE,
@@ -155,6 +157,7 @@ export class KeyStore {
   private readonly parsed = new Map<string, Pkcs11Uri>();
   private sessionsLost = 0;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: KeyStoreOptions,
@@ -231,7 +234,7 @@ export class KeyStore {
         ...common,
         { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
         { type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-        // KEY_STORED_IN_MODULE / KEY_NON_EXTRACTABLE / KEY_USAGE_SIGN_ONLY
+        // KEY_STORED_IN_MODULE / KEY_NON_EXTRACTABLE / KEY_NO_ESCROW (no C_WrapKey) / KEY_USAGE_SIGN_ONLY
         { type: CKA_PRIVATE, value: true },
         { type: pkcs11js.CKA_SENSITIVE, value: true },
         { type: pkcs11js.CKA_EXTRACTABLE, value: false },
@@ -307,7 +310,13 @@ export class KeyStore {
       }
       throw new HsmError("HSM_OPERATION_FAILED", "generated key does not have the required security attributes", {
         key: uri,
-        controls: [KEY_NON_EXTRACTABLE.id, KEY_STORED_IN_MODULE.id, KEY_GENERATED_ON_TOKEN.id, KEY_USAGE_SIGN_ONLY.id],
+        controls: [
+          KEY_NON_EXTRACTABLE.id,
+          KEY_NO_ESCROW.id,
+          KEY_STORED_IN_MODULE.id,
+          KEY_GENERATED_ON_TOKEN.id,
+          KEY_USAGE_SIGN_ONLY.id,
+        ],
         attributes: a,
       });
     }
@@ -576,13 +585,23 @@ export class KeyStore {
     return this.opts.pin;
   }
 
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Deactivates the keys (hsm.deactivation.close): closes every session this store opened, on the pool
+   * and in the signing workers. Closing a process's last session on a token logs it out (PKCS#11), so
+   * the keys need the PIN again; other stores of this process on the same token keep their login.
+   * Resolves when the workers have closed their sessions and the module reference is released.
+   */
+  close(): Promise<void> {
+    if (this.closing) return this.closing;
+    void DEACTIVATION_CLOSE;
     this.closed = true;
     this.pool.close();
+    this.clearKeyCache();
     // C_Finalize must wait until no signing worker is inside the module.
-    if (this.signers) void this.signers.close().finally(() => releaseModule(this.mod));
-    else releaseModule(this.mod);
+    this.closing = (this.signers ? this.signers.close() : Promise.resolve())
+      .catch(() => undefined)
+      .finally(() => releaseModule(this.mod));
+    return this.closing;
   }
 
   // ---------------------------------------------------------------- internals

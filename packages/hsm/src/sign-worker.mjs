@@ -15,6 +15,18 @@ let session = null;
 let slot = null;
 
 parentPort.on("message", (batch) => {
+  if (batch.close) {
+    // Deactivation (hsm.deactivation.close): close this worker's session before the thread ends, so the
+    // process holds no session (and so no login) on the token once the KeyStore is closed.
+    try {
+      if (session) p11.C_CloseSession(session);
+    } catch {
+      // already gone
+    }
+    session = null;
+    parentPort.postMessage({ closed: true });
+    return;
+  }
   const results = [];
   for (const item of batch.items) {
     try {

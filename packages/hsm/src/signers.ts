@@ -41,8 +41,11 @@ export class SignWorkers {
       const worker = new Worker(new URL("./sign-worker.mjs", import.meta.url), { workerData: { module } });
       worker.unref();
       const s: Slot = { worker, busy: false, inflight: new Map() };
-      worker.on("message", (results: Array<{ id: number; sig?: Uint8Array; code?: number; message?: string }>) =>
-        this.done(s, results),
+      worker.on(
+        "message",
+        (results: Array<{ id: number; sig?: Uint8Array; code?: number; message?: string }> | { closed: true }) => {
+          if (Array.isArray(results)) this.done(s, results);
+        },
       );
       worker.on("error", (e) => this.failSlot(s, e));
       worker.on("exit", () => this.failSlot(s, new Error("signing worker exited")));
@@ -96,11 +99,30 @@ export class SignWorkers {
     else this.pump();
   }
 
-  /** Stops the workers; resolves when no worker is inside the module any more. */
+  /**
+   * Stops the workers; resolves when no worker is inside the module any more. Each worker first closes
+   * its session (queued after any batch it is running), so no session of ours stays open on the token.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const all = this.slots.splice(0);
     for (const p of this.queue.splice(0)) p.reject(new Error("signing workers closed"));
-    await Promise.all(all.map((s) => s.worker.terminate()));
+    await Promise.all(
+      all.map(async (s) => {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5000);
+          const finish = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          s.worker.on("message", (m: unknown) => {
+            if (m && typeof m === "object" && "closed" in m) finish();
+          });
+          s.worker.once("exit", finish);
+          s.worker.postMessage({ close: true });
+        });
+        await s.worker.terminate();
+      }),
+    );
   }
 }

@@ -5,13 +5,35 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
 import { type Curve, derToRaw, HsmError, KeyStore } from "../src/index.ts";
 
+/** Finds one object on a raw session (class + label). */
+function findRaw(p11: pkcs11js.PKCS11, s: Buffer, cls: number, label: string): Buffer | undefined {
+  p11.C_FindObjectsInit(s, [
+    { type: pkcs11js.CKA_CLASS, value: cls },
+    { type: pkcs11js.CKA_LABEL, value: label },
+  ]);
+  try {
+    return p11.C_FindObjects(s, 1)[0];
+  } finally {
+    p11.C_FindObjectsFinal(s);
+  }
+}
+
+function ckrOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: number }).code;
+  }
+  return undefined;
+}
+
 let hsm: SoftHsm;
 let ks: KeyStore;
 const events: AuditEventInput[] = [];
 const audit = { append: async (e: AuditEventInput) => events.push(e) };
 
 beforeAll(async () => {
-  hsm = createSoftHsm(["iaca-ds", "iaca-root"]);
+  hsm = createSoftHsm(["iaca-ds", "iaca-root", "iaca-spare"]);
   ks = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "iaca-ds-pin", audit, sessions: 8 });
 });
 afterAll(() => {
@@ -231,5 +253,180 @@ describe("KeyStore on SoftHSM", () => {
     await expect(KeyStore.open({ module: "/nonexistent/lib.so", token: "t", pin: "x", audit })).rejects.toMatchObject({
       code: "HSM_MODULE_LOAD_FAILED",
     });
+  });
+
+  it("hsm.key.stored-in-module: EC and secret keys are private token objects, found again from a new session", async () => {
+    const ec = await ks.generateEcKey("stored-ec");
+    const aes = await ks.generateAesKey("stored-aes");
+    expect(await ks.keyAttributes(ec.uri)).toMatchObject({ token: true, private: true });
+    expect(await ks.keyAttributes({ object: aes.label, type: "secret-key" })).toMatchObject({
+      token: true,
+      private: true,
+    });
+    const p11 = raw();
+    const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION);
+    try {
+      for (const [cls, label] of [
+        [pkcs11js.CKO_PRIVATE_KEY, "stored-ec"],
+        [pkcs11js.CKO_SECRET_KEY, "stored-aes"],
+      ] as const) {
+        const h = findRaw(p11, s, cls, label);
+        expect(h, label).toBeDefined();
+        const [token, priv] = p11.C_GetAttributeValue(s, h!, [
+          { type: pkcs11js.CKA_TOKEN },
+          { type: pkcs11js.CKA_PRIVATE },
+        ]);
+        expect(token!.value).toEqual(Buffer.from([1]));
+        expect(priv!.value).toEqual(Buffer.from([1]));
+      }
+    } finally {
+      p11.C_CloseSession(s);
+    }
+  });
+
+  it("hsm.key.sign-only: an EC private key signs but the token refuses decrypt and derive with it", async () => {
+    const key = await ks.generateEcKey("sign-only");
+    expect(await ks.keyAttributes(key.uri)).toMatchObject({ sign: true, decrypt: false, unwrap: false, derive: false });
+    const pub = await ks.getPublicKey(key.uri);
+    const p11 = raw();
+    const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      const h = findRaw(p11, s, pkcs11js.CKO_PRIVATE_KEY, "sign-only")!;
+      const derive = ckrOf(() =>
+        p11.C_DeriveKey(
+          s,
+          {
+            mechanism: pkcs11js.CKM_ECDH1_DERIVE,
+            parameter: {
+              type: pkcs11js.CK_PARAMS_EC_DH,
+              kdf: pkcs11js.CKD_NULL,
+              publicData: pub.point,
+            } as pkcs11js.ECDH1,
+          },
+          h,
+          [
+            { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+            { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET },
+            { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+            { type: pkcs11js.CKA_TOKEN, value: false },
+          ],
+        ),
+      );
+      expect(derive).toBe(pkcs11js.CKR_KEY_FUNCTION_NOT_PERMITTED);
+      const decrypt = ckrOf(() => p11.C_DecryptInit(s, { mechanism: pkcs11js.CKM_ECDSA }, h));
+      expect(decrypt).toBeDefined(); // no decryption with a signing key, whatever the mechanism
+    } finally {
+      p11.C_CloseSession(s);
+    }
+    // through the KeyStore an EC key is only ever a signing key
+    await expect(ks.encrypt({ object: "sign-only", type: "secret-key" }, Buffer.from("x"))).rejects.toMatchObject({
+      code: "HSM_KEY_NOT_FOUND",
+    });
+  });
+
+  it("hsm.key.sizes: P-256/384/521 and 256-bit secrets only; other curves are refused before anything is generated", async () => {
+    for (const curve of ["P-192", "secp256k1", "Ed25519"])
+      await expect(ks.generateEcKey(`bad-${curve}`, { curve: curve as Curve })).rejects.toMatchObject({
+        code: "HSM_INVALID_INPUT",
+        details: { control: "hsm.key.sizes" },
+      });
+    expect((await ks.listKeys()).some((k) => k.label.startsWith("bad-"))).toBe(false);
+    const mac = await ks.generateHmacKey("size-hmac");
+    const p11 = raw();
+    const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION);
+    try {
+      const h = findRaw(p11, s, pkcs11js.CKO_SECRET_KEY, mac.label)!;
+      const [len] = p11.C_GetAttributeValue(s, h, [{ type: pkcs11js.CKA_VALUE_LEN }]);
+      expect((len!.value as Buffer).readUIntLE(0, 4)).toBe(32);
+    } finally {
+      p11.C_CloseSession(s);
+    }
+    for (const curve of ["P-256", "P-384", "P-521"] as const)
+      expect((await ks.listKeys()).find((k) => k.label === `sig-${curve}`)?.curve).toBe(curve);
+  });
+
+  it("hsm.key.generate-audited: success and failure of a generation are audited with key URI, curve and clause 5.4.1", async () => {
+    const key = await ks.generateEcKey("audited-gen", { curve: "P-384", actor: "op:alice", reason: "ceremony" });
+    expect(events.filter((e) => e.action === "hsm.key.generate" && e.targets[0] === key.uri)).toEqual([
+      expect.objectContaining({
+        actor: "op:alice",
+        outcome: "success",
+        clause: expect.objectContaining({ id: "5.4.1" }),
+        details: expect.objectContaining({ control: "hsm.key.generate-audited", kind: "ec", curve: "P-384" }),
+      }),
+    ]);
+    const err = await ks.generateEcKey("audited-gen", { actor: "op:bob" }).catch((e) => e);
+    expect(err.code).toBe("HSM_KEY_EXISTS");
+    expect(events.at(-1)).toMatchObject({
+      actor: "op:bob",
+      action: "hsm.key.generate",
+      outcome: "failure",
+      details: { code: "HSM_KEY_EXISTS" },
+    });
+  });
+
+  it("hsm.key.no-escrow: C_WrapKey of a private or secret key is refused by the token; the KeyStore has no export path", async () => {
+    const ec = await ks.generateEcKey("escrow-ec");
+    const aes = await ks.generateAesKey("escrow-aes");
+    const p11 = raw();
+    const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      // a would-be escrow key: a session AES key allowed to wrap
+      const kek = p11.C_GenerateKey(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+        { type: pkcs11js.CKA_TOKEN, value: false },
+        { type: pkcs11js.CKA_WRAP, value: true },
+        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+      ]);
+      const priv = findRaw(p11, s, pkcs11js.CKO_PRIVATE_KEY, ec.label)!;
+      const secret = findRaw(p11, s, pkcs11js.CKO_SECRET_KEY, aes.label)!;
+      expect(
+        ckrOf(() => p11.C_WrapKey(s, { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD }, kek, priv, Buffer.alloc(4096))),
+      ).toBe(pkcs11js.CKR_KEY_UNEXTRACTABLE);
+      expect(
+        ckrOf(() => p11.C_WrapKey(s, { mechanism: pkcs11js.CKM_AES_KEY_WRAP }, kek, secret, Buffer.alloc(256))),
+      ).toBe(pkcs11js.CKR_KEY_UNEXTRACTABLE);
+      p11.C_DestroyObject(s, kek);
+    } finally {
+      p11.C_CloseSession(s);
+    }
+    const api = Object.getOwnPropertyNames(KeyStore.prototype);
+    expect(api.filter((m) => /export|wrap|import|backup|escrow|clone/i.test(m))).toEqual([]);
+  });
+
+  it("hsm.deactivation.close: close() closes every session (pool and signing workers), logging the token out", async () => {
+    const spare = await KeyStore.open({
+      module: hsm.module,
+      token: "iaca-spare",
+      pin: "iaca-spare-pin",
+      audit,
+      sessions: 4,
+      signWorkers: 2,
+    });
+    const key = await spare.generateEcKey("deactivate");
+    // the first signature with a key runs on the pool; later ones on the signing workers
+    for (let i = 0; i < 3; i++)
+      await Promise.all(Array.from({ length: 8 }, () => spare.sign(key.uri, Buffer.from(`x${i}`))));
+    const slot = spare.slotId;
+    const p11 = raw();
+    const state = () => {
+      const s = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
+      try {
+        return { state: p11.C_GetSessionInfo(s).state, key: findRaw(p11, s, pkcs11js.CKO_PRIVATE_KEY, "deactivate") };
+      } finally {
+        p11.C_CloseSession(s);
+      }
+    };
+    const CKS_RO_PUBLIC_SESSION = 0;
+    const CKS_RO_USER_FUNCTIONS = 1;
+    expect(state()).toMatchObject({ state: CKS_RO_USER_FUNCTIONS, key: expect.any(Buffer) });
+    await spare.close();
+    // no session of this process is left on the token: a new one is public and sees no private key
+    expect(state()).toEqual({ state: CKS_RO_PUBLIC_SESSION, key: undefined });
+    await expect(spare.sign(key.uri, Buffer.from("after"))).rejects.toMatchObject({ code: "HSM_CLOSED" });
+    // the other store (another token) is unaffected
+    await expect(ks.sign(ks.uriFor("sig-P-256"), Buffer.from("still"))).resolves.toHaveProperty("raw");
   });
 });

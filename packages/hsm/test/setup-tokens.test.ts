@@ -38,4 +38,26 @@ describe("softhsm/setup-tokens.sh", () => {
     const sig = await cluster.sign("pkcs11:object=ds-smoke", Buffer.from("x"));
     expect(sig.node).toBe("iaca-ds");
   });
+
+  it("hsm.activation.pin-generated: every run in a new place draws fresh random PINs, distinct per token and role, kept 0600 even under umask 022", () => {
+    const pins = (d: string) => {
+      execFileSync("sh", ["-c", 'umask 022; exec sh "$0" "$1"', script, d], { stdio: ["ignore", "pipe", "pipe"] });
+      expect(statSync(join(d, "pins.env")).mode & 0o777).toBe(0o600);
+      return Object.fromEntries(
+        readFileSync(join(d, "pins.env"), "utf8")
+          .split("\n")
+          .filter((l) => /^[A-Z_]+=/.test(l))
+          .map((l) => l.split("=") as [string, string]),
+      );
+    };
+    const a = pins(join(dir, "a"));
+    const b = pins(join(dir, "b"));
+    const names = ["IACA_HSM_ROOT_PIN", "IACA_HSM_ROOT_SO_PIN", "IACA_HSM_DS_PIN", "IACA_HSM_DS_SO_PIN"];
+    expect(Object.keys(a).sort()).toEqual([...names].sort());
+    for (const n of names) {
+      expect(a[n]).toMatch(/^[0-9a-f]{24}$/); // 96 bits from /dev/urandom
+      expect(a[n]).not.toBe(b[n]);
+    }
+    expect(new Set([...Object.values(a), ...Object.values(b)]).size).toBe(8);
+  });
 });
