@@ -80,6 +80,44 @@ const WARNING_EXPIRED = '110 - "Revocation list nextUpdate has passed; not curre
  * then produces the problem+json response).
  */
 export function treeResponder(publisher: Publisher, maxAge: number, immutableMaxAge: number) {
+  // Response headers of an entry depend on the tree and the current second only (Cache-Control
+  // counts down to nextUpdate): computed once per entry and second, then reused as raw arrays.
+  const cache = new WeakMap<TreeEntry, { tree: PublishedTree; sec: number; ok: string[]; notModified: string[] }>();
+  const headersFor = (tree: PublishedTree, e: TreeEntry, now: number) => {
+    const sec = Math.floor(now / 1000);
+    const hit = cache.get(e);
+    if (hit && hit.tree === tree && hit.sec === sec) return hit;
+    const common = [
+      "ETag",
+      e.etag,
+      "Last-Modified",
+      e.lastModifiedHttp,
+      "Cache-Control",
+      cacheControl(tree, e, now, maxAge, immutableMaxAge),
+      "X-Content-Type-Options",
+      "nosniff",
+      "Access-Control-Allow-Origin",
+      CORS["access-control-allow-origin"],
+      "Access-Control-Expose-Headers",
+      CORS["access-control-expose-headers"],
+    ];
+    const f = entryFreshness(tree, e);
+    if (f) {
+      common.push("DTS-Freshness", f.state);
+      if (f.state === "expired") {
+        void DTS_CRL_NEVER_STALE;
+        common.push("Warning", WARNING_EXPIRED);
+      }
+    }
+    const v = {
+      tree,
+      sec,
+      ok: ["Content-Type", e.contentType, "Content-Length", String(e.bytes.length), ...common],
+      notModified: common,
+    };
+    cache.set(e, v);
+    return v;
+  };
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const method = req.method;
     if (method !== "GET" && method !== "HEAD") return false;
@@ -91,23 +129,7 @@ export function treeResponder(publisher: Publisher, maxAge: number, immutableMax
     if (path === "/") path = PATHS.index;
     const e = tree.entries.get(path);
     if (!e) return false;
-    const now = publisher.clock().getTime();
-    const headers: Record<string, string> = {
-      "content-type": e.contentType,
-      etag: e.etag,
-      "last-modified": e.lastModifiedHttp,
-      "cache-control": cacheControl(tree, e, now, maxAge, immutableMaxAge),
-      "x-content-type-options": "nosniff",
-      ...CORS,
-    };
-    const f = entryFreshness(tree, e);
-    if (f) {
-      headers["dts-freshness"] = f.state;
-      if (f.state === "expired") {
-        void DTS_CRL_NEVER_STALE;
-        headers.warning = WARNING_EXPIRED;
-      }
-    }
+    const h = headersFor(tree, e, publisher.clock().getTime());
     const inm = req.headers["if-none-match"];
     const ims = req.headers["if-modified-since"];
     const notModified =
@@ -115,13 +137,11 @@ export function treeResponder(publisher: Publisher, maxAge: number, immutableMax
         ? etagMatches(inm, e.etag)
         : typeof ims === "string" && Date.parse(ims) >= e.lastModified.getTime();
     if (notModified) {
-      delete headers["content-type"];
-      res.writeHead(304, headers);
+      res.writeHead(304, h.notModified);
       res.end();
       return true;
     }
-    headers["content-length"] = String(e.bytes.length);
-    res.writeHead(200, headers);
+    res.writeHead(200, h.ok);
     res.end(method === "HEAD" ? undefined : e.bytes);
     return true;
   };
