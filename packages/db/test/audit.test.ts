@@ -1,7 +1,16 @@
 import { spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { AuditError, AuditLog, auditHash, canonicalJson, exportAudit, GENESIS_HASH, verifyAuditChain } from "@iaca/db";
+import {
+  AuditError,
+  AuditLog,
+  auditHash,
+  canonicalJson,
+  exportAudit,
+  GENESIS_HASH,
+  verifyAuditChain,
+  verifyAuditExport,
+} from "@iaca/db";
 import { type AuditEventInput, clause } from "@iaca/policy";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -266,5 +275,160 @@ describe("hash-chained audit log on PostgreSQL", () => {
     });
     expect(await exportAudit(fresh.db, more, { after: 5 })).toMatchObject({ count: 1, head: { seq: 6 } });
     expect(JSON.parse(moreText.split("\n")[0]!).prev).toBe(head.hash);
+  });
+
+  async function exported(opts: { after?: number } = {}) {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d) => {
+      text += d;
+    });
+    const result = await exportAudit(fresh.db, out, opts);
+    return { text, ...result };
+  }
+
+  /** Rewrites row `from` and recomputes every later hash, as someone with write access could. */
+  async function rewriteFrom(from: number): Promise<void> {
+    const rows = await fresh.db.sql.query<Record<string, unknown>>(
+      "SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq",
+      [from],
+    );
+    const [prevRow] = await fresh.db.sql.query<{ hash: string }>("SELECT hash FROM audit_event WHERE seq = $1", [
+      from - 1,
+    ]);
+    let prev = prevRow?.hash ?? GENESIS_HASH;
+    for (const r of rows) {
+      const rec = {
+        seq: Number(r.seq),
+        at: (r.at as Date).toISOString(),
+        actor: Number(r.seq) === from ? "op:mallory" : String(r.actor),
+        action: String(r.action),
+        targets: r.targets as string[],
+        outcome: String(r.outcome),
+        clause: String(r.clause),
+        details: r.details as Record<string, unknown>,
+        prev,
+      };
+      const hash = auditHash(rec);
+      await tamper("UPDATE audit_event SET actor = $1, prev_hash = $2, hash = $3 WHERE seq = $4", [
+        rec.actor,
+        prev,
+        hash,
+        rec.seq,
+      ]);
+      prev = hash;
+    }
+  }
+
+  it("audit.archive.head-anchored: the head of an export detects rows cut from the end and a chain rewritten with valid hashes", async () => {
+    await chainOf(10);
+    const { head, text } = await exported();
+    expect(JSON.parse(text.trim().split("\n").at(-1)!).head).toMatchObject(head);
+    await rewriteFrom(8);
+    expect((await verifyAuditChain(fresh.db)).ok).toBe(true); // the table alone cannot tell
+    expect((await verifyAuditChain(fresh.db, { expectedHead: head })).failure).toMatchObject({
+      kind: "modified",
+      seq: 10,
+    });
+    await chainOf(10);
+    const again = await exported();
+    await tamper("DELETE FROM audit_event WHERE seq >= 9");
+    expect((await verifyAuditChain(fresh.db, { expectedHead: again.head })).failure).toMatchObject({
+      kind: "deleted",
+      seq: 9,
+    });
+    // an incremental archive continues from the previous archive's head
+    await chainOf(5);
+    const first = await exported();
+    await log.append(event(6));
+    const next = await exported({ after: first.head.seq });
+    expect(JSON.parse(next.text.split("\n")[0]!).prev).toBe(first.head.hash);
+  });
+
+  it("audit.archive.verifiable: an archive verifies without the database; edits, gaps, swaps and truncation are found", async () => {
+    await chainOf(6);
+    const { text, head } = await exported();
+    expect(verifyAuditExport(text)).toMatchObject({ ok: true, count: 6, head, control: "audit.archive.verifiable" });
+    expect(verifyAuditExport(text, { expectedHead: head }).ok).toBe(true);
+    const lines = text.trim().split("\n");
+    const edit = (i: number, f: (o: Record<string, unknown>) => void) => {
+      const copy = [...lines];
+      const o = JSON.parse(copy[i]!);
+      f(o);
+      copy[i] = JSON.stringify(o);
+      return copy.join("\n");
+    };
+    expect(verifyAuditExport(edit(2, (o) => (o.actor = "op:mallory"))).failure).toMatchObject({
+      kind: "modified",
+      seq: 3,
+      line: 3,
+    });
+    expect(verifyAuditExport([...lines.slice(0, 3), ...lines.slice(4)].join("\n")).failure).toMatchObject({
+      kind: "deleted",
+      seq: 4,
+    });
+    expect(verifyAuditExport([lines[0], lines[2], lines[1], ...lines.slice(3)].join("\n")).failure).toMatchObject({
+      kind: "reordered",
+      seq: 2,
+    });
+    expect(verifyAuditExport(lines.slice(0, 4).join("\n")).failure).toMatchObject({ kind: "truncated" });
+    // rows and head cut consistently: only a head kept elsewhere shows it
+    const cut = edit(6, (o) => Object.assign(o.head as object, { seq: 5, hash: JSON.parse(lines[4]!).hash, count: 5 }));
+    const shorter = [...cut.split("\n").slice(0, 5), cut.split("\n")[6]].join("\n");
+    expect(verifyAuditExport(shorter).ok).toBe(true);
+    expect(verifyAuditExport(shorter, { expectedHead: head }).failure).toMatchObject({ kind: "truncated" });
+    // a recomputed hash still breaks the link to the next row
+    const forged = edit(2, (o) => {
+      o.actor = "op:mallory";
+      const { hash: _h, ...rec } = o;
+      o.hash = auditHash(rec as never);
+    });
+    expect(verifyAuditExport(forged).failure).toMatchObject({ kind: "inserted", seq: 4 });
+    // an incremental archive needs the previous archive's head
+    await log.append(event(7));
+    const more = await exported({ after: 6 });
+    expect(verifyAuditExport(more.text).ok).toBe(false);
+    expect(verifyAuditExport(more.text, { previousHead: head })).toMatchObject({ ok: true, count: 1, head: more.head });
+  });
+
+  it("audit.time.db-clock: the time is the database clock's at append, not the caller's", async () => {
+    await chainOf(1);
+    const [{ t: before }] = (await fresh.db.sql.query<{ t: Date }>(
+      "SELECT date_trunc('milliseconds', clock_timestamp()) AS t",
+    )) as [{ t: Date }];
+    const appended = await log.append({ ...event(2), at: new Date(0) } as AuditEventInput);
+    const [{ t: after }] = (await fresh.db.sql.query<{ t: Date }>("SELECT clock_timestamp() AS t")) as [{ t: Date }];
+    expect(appended.at.getTime()).toBeGreaterThanOrEqual(before.getTime());
+    expect(appended.at.getTime()).toBeLessThanOrEqual(after.getTime());
+    const stored = await row(appended.seq);
+    expect((stored.at as Date).toISOString()).toBe(appended.at.toISOString());
+    expect(stored.details).not.toHaveProperty("at");
+    expect((await verifyAuditChain(fresh.db)).ok).toBe(true); // the time is part of the hashed record
+  });
+
+  it("audit.time.monotonic: times never decrease along the chain, even when the head is ahead of the clock", async () => {
+    await chainOf(0);
+    await Promise.all([...Array(20).keys()].map((i) => log.append(event(i))));
+    // the head written by a clock one day ahead (then set back): re-hashed so the chain stays valid
+    const head = await row(20);
+    const ahead = new Date(Date.now() + 86_400_000);
+    const rec = {
+      seq: 20,
+      at: ahead.toISOString(),
+      actor: String(head.actor),
+      action: String(head.action),
+      targets: head.targets as string[],
+      outcome: String(head.outcome),
+      clause: String(head.clause),
+      details: head.details as Record<string, unknown>,
+      prev: String(head.prev_hash),
+    };
+    await tamper("UPDATE audit_event SET at = $1, hash = $2 WHERE seq = 20", [rec.at, auditHash(rec)]);
+    const next = await log.append(event(21));
+    expect(next.at.toISOString()).toBe(ahead.toISOString());
+    const rows = await fresh.db.sql.query<{ at: Date }>("SELECT at FROM audit_event ORDER BY seq");
+    for (let i = 1; i < rows.length; i++)
+      expect(rows[i]!.at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.at.getTime());
+    expect((await verifyAuditChain(fresh.db)).ok).toBe(true);
   });
 });

@@ -1,5 +1,11 @@
 import type { AuditEventInput, AuditSink } from "@iaca/policy";
-import { AUDIT_APPEND_ONLY, AUDIT_CHAIN_HASH_LINKED, AUDIT_EVENTS_RECORDED } from "../controls.ts";
+import {
+  AUDIT_APPEND_ONLY,
+  AUDIT_CHAIN_HASH_LINKED,
+  AUDIT_EVENTS_RECORDED,
+  AUDIT_TIME_DB_CLOCK,
+  AUDIT_TIME_MONOTONIC,
+} from "../controls.ts";
 import type { Database } from "../database.ts";
 import { AuditError } from "../errors.ts";
 import { advisoryKey, type Sql } from "../sql.ts";
@@ -53,7 +59,13 @@ export function validateAuditEvent(event: AuditEventInput): Record<string, unkno
  */
 export class AuditLog implements AuditSink {
   /** The controls this class enforces. */
-  static readonly controls = [AUDIT_EVENTS_RECORDED, AUDIT_CHAIN_HASH_LINKED, AUDIT_APPEND_ONLY] as const;
+  static readonly controls = [
+    AUDIT_EVENTS_RECORDED,
+    AUDIT_CHAIN_HASH_LINKED,
+    AUDIT_APPEND_ONLY,
+    AUDIT_TIME_DB_CLOCK,
+    AUDIT_TIME_MONOTONIC,
+  ] as const;
 
   constructor(private readonly db: Pick<Database, "sql">) {}
 
@@ -70,10 +82,12 @@ async function appendIn(
 ): Promise<AppendedAuditEvent> {
   await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [advisoryKey(AUDIT_LOCK_KEY)]);
   // After the lock: the previous holder has committed, and READ COMMITTED gives this statement a fresh snapshot.
+  // AUDIT_TIME_DB_CLOCK: the time is the database's, read now (under the lock), never the caller's.
+  // AUDIT_TIME_MONOTONIC: a clock that stepped back below the head's time is held at the head's time.
   const [head] = await tx.query<{ seq: unknown; hash: string; now: Date }>(
-    `SELECT h.seq, h.hash, date_trunc('milliseconds', clock_timestamp()) AS now
+    `SELECT h.seq, h.hash, GREATEST(date_trunc('milliseconds', clock_timestamp()), h.at) AS now
        FROM (SELECT 1) AS one LEFT JOIN LATERAL
-            (SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1) AS h ON true`,
+            (SELECT seq, hash, at FROM audit_event ORDER BY seq DESC LIMIT 1) AS h ON true`,
   );
   const seq = head?.seq == null ? 1 : Number(head.seq) + 1;
   const prev = head?.seq == null ? GENESIS_HASH : String(head.hash);
