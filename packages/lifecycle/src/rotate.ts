@@ -59,6 +59,8 @@ export interface RotationResult {
   warnings: RotationWarning[];
   /** 0 nothing to warn about, 2 a ceremony is due soon, 3 something is late (see docs/operations-rotation.md). */
   exitCode: 0 | 2 | 3;
+  /** The next instant at which a run could do or warn something new (without a ceremony in between). */
+  nextDue: Date | undefined;
 }
 
 export interface RotationDeps {
@@ -104,6 +106,10 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
   const actor = deps.actor ?? "svc:rotate";
   const actions: RotationAction[] = [];
   const warnings: RotationWarning[] = [];
+  const upcoming: Date[] = [];
+  const later = (d: Date | null | undefined) => {
+    if (d && d > now) upcoming.push(d);
+  };
   const audited = async (action: string, target: string) =>
     (
       await db.sql.query<{ n: number }>(
@@ -138,6 +144,10 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
   for (const row of rows) {
     const at = row.activatesAt ?? row.notBefore;
     const u = usagePeriod(row, policy);
+    later(at);
+    later(u.end);
+    later(row.retiredAt);
+    later(addDuration(row.notAfter, policy.ds.destroyGrace));
     if (row.revokedAt || at > now || now > u.end) continue;
     if (await audited("ds.activate", row.serial)) continue;
     const older = rows.filter(
@@ -292,16 +302,37 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     }
   }
 
-  warnings.push(...(await ceremonyWarnings(db, policy, now)));
+  warnings.push(...(await ceremonyWarnings(db, policy, now, later)));
   const exitCode = warnings.some((w) => w.severity === "critical") ? 3 : warnings.length ? 2 : 0;
-  return { at: now, dryRun: dry, actions, warnings, exitCode };
+  const nextDue = upcoming.length ? new Date(Math.min(...upcoming.map((d) => d.getTime()))) : undefined;
+  return { at: now, dryRun: dry, actions, warnings, exitCode, nextDue };
 }
 
 /** What the operators must prepare soon (control lifecycle.ceremony.reminder, lifecycle.crl.fresh). */
-export async function ceremonyWarnings(db: Database, policy: Policy, now: Date): Promise<RotationWarning[]> {
+export async function ceremonyWarnings(
+  db: Database,
+  policy: Policy,
+  now: Date,
+  /** Receives the future instants at which a warning would change. */
+  later: (d: Date) => void = () => undefined,
+): Promise<RotationWarning[]> {
   void CONTROLS.ceremonyReminder;
   const out: RotationWarning[] = [];
-  const certs = await db.prisma.pkiCertificate.findMany({ orderBy: { notBefore: "asc" } });
+  const certs = await db.prisma.pkiCertificate.findMany({
+    where: { kind: { in: ["iaca", "ds", "tsl-signer"] } },
+    orderBy: { notBefore: "asc" },
+    select: {
+      serial: true,
+      kind: true,
+      keyRef: true,
+      notBefore: true,
+      notAfter: true,
+      activatesAt: true,
+      installedAt: true,
+      retiredAt: true,
+      revokedAt: true,
+    },
+  });
   const roots = certs.filter((c) => c.kind === "iaca");
   if (roots.length === 0) return out;
 
@@ -321,6 +352,8 @@ export async function ceremonyWarnings(db: Database, policy: Policy, now: Date):
     const cur = current[current.length - 1]!;
     const next = ds.filter(({ u }) => u.start > now && u.start <= cur.u.end);
     const warnAt = subtractDuration(cur.u.end, policy.ds.renewalLead);
+    later(warnAt);
+    later(cur.u.end);
     if (next.length === 0 && now >= warnAt)
       out.push({
         kind: "ds.renewal",
@@ -340,6 +373,8 @@ export async function ceremonyWarnings(db: Database, policy: Policy, now: Date):
       continue;
     }
     const warnAt = subtractDuration(last.nextUpdate, policy.revocation.warnBefore);
+    later(warnAt);
+    later(last.nextUpdate);
     if (now >= last.nextUpdate)
       out.push({
         kind: `${kind}.next-update`,
@@ -357,6 +392,7 @@ export async function ceremonyWarnings(db: Database, policy: Policy, now: Date):
   }
 
   // Root re-key: firstRekeyAfter after the first root, then every rekeyInterval; start rekeyLead ahead.
+  for (const r of roots) later(r.notAfter);
   const first = roots[0]!;
   const latest = roots[roots.length - 1]!;
   const due =
@@ -364,6 +400,8 @@ export async function ceremonyWarnings(db: Database, policy: Policy, now: Date):
       ? addDuration(first.notBefore, policy.iaca.firstRekeyAfter)
       : addDuration(latest.notBefore, policy.iaca.rekeyInterval);
   const rekeyAt = new Date(Math.min(due.getTime(), subtractDuration(latest.notAfter, policy.iaca.rekeyLead).getTime()));
+  later(subtractDuration(rekeyAt, policy.iaca.rekeyLead));
+  later(latest.notAfter);
   if (now >= subtractDuration(rekeyAt, policy.iaca.rekeyLead))
     out.push({
       kind: "root.rekey",
@@ -377,6 +415,10 @@ export async function ceremonyWarnings(db: Database, policy: Policy, now: Date):
   const signer = tsl[tsl.length - 1];
   if (signer) {
     const newer = certs.some((c) => c.kind === "tsl-signer" && !c.revokedAt && c.notBefore > now);
+    later(subtractDuration(signer.notAfter, policy.ds.renewalLead));
+    later(signer.notAfter);
+    for (const c of tsl) later(c.notBefore);
+    for (const c of certs) if (c.kind === "tsl-signer" && c.notBefore > now) later(c.notBefore);
     if (now >= signer.notAfter && !newer)
       out.push({
         kind: "tsl-signer.expiry",

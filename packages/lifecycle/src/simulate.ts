@@ -223,6 +223,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     dsActivated: 0,
     dsRetired: 0,
     dsKeysDestroyed: 0,
+    rotationRuns: 0,
     rotationWarnings: 0,
   };
   const seen = new Set<string>();
@@ -247,17 +248,30 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const rootsDer = async () =>
     (await db.prisma.pkiCertificate.findMany({ where: { kind: "iaca" } })).map((r) => new Uint8Array(r.der));
 
+  /**
+   * Trust-list signer certificates (issued with the DS validity) must cover the time to the next
+   * root visit plus renewalLead; when one certificate cannot, the next is pre-signed with a later
+   * notBefore, as DS certificates are.
+   */
   async function issueTsl(nextVisit: Date | undefined) {
     const horizon = addDuration(nextVisit ?? until, policy.ds.renewalLead);
-    const cur = await db.prisma.pkiCertificate.findFirst({
-      where: { kind: "tsl-signer", keyRef: { not: null }, revokedAt: null },
-      orderBy: { notAfter: "desc" },
-    });
-    if (cur && cur.notAfter > horizon) return;
-    const k = await signerKeygen({ db, hsm: o.dsHsm, policy, audit, actor: actors[0]! });
-    const s = await rootSignCsr(rootRoom, k.csr, { profile: "tsl-signer", notBefore: clock });
-    await signerInstall({ db, hsm: o.dsHsm, policy, audit, actor: actors[0]!, data: s.cert.der });
-    counts.tslSigners!++;
+    for (let guard = 0; guard < 6; guard++) {
+      const cur = await db.prisma.pkiCertificate.findFirst({
+        where: { kind: "tsl-signer", keyRef: { not: null }, revokedAt: null },
+        orderBy: { notAfter: "desc" },
+      });
+      if (cur && cur.notAfter > horizon) return;
+      const nb = cur && cur.notAfter > clock ? subtractDuration(cur.notAfter, policy.ds.renewalLead) : clock;
+      const k = await signerKeygen({ db, hsm: o.dsHsm, policy, audit, actor: actors[0]! });
+      const s = await rootSignCsr(rootRoom, k.csr, {
+        profile: "tsl-signer",
+        notBefore: new Date(Math.max(nb.getTime(), clock.getTime())),
+      });
+      await signerInstall({ db, hsm: o.dsHsm, policy, audit, actor: actors[0]!, data: s.cert.der });
+      counts.tslSigners!++;
+      const row = await db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: s.serial } });
+      if (row.notAfter <= (cur?.notAfter ?? clock)) return; // capped by the root: nothing more to gain
+    }
   }
 
   async function signDs(d: PlannedDs, notBefore: Date, why: string) {
@@ -468,7 +482,9 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   let prevTrustList = 0;
   let published: PublishedSet | undefined;
   const rotationCache = {};
-  for (let d = 0; clock < until && !stop(); d++) {
+  let nextDue: Date | undefined;
+  let lastRotation = -7;
+  for (let d = 0; addDuration(from, `P${d}D`) < until && !stop(); d++) {
     const dayStart = addDuration(from, `P${d}D`);
     clock = dayStart;
     counts.days!++;
@@ -501,22 +517,37 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
         changed = true;
       }
     }
-    clock = new Date(Math.max(clock.getTime(), dayStart.getTime() + 5 * 60_000));
-    try {
-      const r = await runRotation({ db, policy, audit, hsm: o.dsHsm, now, actor: "svc:rotate", cache: rotationCache });
-      for (const a of r.actions.filter((x) => x.status === "done")) {
-        changed = true;
-        if (a.kind === "ds.activate") counts.dsActivated!++;
-        if (a.kind === "ds.retire") counts.dsRetired!++;
-        if (a.kind === "ds.destroy") counts.dsKeysDestroyed!++;
-        if (a.kind === "trust-list.sign") counts.trustListIssues!++;
-        if (a.kind !== "trust-list.sign") event(a.kind, a.detail);
+    // The rotation job (cron) at 00:05. Runs where nothing can be due (no ceremony since the last
+    // run, before its nextDue, within a week) are skipped: they would find nothing to do.
+    if (changed || !nextDue || addDuration(dayStart, "P1D") > nextDue || d - lastRotation >= 7) {
+      lastRotation = d;
+      clock = new Date(Math.max(clock.getTime(), dayStart.getTime() + 5 * 60_000));
+      try {
+        const r = await runRotation({
+          db,
+          policy,
+          audit,
+          hsm: o.dsHsm,
+          now,
+          actor: "svc:rotate",
+          cache: rotationCache,
+        });
+        nextDue = r.nextDue;
+        counts.rotationRuns!++;
+        for (const a of r.actions.filter((x) => x.status === "done")) {
+          changed = true;
+          if (a.kind === "ds.activate") counts.dsActivated!++;
+          if (a.kind === "ds.retire") counts.dsRetired!++;
+          if (a.kind === "ds.destroy") counts.dsKeysDestroyed!++;
+          if (a.kind === "trust-list.sign") counts.trustListIssues!++;
+          if (a.kind !== "trust-list.sign") event(a.kind, a.detail);
+        }
+        if (r.warnings.length) counts.rotationWarnings!++;
+        for (const w of r.warnings.filter((x) => x.severity === "critical"))
+          fail("rotation", `rotate: ${w.kind}: ${w.message}`, `rotation:${w.kind}:${w.due?.toISOString()}`);
+      } catch (e) {
+        fail("rotation", `rotate failed: ${(e as Error).message}`, `rotation:${iso(clock)}`);
       }
-      if (r.warnings.length) counts.rotationWarnings!++;
-      for (const w of r.warnings.filter((x) => x.severity === "critical"))
-        fail("rotation", `rotate: ${w.kind}: ${w.message}`, `rotation:${w.kind}:${w.due?.toISOString()}`);
-    } catch (e) {
-      fail("rotation", `rotate failed: ${(e as Error).message}`, `rotation:${iso(clock)}`);
     }
     // Wallet traffic at noon: new holders, refreshes in the window, revocations.
     const n = Math.floor(((d + 1) * issuesPerWeek) / 7) - Math.floor((d * issuesPerWeek) / 7);
@@ -597,7 +628,7 @@ export function formatSimulation(r: SimulationResult): string {
     `Keys         ${c.dsKeys} DS keys, ${c.tslSigners} trust-list signers; ${c.dsActivated} activated, ${c.dsRetired} retired, ${c.dsKeysDestroyed} destroyed`,
     `Certificates ${c.certificates} in the database; ${c.crls} CRLs, ${c.arls} ARLs, ${c.trustListIssues} trust-list issues`,
     `mdocs        ${c.mdocsIssued} issued, ${c.mdocsRefreshed} refreshed, ${c.mdocsRevoked} revoked, ${c.liveMdocsAtEnd} live at the end`,
-    `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.rotationWarnings} days with rotation warnings`,
+    `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.rotationRuns} rotation runs, ${c.rotationWarnings} with warnings`,
     `Failures     ${r.failures.length}`,
   );
   for (const f of r.failures.slice(0, 20)) out.push(`  ${iso(f.at)} ${f.kind}: ${f.message}`);
