@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { startStack } from "../apps/ra/test/support/harness.ts";
 
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 5);
-const stack = await startStack({ rateLimit: { max: 1e9, timeWindowMs: 60_000 }, logLevel: "warn" });
+const stack = await startStack({ rateLimit: { max: 1e9, timeWindowMs: 60_000 }, logLevel: "warn", poolSize: 24 });
 const client = await stack.addClient("bench", ["issue"]);
 
 /** MSO-sized signatures/s through the KeyStore with many callers (what the issuer's batches do). */

@@ -14,7 +14,9 @@ import { SAMPLE_HOLDER } from "../apps/ra/src/demo-request.ts";
 const SECONDS = Number(process.argv[2] ?? 30);
 const CONNECTIONS = Number(process.argv[3] ?? 16);
 
-const child = spawn(process.execPath, ["--import", "tsx", "bench/issuance-server.ts"], {
+// BENCH_CPU_PROF=DIR writes a V8 CPU profile of the server process there
+const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const child = spawn(process.execPath, [...prof, "--import", "tsx", "bench/issuance-server.ts"], {
   stdio: ["pipe", "pipe", "inherit"],
   env: { ...process.env, IACA_LOG_LEVEL: "warn" },
 });

@@ -1,4 +1,5 @@
 export * from "./api.ts";
+export * from "./audit.ts";
 export * from "./client.ts";
 export * from "./controls.ts";
 export * from "./ds.ts";

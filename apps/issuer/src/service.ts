@@ -38,6 +38,7 @@ import {
 import { assertCanSign, usagePeriod } from "@iaca/pki";
 import { type AuditSink, addDuration, type Policy, subtractDuration } from "@iaca/policy";
 import type { IssuedCredential, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "./api.ts";
+import { SerialAudit } from "./audit.ts";
 import {
   HOLDER_HMAC,
   ISSUANCE_AUDITED,
@@ -123,7 +124,11 @@ export class IssuerService implements IssuerApi {
   private readonly states = new Map<string, DsState>();
   private sweeper: NodeJS.Timeout | undefined;
 
+  /** One chain entry per batch, appended by this process one group at a time (see SerialAudit). */
+  private readonly audit: AuditSink;
+
   constructor(private readonly o: IssuerServiceOptions) {
+    this.audit = new SerialAudit(o.audit);
     this.hmacKey = o.keyStore.uriFor(o.keys?.holderHmac ?? HOLDER_HMAC_LABEL);
     this.aesKey = o.keyStore.uriFor(o.keys?.responseAes ?? RESPONSE_AES_LABEL);
     this.actor = o.actor ?? "svc:issuer";
@@ -420,7 +425,7 @@ export class IssuerService implements IssuerApi {
       chosen = await this.chooseDs(now);
     } catch (e) {
       metrics?.batches.inc({ outcome: "refused" });
-      await this.o.audit.append({
+      await this.audit.append({
         actor: this.actor,
         action: "mdoc.issue.batch",
         targets: [req.requestId],
@@ -572,7 +577,7 @@ export class IssuerService implements IssuerApi {
         throw new IssuanceError("SIGNING_UNAVAILABLE", (e as Error).message, undefined, { cause: e });
       throw e;
     }
-    await this.o.audit.append({
+    await this.audit.append({
       actor: this.actor,
       action: req.refresh ? "mdoc.refresh.batch" : "mdoc.issue.batch",
       targets: [req.requestId, ...ids],
@@ -613,7 +618,7 @@ export class IssuerService implements IssuerApi {
   }
 
   private async auditAbandoned(rows: { id: string; request_id: string }[], why: string, actor = this.actor) {
-    await this.o.audit.append({
+    await this.audit.append({
       actor,
       action: "mdoc.issue.abandoned",
       targets: [...new Set(rows.map((r) => r.request_id))].concat(rows.map((r) => r.id)),
@@ -640,7 +645,7 @@ export class IssuerService implements IssuerApi {
       if (row?.state !== "issued") throw new IssuanceError("NOT_FOUND", "no such credential");
       return { revoked: [], alreadyRevoked: [req.id] };
     }
-    await this.o.audit.append({
+    await this.audit.append({
       actor: req.actor,
       action: "mdoc.revoke",
       targets: [req.id],
@@ -662,7 +667,7 @@ export class IssuerService implements IssuerApi {
       `SELECT id FROM issuance WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NOT NULL AND NOT (id = ANY($2::text[]))`,
       [ref, rows.map((r) => r.id)],
     );
-    await this.o.audit.append({
+    await this.audit.append({
       actor: req.actor,
       action: "mdoc.revoke.holder",
       targets: rows.map((r) => r.id),

@@ -104,9 +104,19 @@ async function build(opts: RaOptions) {
   );
 
   // ------------------------------------------------------------------ client authentication (mTLS)
+  // SPKI hash per TLS connection (keep-alive clients send many requests over one handshake)
+  const spkiOf = new WeakMap<TLSSocket, string>();
   app.addHook("onRequest", async (req, reply) => {
     if (req.routeOptions.config?.public) return;
     const socket = req.raw.socket as TLSSocket;
+    const known = socket.authorized ? spkiOf.get(socket) : undefined;
+    if (known) {
+      const c = await clients.bySpki(known);
+      if (c) {
+        req.apiClient = c;
+        return;
+      }
+    }
     const cert = typeof socket.getPeerX509Certificate === "function" ? socket.getPeerX509Certificate() : undefined;
     if (!cert)
       return sendProblem(reply, "client-certificate-required", "present a client certificate issued by the client CA");

@@ -193,7 +193,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const logger = o.logger ?? createLogger({ name: `iaca-${role}` });
   const policy = loadPolicy(o.policyFile);
-  const db = await openDatabase({ migrate: true });
+  const db = await openDatabase({ migrate: true, poolSize: Number(process.env.IACA_DB_POOL ?? 20) });
   const audit = new AuditLog(db);
   const dir = tlsDir();
   const svcCa = await serviceCa(dir);

@@ -5,7 +5,7 @@
  */
 import { request } from "node:https";
 import { Writable } from "node:stream";
-import { AuditLog } from "@iaca/db";
+import { AuditLog, openDatabase } from "@iaca/db";
 import { KeyStore } from "@iaca/hsm";
 import { IssuanceMetrics, IssuerService, type SigningDs, StaticDsSource } from "@iaca/issuer";
 import { myNumberCheckDigit } from "@iaca/mdoc";
@@ -44,13 +44,22 @@ export interface StackOptions {
   rateLimit?: { max: number; timeWindowMs: number };
   nonceTtlMs?: number;
   logLevel?: string;
-  /** Use the embedded PGlite (in memory) instead of a fresh PostgreSQL database. */
-  pglite?: boolean;
+  /** Connections of the services' pool (default: the test database's own small pool). */
+  poolSize?: number;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const hsm = createSoftHsm();
   const fresh = await freshDatabase();
+  if (o.poolSize) {
+    const own = await openDatabase({ url: fresh.url, poolSize: o.poolSize });
+    const drop = fresh.drop;
+    fresh.db = own;
+    fresh.drop = async () => {
+      await own.close();
+      await drop();
+    };
+  }
   const audit = new AuditLog(fresh.db);
   const rootKs = await KeyStore.open({ module: hsm.module, token: "iaca-root", pin: "iaca-root-pin", audit });
   const dsKs = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "iaca-ds-pin", audit });
