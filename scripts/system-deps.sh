@@ -12,7 +12,7 @@ if [ "${IACA_WITH_DOCS:-1}" = 1 ]; then
   command -v pandoc >/dev/null || need+=(pandoc)
   command -v chromium >/dev/null || need+=(chromium)
   command -v pdftotext >/dev/null || need+=(poppler-utils)
-  fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+  dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "system-deps: installing ${need[*]}"
