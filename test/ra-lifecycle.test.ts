@@ -121,7 +121,7 @@ describe("issuer.refresh", () => {
 
   it("issuer.refresh: a tampered mdoc is refused as invalid-credential", async () => {
     const bytes = Buffer.from(first.credentials[0]!.issuerSigned, "base64url");
-    bytes[bytes.length - 5] ^= 0x01; // inside the last element (portrait)
+    bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0x01; // inside the last element (portrait)
     stack.clock.offsetMs = 18 * DAY;
     try {
       const r = await refresh(bytes.toString("base64url"));
