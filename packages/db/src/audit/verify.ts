@@ -85,7 +85,8 @@ export async function verifyAuditChain(
     }
     after = rows[rows.length - 1]!.seq;
   }
-  // AUDIT_ARCHIVE_HEAD_ANCHORED: the head of an archive kept elsewhere must still be in the table.
+  // The head of an archive kept elsewhere must still be in the table.
+  void AUDIT_ARCHIVE_HEAD_ANCHORED;
   const head = options.expectedHead;
   if (head && head.seq > 0) {
     if (expected - 1 < head.seq)
