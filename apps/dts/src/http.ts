@@ -277,6 +277,7 @@ export function readiness(tree: PublishedTree | undefined): Readiness {
       );
     }
   }
+  if (tree) warnings.push(...tree.signerWarnings);
   const tl = tree?.set.trustList;
   if (tree && !tl) warnings.push("trust list: not signed yet (no trust-list signer installed?)");
   if (tl?.nextUpdate && tl.nextUpdate.getTime() <= tree!.at.getTime())

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Policy } from "@iaca/policy";
+import { type Policy, subtractDuration } from "@iaca/policy";
 import { DTS_CRL_AT_CDP, DTS_PUBLISH_CA, DTS_PUBLISH_DS_BEFORE_USE } from "./controls.ts";
 import { freshness, type ListFreshness } from "./freshness.ts";
 import { renderIndexHtml } from "./html.ts";
@@ -50,6 +50,8 @@ export interface PublishedTree {
   paths: { crl: string; arl: string };
   crl: ListFreshness;
   arl: ListFreshness;
+  /** Operational warnings about the trust-list signer certificate (none valid, or expiring within warnBefore). */
+  signerWarnings: string[];
 }
 
 export interface TrustIndexCertificate {
@@ -103,7 +105,6 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
     .filter((d): d is Date => !!d)
     .map((d) => d.getTime());
   const past = transitions.filter((t) => t <= now.getTime());
-  const future = transitions.filter((t) => t > now.getTime());
   const inputDates = [
     ...set.certificates.map((c) => certDate(c).getTime()),
     ...(set.crl ? [set.crl.thisUpdate.getTime()] : []),
@@ -225,11 +226,27 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
   };
   add(entry(PATHS.manifest, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MEDIA.json, updated, "index"));
 
+  // The trust-list signer certificate comes from a root ceremony too: warn as early as for the lists.
+  const signerWarnings: string[] = [];
+  const signers = set.certificates.filter((c) => c.kind === "trust-list-signer" && statusOf(set, c, now) === "active");
+  const latest = signers.sort((a, b) => b.info.notAfter.getTime() - a.info.notAfter.getTime())[0];
+  if (!latest) signerWarnings.push("trust-list signer: no valid certificate installed");
+  else {
+    const warnAt = subtractDuration(latest.info.notAfter, policy.revocation.warnBefore);
+    if (now >= warnAt)
+      signerWarnings.push(
+        `trust-list signer: certificate expires ${latest.info.notAfter.toISOString()}; a root ceremony is due`,
+      );
+    else transitions.push(warnAt.getTime());
+  }
+  const futureAll = transitions.filter((t) => t > now.getTime());
+
   return {
     entries,
     set,
     at: now,
-    changesAt: future.length ? new Date(Math.min(...future)) : undefined,
+    signerWarnings,
+    changesAt: futureAll.length ? new Date(Math.min(...futureAll)) : undefined,
     paths,
     crl: crlF,
     arl: arlF,

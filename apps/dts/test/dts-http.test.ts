@@ -212,8 +212,30 @@ describe("freshness", () => {
       expect(m).toContain('dts_revocation_list_warning{list="crl"} 1');
       expect(m).toContain('dts_revocation_list_hours_left{list="crl"} 312');
       now = subtractDuration(next, "P15D");
-      expect((await app.inject({ url: "/readyz" })).json().warnings).toEqual([]);
+      const lists = (await app.inject({ url: "/readyz" })).json().warnings.filter((w: string) => /^(crl|arl):/.test(w));
+      expect(lists).toEqual([]);
       expect((await app.inject({ url: "/metrics" })).body).toContain('dts_revocation_list_warning{list="crl"} 0');
+    } finally {
+      now = addDuration(pki.t0, "P10D");
+    }
+  });
+});
+
+describe("trust-list signer freshness", () => {
+  it("dts.crl.warn-before-next-update: /readyz warns warnBefore ahead of the trust-list signer certificate's expiry", async () => {
+    const { app } = await setup();
+    const notAfter = parseCertificate(pki.signerCert).notAfter;
+    now = subtractDuration(notAfter, "P20D");
+    try {
+      expect((await app.inject({ url: "/readyz" })).json().warnings.join()).not.toMatch(/trust-list signer/);
+      now = subtractDuration(notAfter, "P10D");
+      const r = await app.inject({ url: "/readyz" });
+      expect(r.statusCode).toBe(200);
+      expect(r.json().warnings.join()).toMatch(/trust-list signer: certificate expires/);
+      now = addDuration(notAfter, "P1D");
+      expect((await app.inject({ url: "/readyz" })).json().warnings.join()).toMatch(
+        /trust-list signer: no valid certificate/,
+      );
     } finally {
       now = addDuration(pki.t0, "P10D");
     }
