@@ -1,5 +1,6 @@
 // `iaca dts install-certs / install-crl / export / status` through the CLI entry point, against a
 // fresh PostgreSQL database (DATABASE_URL), no HSM (--no-sign: the stored trust list is published).
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,5 +135,31 @@ describe("iaca dts", () => {
       expect(Buffer.compare(served.rawPayload, readFileSync(join(out, f.path))), f.path).toBe(0);
     }
     expect((await app.inject({ url: "/manifest.json" })).body).toBe(readFileSync(join(out, "manifest.json"), "utf8"));
+  });
+
+  it("dts.repository.read-only: `iaca dts serve` answers over loopback from the database", async () => {
+    const child = spawn(process.execPath, ["apps/cli/bin/iaca.js", "dts", "serve", "--port", "0", "--no-sign"], {
+      env: { ...process.env, DATABASE_URL: fresh.url },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /at (http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on("exit", (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(200);
+      const crl = await fetch(`${url}/crl/ds.crl`, { method: "HEAD" });
+      expect(crl.headers.get("content-type")).toBe("application/pkix-crl");
+      const post = await fetch(`${url}/crl/ds.crl`, { method: "POST", body: "x" });
+      expect(post.status).toBe(405);
+    } finally {
+      child.kill("SIGTERM");
+    }
   });
 });
