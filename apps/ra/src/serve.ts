@@ -13,6 +13,7 @@ import {
   IssuerService,
   PkiDsSource,
 } from "@iaca/issuer";
+import { startRotationScheduler } from "@iaca/lifecycle";
 import {
   authorize,
   currentRoot,
@@ -234,6 +235,28 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
           return d === undefined ? [] : [{ value: d }];
         }),
       );
+      // The rotation job in-process (croner; $IACA_ROTATE_SCHEDULE pattern, "off" to leave it to cron).
+      if (process.env.IACA_ROTATE_SCHEDULE !== "off") {
+        const rotation = startRotationScheduler({
+          db,
+          policy,
+          audit,
+          hsm: dsKs,
+          actor: "svc:rotate",
+          pattern: process.env.IACA_ROTATE_SCHEDULE || undefined,
+          onResult: (r) => {
+            if (r.actions.length || r.warnings.length)
+              logger.info({ actions: r.actions, warnings: r.warnings, exitCode: r.exitCode }, "rotation");
+          },
+          onError: (e) => logger.error({ err: (e as Error).message }, "rotation failed"),
+        });
+        closers.push(() => rotation.stop());
+        metrics.registry.register(
+          new Gauge("iaca_rotation_status", "last rotation run: 0 ok, 2 ceremony due soon, 3 late", () =>
+            rotation.last ? [{ value: rotation.last.exitCode }] : [],
+          ),
+        );
+      }
       issuer = service;
       if (role === "issuer") {
         const cert = await ensureCert(dir, "issuer", svcCa, {
