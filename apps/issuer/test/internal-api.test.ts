@@ -1,0 +1,105 @@
+// The issuer's internal API over mutual TLS: only the RA's certificate from the service CA is
+// accepted, and IssuerClient gives the RA the same IssuerApi as the in-process service.
+import { request } from "node:https";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildRa, createCa, issueCert, type Pem } from "../../ra/src/index.ts";
+import { call, issueBody, person, type Stack, startStack } from "../../ra/test/support/harness.ts";
+import { buildIssuerHttp, IssuanceError, IssuerClient } from "../src/index.ts";
+
+let stack: Stack;
+let serviceCa: Pem;
+let issuerUrl: string;
+let client: IssuerClient;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  stack = await startStack();
+  serviceCa = await createCa("test service CA (internal)");
+  const server = await issueCert(serviceCa, { commonName: "iaca-issuer", usage: "server", ips: ["127.0.0.1"] });
+  const http = await buildIssuerHttp({
+    api: stack.issuer,
+    tls: { cert: server.certPem, key: server.keyPem, ca: serviceCa.certPem },
+    metrics: stack.metrics,
+  });
+  await http.listen({ host: "127.0.0.1", port: 0 });
+  issuerUrl = `https://127.0.0.1:${(http.server.address() as { port: number }).port}`;
+  const ra = await issueCert(serviceCa, { commonName: "iaca-ra", usage: "client" });
+  client = new IssuerClient({ url: issuerUrl, cert: ra.certPem, key: ra.keyPem, ca: serviceCa.certPem });
+  close = async () => {
+    client.close();
+    await http.close();
+  };
+});
+afterAll(async () => {
+  await close?.();
+  await stack?.close();
+});
+
+function get(path: string, cert?: Pem): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(path, issuerUrl),
+      { ca: serviceCa.certPem, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}), agent: false },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("issuer.internal.mtls", () => {
+  it("issuer.internal.mtls: no certificate gives 401, a certificate that is not the RA's gives 403", async () => {
+    expect(await get("/internal/v1/readiness")).toBe(401);
+    const other = await issueCert(serviceCa, { commonName: "someone-else", usage: "client" });
+    expect(await get("/internal/v1/readiness", other)).toBe(403);
+    const rogueCa = await createCa("rogue");
+    const rogue = await issueCert(rogueCa, { commonName: "iaca-ra", usage: "client" });
+    expect(await get("/internal/v1/readiness", rogue)).toBe(401);
+    expect(await get("/healthz")).toBe(200);
+  });
+
+  it("IssuerClient: readiness, sealing and errors with their codes cross the wire", async () => {
+    expect((await client.readiness()).ready).toBe(true);
+    const { sealed } = await client.seal({ plaintext: "hello", aad: "req-1" });
+    expect((await client.unseal({ sealed, aad: "req-1" })).plaintext).toBe("hello");
+    await expect(client.unseal({ sealed, aad: "req-2" })).rejects.toMatchObject({ code: "HSM_DECRYPT_FAILED" });
+    const e = await client
+      .revokeCredential({ id: "00000000-0000-4000-8000-000000000000", reason: "other", actor: "t" })
+      .catch((x) => x);
+    expect(e).toBeInstanceOf(IssuanceError);
+    expect(e.code).toBe("NOT_FOUND");
+  });
+
+  it("the RA issues through the internal API exactly as in-process", async () => {
+    const pair = await issueCert(stack.serverCa, { commonName: "ra", usage: "server", ips: ["127.0.0.1"] });
+    const app = await buildRa({
+      db: stack.fresh.db,
+      issuer: client,
+      policy: stack.policy,
+      tls: { cert: pair.certPem, key: pair.keyPem, clientCa: stack.clientCa.certPem },
+    });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const remote = {
+        url: `https://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+        serverCa: stack.serverCa,
+      };
+      const wallet = await stack.addClient("wallet-remote", ["issue"]);
+      const { body } = await issueBody({ ...stack, ...remote } as Stack, wallet, person(31), 3);
+      const r = await call<{ credentials: unknown[] }>(remote, wallet, "POST", "/v1/credentials", body, {
+        "idempotency-key": "remote-key-0001",
+      });
+      expect(r.status, r.text).toBe(201);
+      expect(r.json.credentials).toHaveLength(3);
+      const again = await call<{ credentials: unknown[] }>(remote, wallet, "POST", "/v1/credentials", body, {
+        "idempotency-key": "remote-key-0001",
+      });
+      expect(again.json).toEqual(r.json);
+    } finally {
+      await app.close();
+    }
+  });
+});
