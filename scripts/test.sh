@@ -31,7 +31,20 @@ if [ -z "${TEST_PG_URL:-}" ]; then
   fi
 fi
 
-echo "== lint";      npx biome check .
-echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
-echo "== tests";     npx vitest run
-if npm run | grep -q "cpcps:trace"; then echo "== CP/CPS trace"; npm run -s cpcps:trace; fi
+# Every step runs even when an earlier one fails, so one run shows everything that is wrong.
+failed=()
+step() {
+  local name=$1
+  shift
+  echo "== $name"
+  "$@" || failed+=("$name")
+}
+step lint npx biome check --max-diagnostics=50 .
+step typecheck npx tsc -p tsconfig.json --noEmit
+step tests npx vitest run
+step "CP/CPS trace" npm run -s cpcps:trace
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all checks passed"
