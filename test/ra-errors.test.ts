@@ -58,7 +58,7 @@ describe("ra.input.validation: bad inputs", () => {
     await expectProblem(post("{not json"), 400, "validation-failed");
   });
 
-  it("invalid My Number (check digit)", async () => {
+  it("ra.holder.identity: invalid My Number (check digit)", async () => {
     const bad = alice.individualNumber.slice(0, 11) + String((Number(alice.individualNumber[11]) + 1) % 10);
     const { body } = await issueBody(stack, wallet, { ...alice, individualNumber: bad }, 1);
     const r = await expectProblem(post(body), 400, "invalid-my-number");
@@ -85,7 +85,7 @@ describe("ra.input.validation: bad inputs", () => {
     );
   });
 
-  it("bad device key: not EC, private key in the header, repeated key", async () => {
+  it("ra.device-key.holder-held: bad device key: not EC, private key in the header, repeated key", async () => {
     const nonce = await nonceFor(stack, wallet);
     const ed = await (await import("jose")).generateKeyPair("EdDSA", { extractable: true });
     const edJwk = await (await import("jose")).exportJWK(ed.publicKey);
@@ -151,7 +151,7 @@ describe("ra.input.validation: bad inputs", () => {
     );
   });
 
-  it("batch larger than policy mso.maxBatch", async () => {
+  it("issuer.policy: a batch larger than policy mso.maxBatch is refused", async () => {
     const { body } = await issueBody(stack, wallet, alice, 11);
     await expectProblem(post(body), 400, "batch-too-large");
   });

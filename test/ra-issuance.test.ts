@@ -138,7 +138,7 @@ describe("issuance", () => {
     expect(new Set(orders).size).toBeGreaterThan(1);
   });
 
-  it("issuer.record-before-sign: every credential has an issued record with its MSO hash, thumbprint and DS serial", async () => {
+  it("issuer.record-before-sign / issuer.issuance-audited: every credential has an issued record with its MSO hash, thumbprint and DS serial", async () => {
     const rows = await stack.fresh.db.sql.query<Record<string, unknown>>(
       `SELECT * FROM issuance WHERE request_id = $1 ORDER BY batch_index`,
       [batch.requestId],
@@ -158,7 +158,7 @@ describe("issuance", () => {
     expect(audit.some((a) => a.targets[0] === batch.requestId)).toBe(true);
   });
 
-  it("GET /v1/credentials/{id} returns state and validity", async () => {
+  it("ra.status: GET /v1/credentials/{id} returns state and validity", async () => {
     const id = batch.credentials[0]!.id;
     const r = await call<{ state: string; validUntil: string }>(stack, wallet, "GET", `/v1/credentials/${id}`);
     expect(r.status).toBe(200);

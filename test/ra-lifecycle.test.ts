@@ -136,7 +136,7 @@ describe("issuer.refresh", () => {
 describe("issuer.revocation / ra.revocation.request", () => {
   let carolIssued: Issued;
 
-  it("ra.revocation.request: one credential is revoked with a reason; GET shows it; refresh is then refused", async () => {
+  it("ra.revocation.request / issuer.refresh.revoked: one credential is revoked with a reason; GET shows it; refresh is then refused", async () => {
     const { body } = await issueBody(stack, wallet, carol, 2);
     carolIssued = (await call<Issued>(stack, wallet, "POST", "/v1/credentials", body)).json;
     const id = carolIssued.credentials[0]!.id;

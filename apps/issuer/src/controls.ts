@@ -67,3 +67,10 @@ export const REVOCATION_STORED = defineControl({
   clause: clause("4.9.3"),
   summary: "mdoc 単位および保有者単位の失効を理由とともに記録し、監査ログに残す。",
 });
+
+/** A revoked mdoc cannot be refreshed: after revocation the holder must be issued anew (new identity proofing). */
+export const REFRESH_AFTER_REVOCATION = defineControl({
+  id: "issuer.refresh.revoked",
+  clause: clause("3.3.2"),
+  summary: "失効した mdoc は再発行 (refresh) できず、失効後は本人確認を経た新規発行を要する。",
+});

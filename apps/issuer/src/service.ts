@@ -46,6 +46,7 @@ import {
   NO_PII_AT_REST,
   POLICY_CHECK,
   RECORD_BEFORE_SIGN,
+  REFRESH_AFTER_REVOCATION,
   REFRESH_RULES,
   REVOCATION_STORED,
 } from "./controls.ts";
@@ -313,6 +314,7 @@ export class IssuerService implements IssuerApi {
       [msoSha256],
     );
     if (row?.state !== "issued") throw invalid("was not issued by this issuer");
+    void REFRESH_AFTER_REVOCATION;
     if (row.revoked_at) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked; refresh refused");
     const validUntil = new Date(row.valid_until);
     const window = this.o.policy.mso.refreshWindow;

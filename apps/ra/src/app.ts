@@ -8,7 +8,15 @@ import type { Policy } from "@iaca/policy";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { type ApiClient, ClientRegistry, type Scope } from "./clients.ts";
-import { CLIENT_MTLS, CLIENT_SCOPE, IDEMPOTENCY, INPUT_VALIDATION, RATE_LIMIT } from "./controls.ts";
+import {
+  CLIENT_MTLS,
+  CLIENT_SCOPE,
+  HOLDER_IDENTITY,
+  IDEMPOTENCY,
+  INPUT_VALIDATION,
+  RATE_LIMIT,
+  STATUS,
+} from "./controls.ts";
 import { IdempotencyStore, requestHash } from "./idempotency.ts";
 import { NonceStore } from "./nonce.ts";
 import { errorHandler, ProblemError, problemBody, sendProblem } from "./problem.ts";
@@ -25,7 +33,7 @@ declare module "fastify" {
   }
 }
 
-export const CONTROLS = [CLIENT_MTLS, CLIENT_SCOPE, IDEMPOTENCY, INPUT_VALIDATION, RATE_LIMIT];
+export const CONTROLS = [CLIENT_MTLS, CLIENT_SCOPE, IDEMPOTENCY, INPUT_VALIDATION, RATE_LIMIT, HOLDER_IDENTITY, STATUS];
 
 export interface RaTls {
   /** Server certificate and key (PEM). */

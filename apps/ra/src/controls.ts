@@ -59,3 +59,26 @@ export const RATE_LIMIT = defineControl({
   clause: clause("6.5.1"),
   summary: "クライアントごとのレート制限と要求本文サイズの上限を設ける。",
 });
+
+/** Holder data comes only from authenticated wallet backends (which proof the holder with the My Number Card) and is checked (My Number check digit, profile rules). */
+export const HOLDER_IDENTITY = defineControl({
+  id: "ra.holder.identity",
+  clause: clause("3.2.3"),
+  summary:
+    "保有者データは issue スコープを持つ認証済みウォレットバックエンド (マイナンバーカードで本人確認を行う) からのみ受け付け、個人番号の検査用数字とプロファイル規則を検証する。",
+});
+
+/** Device private keys are generated and held by the holder's device; the RA accepts public keys only. */
+export const DEVICE_KEY_HOLDER_HELD = defineControl({
+  id: "ra.device-key.holder-held",
+  clause: clause("6.1.2"),
+  summary:
+    "デバイス鍵は保有者の端末で生成・保持され、当局は私有鍵を生成も交付もしない。RA は公開鍵のみを受け付け、私有鍵を含む JWK は拒否する。",
+});
+
+/** GET /v1/credentials/{id} gives the state (valid, expired, revoked) and validity of an issued mdoc. */
+export const STATUS = defineControl({
+  id: "ra.status",
+  clause: clause("4.10.1"),
+  summary: "GET /v1/credentials/{id} で発行済み mdoc の状態 (有効・期限切れ・失効) と有効期間を返す。",
+});

@@ -1,10 +1,11 @@
 import type { DeviceKey } from "@iaca/issuer";
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify } from "jose";
-import { PROOF_DEVICE_KEY } from "./controls.ts";
+import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
 
 /** Enforced here: every device key signs the nonce (openid4vci-proof+jwt). */
-void PROOF_DEVICE_KEY; // the control this module enforces
+void PROOF_DEVICE_KEY; // the controls this module enforces
+void DEVICE_KEY_HOLDER_HELD;
 
 export const PROOF_TYP = "openid4vci-proof+jwt";
 const ALGS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
@@ -27,6 +28,7 @@ function deviceKeyOf(header: ReturnType<typeof decodeProtectedHeader>, index: nu
   const jwk = header.jwk as Record<string, unknown> | undefined;
   const bad = (detail: string) => new ProblemError("invalid-device-key", `proof ${index}: ${detail}`, { index });
   if (!jwk || typeof jwk !== "object") throw bad("the jwk header is missing");
+  // ra.device-key.holder-held: public keys only
   if ("d" in jwk) throw bad("the jwk header holds a private key");
   if (jwk.kty !== "EC") throw bad("the device key must be an EC key");
   if (typeof jwk.crv !== "string" || !ALGS[jwk.crv]) throw bad("the device key curve must be P-256, P-384 or P-521");
