@@ -12,7 +12,7 @@ import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
 let hsm: SoftHsm;
 const seed = loadPolicy("packages/pki/policies/seed-figure-2.yaml");
 const compressed = loadPolicy("packages/lifecycle/policies/compressed-rekey.yaml");
-const sparse = { issuesPerWeek: 2, refreshes: 1, revokeEvery: 5, checkEvery: 14 } as const;
+const sparse = { issuesPerWeek: 1, refreshes: 1, revokeEvery: 5, checkEvery: 14 } as const;
 
 beforeAll(() => {
   // root key labels are fixed per generation (iaca-root-1, ...): one root token per run; DS labels are unique

@@ -102,6 +102,8 @@ export interface SimulationResult {
   /** The timeline as it happened (planner's SVG renderer over the simulated records). */
   svg: string;
   elapsedMs: number;
+  /** Wall-clock milliseconds by phase (ceremonies, rotation, traffic, checks). */
+  phaseMs: Record<string, number>;
 }
 
 /** A minimal JPEG (SOI + APP0 + EOI): the profile checks the signature, not the picture. */
@@ -480,6 +482,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
 
   // 3. The days.
   let prevTrustList = 0;
+  const phaseMs: Record<string, number> = { ceremonies: 0, rotation: 0, traffic: 0, checks: 0 };
   let published: PublishedSet | undefined;
   const rotationCache = {};
   let nextDue: Date | undefined;
@@ -492,7 +495,9 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const vi = visitOn.get(iso(dayStart));
     if (vi !== undefined) {
       clock = new Date(Math.max(visits[vi]!.at.getTime(), dayStart.getTime()));
+      const t = performance.now();
       await ceremony(vi);
+      phaseMs.ceremonies! += performance.now() - t;
       changed = true;
     }
     if (d === drillDay) {
@@ -519,6 +524,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     }
     // The rotation job (cron) at 00:05. Runs where nothing can be due (no ceremony since the last
     // run, before its nextDue, within a week) are skipped: they would find nothing to do.
+    const tRotation = performance.now();
     if (changed || !nextDue || addDuration(dayStart, "P1D") > nextDue || d - lastRotation >= 7) {
       lastRotation = d;
       clock = new Date(Math.max(clock.getTime(), dayStart.getTime() + 5 * 60_000));
@@ -549,6 +555,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
         fail("rotation", `rotate failed: ${(e as Error).message}`, `rotation:${iso(clock)}`);
       }
     }
+    phaseMs.rotation! += performance.now() - tRotation;
+    const tTraffic = performance.now();
     // Wallet traffic at noon: new holders, refreshes in the window, revocations.
     const n = Math.floor(((d + 1) * issuesPerWeek) / 7) - Math.floor((d * issuesPerWeek) / 7);
     for (let i = 0; i < n; i++) if (await issue(++holderSeq)) counts.mdocsIssued!++;
@@ -564,6 +572,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       counts.mdocsRevoked!++;
     }
     for (let i = live.length - 1; i >= 0; i--) if (live[i]!.validUntil <= clock) live.splice(i, 1);
+    phaseMs.traffic! += performance.now() - tTraffic;
+    const tChecks = performance.now();
     // Checks at noon, against what the DTS publishes.
     clock = new Date(dayStart.getTime() + 12 * HOUR + 60_000);
     if (changed || d % checkEvery === 0 || !published) published = parsePublishedSet(await new DbSource(db.sql).load());
@@ -573,6 +583,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       changed = true;
     }
     await check(set, changed, d);
+    phaseMs.checks! += performance.now() - tChecks;
   }
 
   // 4. The record.
@@ -603,6 +614,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     events,
     svg,
     elapsedMs: performance.now() - started,
+    phaseMs: Object.fromEntries(Object.entries(phaseMs).map(([k, v]) => [k, Math.round(v)])),
   };
 }
 
@@ -629,6 +641,9 @@ export function formatSimulation(r: SimulationResult): string {
     `Certificates ${c.certificates} in the database; ${c.crls} CRLs, ${c.arls} ARLs, ${c.trustListIssues} trust-list issues`,
     `mdocs        ${c.mdocsIssued} issued, ${c.mdocsRefreshed} refreshed, ${c.mdocsRevoked} revoked, ${c.liveMdocsAtEnd} live at the end`,
     `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.rotationRuns} rotation runs, ${c.rotationWarnings} with warnings`,
+    `Time         ${Object.entries(r.phaseMs)
+      .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
+      .join(", ")}`,
     `Failures     ${r.failures.length}`,
   );
   for (const f of r.failures.slice(0, 20)) out.push(`  ${iso(f.at)} ${f.kind}: ${f.message}`);
