@@ -42,6 +42,9 @@ interface IssueResponse {
   }[];
 }
 
+/** A JPEG 2000 signature box and a few bytes: seed-2024 accepts JPEG 2000 portraits only. */
+const JP2 = Buffer.concat([Buffer.from("0000000c6a5020200d0a870a", "hex"), Buffer.alloc(40, 1)]).toString("base64");
+
 function msoOf(issuerSigned: string) {
   const root = decodeCbor(Buffer.from(issuerSigned, "base64url"));
   const auth = get(root, "issuerAuth") as unknown[];
@@ -164,6 +167,18 @@ describe("issuance", () => {
     expect(r.status).toBe(200);
     expect(r.json.state).toBe("valid");
     expect(r.json.validUntil).toBe(batch.credentials[0]!.validUntil);
+  });
+
+  it("the seed-2024 profile is issued and verifies too", async () => {
+    const req = await issueBody(stack, wallet, { ...people[1]!, portrait: JP2 }, 2, "seed-2024");
+    const r = await call<IssueResponse & { profile: string }>(stack, wallet, "POST", "/v1/credentials", req.body);
+    expect(r.status, r.text).toBe(201);
+    expect(r.json.profile).toBe("seed-2024");
+    for (const c of r.json.credentials) {
+      const v = await verifyMdoc(c.issuerSigned, { trustAnchors: [stack.pki.iacaDer] });
+      expect(v.ok, JSON.stringify(v.checks.filter((x) => x.status === "FAIL"))).toBe(true);
+      expect(v.documents[0]?.profile).toBe("seed-2024");
+    }
   });
 
   it("ra.proof.device-key: a replayed proof is refused", async () => {
