@@ -101,7 +101,7 @@ describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () 
     ]);
     expect(rows).toHaveLength(10);
     expect(rows.every((r) => r.state === "pending")).toBe(true);
-  });
+  }, 240_000);
 
   it("ra.idempotency: after a restart the retry gets one consistent answer, replayed on every later retry", async () => {
     const server = await start();
@@ -140,7 +140,7 @@ describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () 
     expect(audit.some((a) => a.targets.includes(requestId))).toBe(true);
     server.proc.kill("SIGTERM");
     await server.exited;
-  });
+  }, 240_000);
 
   it("privacy.no-pii-in-logs: the server processes' output carries no personal data", () => {
     const all = output.join("");
