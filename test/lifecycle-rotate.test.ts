@@ -166,4 +166,34 @@ describe("iaca rotate", () => {
       s.stop();
     }
   });
+
+  it("lifecycle.trust-list.resign: a new CRL changes the published set: the next run signs one new trust-list issue", async () => {
+    const t = new Date(T1.getTime() + 86_400_000);
+    const room = { policy, db, hsm: root, audit, actors: ["op:a", "op:b"], now: at(t) };
+    await rootCrl(room, "crl");
+    await rootCrl(room, "arl");
+    const issues = await db.prisma.dtsTrustList.count();
+    const r = await runRotation({ db, policy, audit, hsm: ds, now: at(new Date(t.getTime() + 60_000)) });
+    expect(done(r, "trust-list.sign")).toHaveLength(1);
+    expect(await db.prisma.dtsTrustList.count()).toBe(issues + 1);
+    const again = await runRotation({ db, policy, audit, hsm: ds, now: at(new Date(t.getTime() + 120_000)) });
+    expect(done(again, "trust-list.sign")).toEqual([]);
+  });
+
+  it("lifecycle.ds.usage-end: with no successor, the key was retired exactly at the end of its usage period", async () => {
+    // DS #2 never got a successor: a run after its usage period (the destruction test's) retired it
+    const ds2 = await db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: serials[1]! } });
+    const end = addDuration(ds2.notAfter, { years: 0, months: 0, days: -30, seconds: 0 });
+    expect(ds2.retiredAt?.toISOString()).toBe(end.toISOString());
+    const ev = await db.prisma.auditEvent.findFirstOrThrow({
+      where: { action: "ds.retire", targets: { has: serials[1]! } },
+    });
+    expect(ev.details).toMatchObject({ why: "usage-end", retiredAt: end.toISOString() });
+    const r = await runRotation(
+      { db, policy, audit, hsm: ds, now: at(new Date(end.getTime() + 86_400_000)) },
+      { dryRun: true },
+    );
+    expect(r.warnings.map((w) => w.kind)).toContain("ds.none-usable");
+    expect(r.exitCode).toBe(3);
+  });
 });
