@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
@@ -450,13 +450,22 @@ export class IssuerService implements IssuerApi {
     const holderRef = await this.holderRef(prepared.myNumber);
 
     // Build every MSO of the batch: fresh salts and a random digestID permutation per credential.
+    // one CSPRNG call for every 32-byte salt of the batch (fresh per element and per mdoc)
+    const perDoc = prepared.elements.length;
+    const salts = randomBytes(32 * perDoc * deviceKeys.length);
     const docs = deviceKeys.map((deviceKey, i) => {
       const ids = randomDigestIds(prepared.elements.length);
       const nameSpaces = new Map<string, EmbeddedCbor[]>();
       const valueDigests = new Map<string, Map<number, Uint8Array>>();
       prepared.elements.forEach((e, j) => {
         const id = ids[j] as number;
-        const item = issuerSignedItem(id, e.identifier, e.value);
+        const off = 32 * (i * perDoc + j);
+        const item = issuerSignedItem(
+          id,
+          e.identifier,
+          e.value,
+          new Uint8Array(salts.buffer, salts.byteOffset + off, 32),
+        );
         if (!nameSpaces.has(e.namespace)) {
           nameSpaces.set(e.namespace, []);
           valueDigests.set(e.namespace, new Map());
