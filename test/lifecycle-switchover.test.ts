@@ -67,7 +67,10 @@ describe("DS switchover", () => {
     // The clock starts 1.5 s before the boundary and moves 100 ms every time anyone reads it, so
     // batches start before and sign after the boundary, and the rotation job runs in between.
     let t = B.getTime() - 1500;
-    const now = () => new Date((t += 100));
+    const now = () => {
+      t += 100;
+      return new Date(t);
+    };
     const audit = new AuditLog(fresh.db);
     const issuer = new IssuerService({
       db: fresh.db,

@@ -14,7 +14,6 @@ import {
   GeneralNames,
   KeyUsage,
   KeyUsageFlags,
-  Name,
   SubjectKeyIdentifier,
   type TBSCertificate,
   type TBSCertList,
@@ -23,7 +22,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { CONTROLS } from "./controls.ts";
 import { equalBytes, parseInteger, toBytes } from "./der.ts";
-import { CURVE_BY_OID, HASH_BY_SIG_OID, HASH_FOR_CURVE, OID } from "./oids.ts";
+import { HASH_BY_SIG_OID, HASH_FOR_CURVE, OID } from "./oids.ts";
 import {
   attrText,
   type CertProfile,
