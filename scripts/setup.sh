@@ -8,4 +8,5 @@ npm ci --no-audit --no-fund
 bash softhsm/setup-tokens.sh var/softhsm
 export SOFTHSM2_CONF="$PWD/var/softhsm/softhsm2.conf" IACA_HSM_PIN_FILE="$PWD/var/softhsm/pins.env"
 npx iaca db migrate
-exec npx iaca status
+npx iaca status
+exec npx iaca serve

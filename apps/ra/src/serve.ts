@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
+import { createDtsApp, currentTrustListSigner, DbSource, Publisher } from "@iaca/dts";
 import { type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
   buildIssuerHttp,
@@ -159,6 +160,8 @@ export interface ServeOptions {
   port?: number;
   /** Issuer internal API port (role issuer; default $IACA_ISSUER_PORT or 8444). */
   issuerPort?: number;
+  /** Role all: DTS port (default $IACA_DTS_PORT or 8080; 0 = any). */
+  dtsPort?: number;
   /** Role ra: the issuer's internal API (default $IACA_ISSUER_URL or https://127.0.0.1:8444). */
   issuerUrl?: string;
   policyFile?: string;
@@ -174,6 +177,8 @@ export interface ServeOptions {
 
 export interface Running {
   raUrl?: string;
+  /** Role all: the DTS (plain HTTP; TLS comes from the reverse proxy or CDN in production). */
+  dtsUrl?: string;
   issuerUrl?: string;
   demoClient?: { id: string; dir: string; cert: string; key: string };
   ca: string;
@@ -258,6 +263,16 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
         );
       }
       issuer = service;
+      if (role === "all") {
+        // The embedded database serves one process, so the all-in-one also publishes (DTS).
+        const found = await currentTrustListSigner(db, dsKs);
+        const publisher = new Publisher({ source: new DbSource(db.sql), policy, signer: found?.signer });
+        await publisher.refresh();
+        const dts = createDtsApp({ publisher, pollMs: 30_000 });
+        const addr = await dts.listen({ host, port: o.dtsPort ?? Number(process.env.IACA_DTS_PORT ?? 8080) });
+        closers.push(() => dts.close());
+        running.dtsUrl = addr.replace("0.0.0.0", "127.0.0.1");
+      }
       if (role === "issuer") {
         const cert = await ensureCert(dir, "issuer", svcCa, {
           commonName: "iaca-issuer",

@@ -42,6 +42,8 @@ export function registerServe(program: Command): void {
           );
         }
         if (running.issuerUrl) out(`issuer   ${running.issuerUrl}   (internal API, mutual TLS)`);
+        if (running.dtsUrl)
+          out(`DTS      ${running.dtsUrl}/   (public: certificates, CRL/ARL, trust.json, trust-list.cose)`);
         out(`CA       ${running.ca}   (server certificates; curl --cacert)`);
         const c = running.demoClient;
         if (c && running.raUrl) {
