@@ -12,7 +12,7 @@
  * of every tag-24 item (`EmbeddedCbor.raw`) so digests are computed over what was received,
  * and keeps tag 0 / tag 1 / tag 1004 apart so the verifier can enforce the tag rules.
  */
-import { Encoder, Tag } from "cbor-x";
+import { Tag } from "cbor-x";
 import { MdocError } from "./errors.ts";
 
 /** tdate: tag 0 with an RFC 3339 date-time; written as YYYY-MM-DDTHH:MM:SSZ (no fraction). */
@@ -48,7 +48,8 @@ export class EmbeddedCbor {
     readonly raw: Uint8Array = tag24Bytes(bytes),
   ) {}
   static wrap(value: CborValue): EmbeddedCbor {
-    return new EmbeddedCbor(encodeCbor(value));
+    const { raw, bytes } = encodeTag24(value);
+    return new EmbeddedCbor(bytes, raw);
   }
   decode(): CborValue {
     if (!this.#done) {
@@ -101,26 +102,95 @@ export type CborValue =
   | EmbeddedCbor
   | Tagged;
 
-const encoder = new Encoder({
-  useRecords: false,
-  mapsAsObjects: false,
-  tagUint8Array: false,
-  useTag259ForMaps: false,
-  variableMapSize: true,
-  pack: false,
-  bundleStrings: false,
-  structuredClone: false,
-  useFloat32: 0,
-  largeBigIntToFloat: false,
-} as ConstructorParameters<typeof Encoder>[0]);
-
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
   return a.length - b.length;
 }
 
+/**
+ * A direct deterministic encoder: one pass into a reusable scratch buffer, map keys sorted by
+ * their encoded bytes, integers in shortest form (beyond 32 bits: the 8-byte form), no floats.
+ * Produces the same bytes as the former prepare-then-cbor-x path without its copies.
+ */
+class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+  room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** Major type + argument, shortest form (n a non-negative safe integer). */
+  head(major: number, n: number): void {
+    this.room(9);
+    const m = major << 5;
+    const b = this.buf;
+    if (n < 24) b[this.pos++] = m | n;
+    else if (n < 0x100) {
+      b[this.pos++] = m | 24;
+      b[this.pos++] = n;
+    } else if (n < 0x10000) {
+      b[this.pos++] = m | 25;
+      b[this.pos++] = n >> 8;
+      b[this.pos++] = n & 0xff;
+    } else if (n <= 0xffffffff) {
+      b[this.pos++] = m | 26;
+      this.view.setUint32(this.pos, n);
+      this.pos += 4;
+    } else {
+      b[this.pos++] = m | 27;
+      this.view.setBigUint64(this.pos, BigInt(n));
+      this.pos += 8;
+    }
+  }
+  headBig(major: number, n: bigint): void {
+    this.room(9);
+    this.buf[this.pos++] = (major << 5) | 27;
+    this.view.setBigUint64(this.pos, n);
+    this.pos += 8;
+  }
+  text(s: string): void {
+    // ASCII fast path (the mdoc vocabulary); otherwise UTF-8 via Buffer
+    const n = s.length;
+    let ascii = n < 256;
+    if (ascii)
+      for (let i = 0; i < n; i++)
+        if (s.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+    if (ascii) {
+      this.head(3, n);
+      this.room(n);
+      const b = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+      this.pos = p;
+      return;
+    }
+    const enc = Buffer.from(s, "utf8");
+    this.head(3, enc.length);
+    this.bytes(enc);
+  }
+}
+
 const keyCache = new Map<unknown, Uint8Array>();
+const keyWriter = new Writer(256);
 
 /** Encoded map key for sorting; text and small-integer keys (the mdoc vocabulary) are cached. */
 function encodedKey(k: unknown): Uint8Array {
@@ -129,51 +199,169 @@ function encodedKey(k: unknown): Uint8Array {
     const hit = keyCache.get(k);
     if (hit) return hit;
   }
-  const e = (encoder.encode(k) as Uint8Array).slice();
+  const w = keyWriter; // stack-like: a nested key is written after the current position
+  const start = w.pos;
+  let e: Uint8Array;
+  try {
+    write(w, k, 0);
+    e = w.buf.slice(start, w.pos);
+  } finally {
+    w.pos = start;
+  }
   if (cacheable && keyCache.size < 4096) keyCache.set(k, e);
   return e;
 }
 
-/** Converts to what cbor-x encodes deterministically (sorted Maps, Tag objects, BigInt for > 32-bit). */
-function prepare(v: unknown): unknown {
-  if (v === null || v === undefined || typeof v === "boolean" || typeof v === "string") return v;
-  if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new MdocError("MDOC_ENCODING", "floating-point values are not used in mdoc CBOR");
-    if (!Number.isSafeInteger(v)) throw new MdocError("MDOC_ENCODING", "integer outside the safe range; use bigint");
-    return v > 0xffffffff || v < -0x100000000 ? BigInt(v) : v;
+function writeInt(w: Writer, v: number): void {
+  if (!Number.isInteger(v)) throw new MdocError("MDOC_ENCODING", "floating-point values are not used in mdoc CBOR");
+  if (!Number.isSafeInteger(v)) throw new MdocError("MDOC_ENCODING", "integer outside the safe range; use bigint");
+  if (v >= 0) w.head(0, v);
+  else w.head(1, -1 - v);
+}
+
+function writeBigInt(w: Writer, v: bigint): void {
+  if (v >= -0x100000000n && v <= 0xffffffffn) {
+    writeInt(w, Number(v));
+    return;
   }
-  if (typeof v === "bigint") {
-    if (v >= -0x100000000n && v <= 0xffffffffn) return Number(v);
-    if (v > 0xffffffffffffffffn || v < -0x10000000000000000n)
-      throw new MdocError("MDOC_ENCODING", "integer does not fit 64 bits");
-    return v;
+  if (v > 0xffffffffffffffffn || v < -0x10000000000000000n)
+    throw new MdocError("MDOC_ENCODING", "integer does not fit 64 bits");
+  if (v >= 0n) w.headBig(0, v);
+  else w.headBig(1, -1n - v);
+}
+
+function writeMap(w: Writer, entries: Iterable<[unknown, unknown]>, depth: number): void {
+  const list: { key: Uint8Array; value: unknown }[] = [];
+  for (const [k, value] of entries) list.push({ key: encodedKey(k), value });
+  list.sort((a, b) => compareBytes(a.key, b.key));
+  for (let i = 1; i < list.length; i++)
+    if (compareBytes(list[i - 1]!.key, list[i]!.key) === 0) throw new MdocError("MDOC_ENCODING", "duplicate map key");
+  w.head(5, list.length);
+  for (const e of list) {
+    w.bytes(e.key);
+    write(w, e.value, depth + 1);
   }
-  if (v instanceof Uint8Array) return v.constructor === Uint8Array ? v : new Uint8Array(v);
-  if (v instanceof TDate) return new Tag(v.value, 0);
-  if (v instanceof FullDate) return new Tag(v.value, 1004);
-  if (v instanceof EmbeddedCbor) return new Tag(v.bytes, 24);
-  if (v instanceof Tagged) return new Tag(prepare(v.value), v.tag);
-  if (v instanceof Tag) return new Tag(prepare(v.value), v.tag);
-  if (Array.isArray(v)) return v.map(prepare);
+}
+
+function write(w: Writer, v: unknown, depth: number): void {
+  if (depth > 512) throw new MdocError("MDOC_ENCODING", "nesting too deep");
+  switch (typeof v) {
+    case "string":
+      w.text(v);
+      return;
+    case "number":
+      writeInt(w, v);
+      return;
+    case "bigint":
+      writeBigInt(w, v);
+      return;
+    case "boolean":
+      w.room(1);
+      w.buf[w.pos++] = v ? 0xf5 : 0xf4;
+      return;
+    case "undefined":
+      w.room(1);
+      w.buf[w.pos++] = 0xf7;
+      return;
+    case "object":
+      break;
+    default:
+      throw new MdocError("MDOC_ENCODING", `cannot encode a ${typeof v} as CBOR`);
+  }
+  if (v === null) {
+    w.room(1);
+    w.buf[w.pos++] = 0xf6;
+    return;
+  }
+  if (v instanceof Uint8Array) {
+    w.head(2, v.length);
+    w.bytes(v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    w.head(4, v.length);
+    for (let i = 0; i < v.length; i++) write(w, v[i], depth + 1);
+    return;
+  }
   if (v instanceof Map) {
-    const entries = [...v.entries()].map(([k, val]) => {
-      const pk = prepare(k);
-      return { key: encodedKey(pk), pk, pv: prepare(val) };
-    });
-    entries.sort((a, b) => compareBytes(a.key, b.key));
-    for (let i = 1; i < entries.length; i++)
-      if (compareBytes(entries[i - 1]!.key, entries[i]!.key) === 0)
-        throw new MdocError("MDOC_ENCODING", "duplicate map key");
-    return new Map(entries.map((e) => [e.pk, e.pv]));
+    writeMap(w, v.entries(), depth);
+    return;
   }
-  if (typeof v === "object") return prepare(new Map(Object.entries(v as Record<string, unknown>)));
-  throw new MdocError("MDOC_ENCODING", `cannot encode a ${typeof v} as CBOR`);
+  if (v instanceof EmbeddedCbor) {
+    // a raw built here (or received in shortest form) is exactly the deterministic tag-24 item
+    const b = v.bytes;
+    const n = b.length;
+    const canonical = 2 + (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n <= 0xffffffff ? 5 : 9) + n;
+    if (v.raw.length === canonical) {
+      w.bytes(v.raw);
+      return;
+    }
+    w.head(6, 24);
+    w.head(2, n);
+    w.bytes(b);
+    return;
+  }
+  if (v instanceof TDate) {
+    w.head(6, 0);
+    w.text(v.value);
+    return;
+  }
+  if (v instanceof FullDate) {
+    w.head(6, 1004);
+    w.text(v.value);
+    return;
+  }
+  if (v instanceof Tagged || v instanceof Tag) {
+    const t = v as { tag: number; value: unknown };
+    if (typeof t.tag === "number" && Number.isSafeInteger(t.tag) && t.tag >= 0) w.head(6, t.tag);
+    else throw new MdocError("MDOC_ENCODING", "bad tag number");
+    write(w, t.value, depth + 1);
+    return;
+  }
+  writeMap(w, Object.entries(v as Record<string, unknown>), depth);
+  return;
+}
+
+const scratch = new Writer(64 * 1024);
+let busy = false;
+
+function withWriter<T>(fn: (w: Writer) => T): T {
+  if (busy) return fn(new Writer(1024));
+  busy = true;
+  scratch.pos = 0;
+  try {
+    return fn(scratch);
+  } finally {
+    busy = false;
+    if (scratch.buf.length > 4 * 1024 * 1024) {
+      scratch.buf = new Uint8Array(64 * 1024);
+      scratch.view = new DataView(scratch.buf.buffer);
+    }
+  }
 }
 
 /** Deterministic CBOR (RFC 8949 4.2.1) with the mdoc tags. */
 export function encodeCbor(value: CborValue | Record<string, unknown>): Uint8Array {
-  const out = encoder.encode(prepare(value)) as Uint8Array;
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  return withWriter((w) => {
+    write(w, value, 0);
+    return w.buf.slice(0, w.pos);
+  });
+}
+
+/** The tag-24 item #6.24(bstr .cbor value) in one pass: [raw, offset of the embedded bytes]. */
+function encodeTag24(value: CborValue): { raw: Uint8Array; bytes: Uint8Array } {
+  return withWriter((w) => {
+    w.pos = 11; // room for d8 18 and the longest bstr head in front
+    write(w, value, 0);
+    const n = w.pos - 11;
+    const head = n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n <= 0xffffffff ? 5 : 9;
+    const end = w.pos;
+    w.pos = 11 - head - 2;
+    w.head(6, 24);
+    w.head(2, n);
+    const raw = w.buf.slice(11 - head - 2, end);
+    return { raw, bytes: raw.subarray(2 + head) };
+  });
 }
 
 // ---------------------------------------------------------------- decoding

@@ -28,8 +28,13 @@ export function nodeHashName(hash: string): string {
   return hash.replace("-", "").toLowerCase();
 }
 
+const NODE_HASH: Record<string, string> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
+
 export function digest(hash: "SHA-256" | "SHA-384" | "SHA-512", data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash(nodeHashName(hash)).update(data).digest());
+  const d = createHash(NODE_HASH[hash] ?? nodeHashName(hash))
+    .update(data)
+    .digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
 export const HEADER_ALG = 1;

@@ -158,10 +158,30 @@ export function issuerSignedItem(
   );
 }
 
+/**
+ * CSPRNG bytes from node:crypto, fetched 16 KB at a time (a node crypto call costs ~10 us
+ * whatever its size). Every byte is handed out once; a refill is a fresh buffer, never
+ * rewritten, so earlier salts (views of it) stay as they were.
+ */
+const POOL_SIZE = 16 * 1024;
+let pool = new Uint8Array(0);
+let poolPos = 0;
+function csprng(n: number): Uint8Array {
+  if (n > POOL_SIZE / 4) return new Uint8Array(randomBytes(n));
+  if (poolPos + n > pool.length) {
+    const b = randomBytes(POOL_SIZE);
+    pool = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    poolPos = 0;
+  }
+  const out = pool.subarray(poolPos, poolPos + n);
+  poolPos += n;
+  return out;
+}
+
 /** A random permutation of 0..n-1 (CSPRNG, unbiased): unique digestIDs that leak no element order. */
 export function randomDigestIds(n: number): number[] {
   const ids = Array.from({ length: n }, (_, i) => i);
-  const pool = new Uint32Array(randomBytes(4 * 2 * n).buffer.slice(0));
+  const pool = new Uint32Array(csprng(4 * 2 * n).slice().buffer);
   let next = 0;
   const below = (m: number) => {
     // rejection sampling over 32-bit words; refills from the CSPRNG if the pool runs out
@@ -353,7 +373,7 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
     elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
   );
   const ids = randomDigestIds(elements.length);
-  const salts = new Uint8Array(randomBytes(32 * elements.length)); // one CSPRNG call, 32 bytes per item
+  const salts = csprng(32 * elements.length); // 32 CSPRNG bytes per item
   const nameSpaces = new Map<string, EmbeddedCbor[]>();
   const valueDigests = new Map<string, Map<number, Uint8Array>>();
   elements.forEach((e, i) => {
