@@ -29,5 +29,6 @@ export {
   type KeyStoreStats,
   type PublicKeyInfo,
 } from "./keystore.ts";
+export { createSoftHsmTokens, type TokenPins } from "./softhsm.ts";
 export { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, parsePkcs11Uri } from "./uri.ts";
 export { type WebCryptoKeyPair, webCryptoFor } from "./webcrypto.ts";

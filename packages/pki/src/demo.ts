@@ -1,12 +1,11 @@
 // `iaca demo`: the whole ceremony sequence on throwaway SoftHSM tokens and embedded (PGlite)
 // databases, no prompts. Later issues extend it (mdoc-*.cbor) through the returned handles.
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
-import { DEFAULT_MODULE, KeyStore } from "@iaca/hsm";
+import { createSoftHsmTokens, DEFAULT_MODULE, KeyStore } from "@iaca/hsm";
 import { DEFAULT_POLICY, type Policy } from "@iaca/policy";
 import { dsInstall, dsKeygen, type Room, rootCrl, rootInit, rootRekey, rootRevoke, rootSignCsr } from "./ceremony.ts";
 import { authorize, enrollOperators, type OperatorCredential } from "./operators.ts";
@@ -43,27 +42,6 @@ export interface DemoResult {
   close(): Promise<void>;
 }
 
-const TEMPLATE = new URL("../../../softhsm/softhsm2.conf.template", import.meta.url);
-
-/** Throwaway SoftHSM tokens; must run before the PKCS#11 module is first loaded in this process. */
-function softHsm(dir: string, labels: string[]): Record<string, string> {
-  const tokendir = join(dir, "tokens");
-  mkdirSync(tokendir, { recursive: true });
-  const conf = join(dir, "softhsm2.conf");
-  writeFileSync(conf, readFileSync(TEMPLATE, "utf8").replaceAll("@TOKENDIR@", tokendir));
-  process.env.SOFTHSM2_CONF = conf;
-  const pins: Record<string, string> = {};
-  for (const label of labels) {
-    pins[label] = randomBytes(12).toString("hex");
-    execFileSync(
-      "softhsm2-util",
-      ["--init-token", "--free", "--label", label, "--so-pin", randomBytes(12).toString("hex"), "--pin", pins[label]!],
-      { env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: "pipe" },
-    );
-  }
-  return pins;
-}
-
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const log = opts.log ?? (() => undefined);
   const policy = opts.policy ?? DEFAULT_POLICY;
@@ -71,7 +49,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   mkdirSync(out, { recursive: true });
   const state = opts.keepState ? join(out, ".demo-state") : mkdtempSync(join(tmpdir(), "iaca-demo-"));
   mkdirSync(state, { recursive: true });
-  const pins = softHsm(state, ["demo-root", "demo-ds"]);
+  const pins = createSoftHsmTokens(state, ["demo-root", "demo-ds"]);
   const module = process.env.IACA_PKCS11_MODULE || DEFAULT_MODULE;
 
   // One embedded database serves both rooms here (in production the root room has its own, offline,

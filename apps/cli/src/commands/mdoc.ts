@@ -1,21 +1,11 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { ClusterKeyStore, hsmConfigFromEnv } from "@iaca/hsm";
 import { getProfile, issueMdoc, keyStoreSigner, parseDeviceKey, readDerList } from "@iaca/mdoc";
 import { discardAudit, IacaError, loadPolicy } from "@iaca/policy";
 import type { Command } from "commander";
+import { readInput } from "../context.ts";
 import { printTable } from "../output.ts";
 import { parseTime } from "./verify.ts";
-
-function read(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new IacaError(
-      "CLI_FILE_UNREADABLE",
-      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
-  }
-}
 
 interface IssueOpts {
   profile?: string;
@@ -55,13 +45,13 @@ export function registerMdoc(program: Command): void {
         );
       let input: Record<string, unknown>;
       try {
-        input = JSON.parse(read(o.data, "data").toString("utf8")) as Record<string, unknown>;
+        input = JSON.parse(readInput(o.data, "data").toString("utf8")) as Record<string, unknown>;
       } catch (e) {
         if (e instanceof IacaError) throw e;
         throw new IacaError("MDOC_INPUT_INVALID", `${o.data} is not valid JSON`);
       }
-      if (o.portrait) input.portrait = new Uint8Array(read(o.portrait, "portrait"));
-      const [certificate] = readDerList(read(o.dsCert, "DS certificate"), "CERTIFICATE");
+      if (o.portrait) input.portrait = new Uint8Array(readInput(o.portrait, "portrait"));
+      const [certificate] = readDerList(readInput(o.dsCert, "DS certificate"), "CERTIFICATE");
       const profile = getProfile(o.profile ?? policy.profile);
       // The DS token of hsmConfigFromEnv (IACA_HSM_DS_*); the PIN never comes from the command line.
       const hsm = await ClusterKeyStore.forRole(hsmConfigFromEnv(process.env, { roles: ["ds"] }), "ds", discardAudit);
@@ -69,7 +59,7 @@ export function registerMdoc(program: Command): void {
         const r = await issueMdoc({
           profile,
           input,
-          deviceKey: parseDeviceKey(read(o.deviceKey, "device key")),
+          deviceKey: parseDeviceKey(readInput(o.deviceKey, "device key")),
           signer: keyStoreSigner(hsm, o.dsKey, certificate as Uint8Array),
           mso: policy.mso,
           now: parseTime(o.at),

@@ -1,21 +1,10 @@
-import { readFileSync } from "node:fs";
 import { type VerifyResult, verifyMdoc } from "@iaca/mdoc";
 import { IacaError } from "@iaca/policy";
 import type { Command } from "commander";
+import { readInput } from "../context.ts";
 import { CliExit, printJson } from "../output.ts";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-function read(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new IacaError(
-      "CLI_FILE_UNREADABLE",
-      `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
-  }
-}
 
 export function parseTime(text: string | undefined): Date | undefined {
   if (text === undefined) return undefined;
@@ -62,10 +51,10 @@ export function registerVerify(program: Command): void {
         file: string,
         o: { trust: string[]; untrusted?: string[]; crl?: string[]; at?: string; doctype?: string; json?: boolean },
       ) => {
-        const r = await verifyMdoc(read(file, "mdoc"), {
-          trustAnchors: o.trust.map((p) => read(p, "trust anchor")),
-          untrusted: (o.untrusted ?? []).map((p) => read(p, "certificate")),
-          crls: (o.crl ?? []).map((p) => read(p, "CRL")),
+        const r = await verifyMdoc(readInput(file, "mdoc"), {
+          trustAnchors: o.trust.map((p) => readInput(p, "trust anchor")),
+          untrusted: (o.untrusted ?? []).map((p) => readInput(p, "certificate")),
+          crls: (o.crl ?? []).map((p) => readInput(p, "CRL")),
           at: parseTime(o.at),
           docType: o.doctype,
         });
