@@ -243,6 +243,20 @@ describe("hash-chained audit log on PostgreSQL", () => {
     expect(await verifyAuditChain(fresh.db, { batchSize: 7 })).toMatchObject({ ok: true, count: 30 });
   });
 
+  it("audit.chain.hash-linked: appendMany records a batch in order as chained rows, all or nothing", async () => {
+    await chainOf(2);
+    const before = await row(2);
+    const appended = await log.appendMany([event(3), event(4), event(5)]);
+    expect(appended.map((a) => a.seq)).toEqual([3, 4, 5]);
+    expect((await row(3)).prev_hash).toBe(before.hash);
+    expect((await row(4)).prev_hash).toBe(appended[0]!.hash);
+    expect((await row(5)).hash).toBe(appended[2]!.hash);
+    expect(await log.appendMany([])).toEqual([]);
+    await expect(log.appendMany([event(6), { ...event(7), actor: "" }])).rejects.toThrow(/actor/);
+    await Promise.all([log.appendMany([event(6), event(7)]), log.append(event(8)), log.appendMany([event(9)])]);
+    expect(await verifyAuditChain(fresh.db, { batchSize: 3 })).toMatchObject({ ok: true, count: 9 });
+  });
+
   it("exports JSON Lines with the chain head last, verifiable outside the database", async () => {
     await chainOf(5);
     const out = new PassThrough();

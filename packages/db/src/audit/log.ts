@@ -71,15 +71,29 @@ export class AuditLog implements AuditSink {
 
   async append(event: AuditEventInput): Promise<AppendedAuditEvent> {
     const details = validateAuditEvent(event);
-    return this.db.sql.transaction((tx) => appendIn(tx, event, details));
+    return this.db.sql.transaction(async (tx) => (await appendIn(tx, [event], [details]))[0]!);
+  }
+
+  /**
+   * Appends several events in order in one transaction under one lock: consecutive seq, each
+   * row's prev = the hash of the row before it, one database time for all (read under the lock).
+   * Either every event is recorded or none is. Validates every event before touching the table.
+   */
+  async appendMany(events: readonly AuditEventInput[]): Promise<AppendedAuditEvent[]> {
+    if (events.length === 0) return [];
+    const details = events.map((e) => validateAuditEvent(e));
+    return this.db.sql.transaction((tx) => appendIn(tx, events, details));
   }
 }
 
+/** Rows per INSERT statement (10 parameters each; well below PostgreSQL's 65535 limit). */
+const INSERT_CHUNK = 500;
+
 async function appendIn(
   tx: Sql,
-  event: AuditEventInput,
-  details: Record<string, unknown>,
-): Promise<AppendedAuditEvent> {
+  events: readonly AuditEventInput[],
+  details: readonly Record<string, unknown>[],
+): Promise<AppendedAuditEvent[]> {
   await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [advisoryKey(AUDIT_LOCK_KEY)]);
   // After the lock: the previous holder has committed, and READ COMMITTED gives this statement a fresh snapshot.
   // AUDIT_TIME_DB_CLOCK: the time is the database's, read now (under the lock), never the caller's.
@@ -89,25 +103,26 @@ async function appendIn(
        FROM (SELECT 1) AS one LEFT JOIN LATERAL
             (SELECT seq, hash, at FROM audit_event ORDER BY seq DESC LIMIT 1) AS h ON true`,
   );
-  const seq = head?.seq == null ? 1 : Number(head.seq) + 1;
-  const prev = head?.seq == null ? GENESIS_HASH : String(head.hash);
+  let seq = head?.seq == null ? 0 : Number(head.seq);
+  let prev = head?.seq == null ? GENESIS_HASH : String(head.hash);
   const at = head?.now instanceof Date ? head.now : new Date(String(head?.now));
-  const record = {
-    seq,
-    at: at.toISOString(),
-    actor: event.actor,
-    action: event.action,
-    targets: [...event.targets],
-    outcome: event.outcome,
-    clause: event.clause.id,
-    details,
-    prev,
-  };
-  const hash = auditHash(record);
-  await tx.query(
-    `INSERT INTO audit_event (seq, at, actor, action, targets, outcome, clause, details, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)`,
-    [
+  const out: AppendedAuditEvent[] = [];
+  const rows: unknown[][] = [];
+  events.forEach((event, i) => {
+    seq++;
+    const record = {
+      seq,
+      at: at.toISOString(),
+      actor: event.actor,
+      action: event.action,
+      targets: [...event.targets],
+      outcome: event.outcome,
+      clause: event.clause.id,
+      details: details[i]!,
+      prev,
+    };
+    const hash = auditHash(record);
+    rows.push([
       String(seq),
       record.at,
       record.actor,
@@ -115,10 +130,24 @@ async function appendIn(
       record.targets,
       record.outcome,
       record.clause,
-      JSON.stringify(details),
+      JSON.stringify(record.details),
       prev,
       hash,
-    ],
-  );
-  return { seq, at, hash };
+    ]);
+    out.push({ seq, at, hash });
+    prev = hash;
+  });
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const tuples = chunk.map((_, k) => {
+      const b = k * 10;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::jsonb, $${b + 9}, $${b + 10})`;
+    });
+    await tx.query(
+      `INSERT INTO audit_event (seq, at, actor, action, targets, outcome, clause, details, prev_hash, hash)
+       VALUES ${tuples.join(", ")}`,
+      chunk.flat(),
+    );
+  }
+  return out;
 }
