@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import type { DeviceKey } from "@iaca/issuer";
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify } from "jose";
+import { decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify } from "jose";
 import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
 
@@ -35,6 +36,16 @@ function deviceKeyOf(header: ReturnType<typeof decodeProtectedHeader>, index: nu
   if (typeof jwk.x !== "string" || typeof jwk.y !== "string") throw bad("the device key lacks x or y");
   if (header.alg !== ALGS[jwk.crv]) throw bad(`alg must be ${ALGS[jwk.crv]} for ${jwk.crv}`);
   return { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y };
+}
+
+/**
+ * RFC 7638 SHA-256 thumbprint of an EC public JWK (required members crv, kty, x, y in
+ * lexicographic order), as jose's calculateJwkThumbprint computes it, without a WebCrypto
+ * round trip per key.
+ */
+export function jwkThumbprint(jwk: DeviceKey["jwk"]): string {
+  const members = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+  return createHash("sha256").update(members).digest("base64url");
 }
 
 /**
@@ -80,7 +91,7 @@ export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Pro
       }
       if (typeof payload.nonce !== "string")
         throw new ProblemError("invalid-proof", `proof ${index}: nonce must be a string`, { index });
-      const thumbprint = await calculateJwkThumbprint(jwk, "sha256");
+      const thumbprint = jwkThumbprint(jwk);
       return { nonce: payload.nonce, device: { jwk, thumbprint } satisfies DeviceKey };
     }),
   );
