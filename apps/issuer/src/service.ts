@@ -10,7 +10,6 @@ import {
   buildMso,
   type CborValue,
   type CoseAlg,
-  checkCoseKey,
   computeValidity,
   coseKeyFromJwk,
   type DerivedElement,
@@ -413,9 +412,8 @@ export class IssuerService implements IssuerApi {
       : this.prepareNew(req.profile, req.holder, now);
     const deviceKeys = req.devices.map((d, index) => {
       try {
-        const k = coseKeyFromJwk(d.jwk as unknown as Record<string, unknown>) as Map<CborValue, CborValue>;
-        checkCoseKey(k);
-        return k;
+        // coseKeyFromJwk validates the key (checkCoseKey: curve, sizes, point on the curve)
+        return coseKeyFromJwk(d.jwk as unknown as Record<string, unknown>) as Map<CborValue, CborValue>;
       } catch {
         throw new IssuanceError("DEVICE_KEY_INVALID", `device key ${index} is not a supported EC public key`, {
           index,
