@@ -231,9 +231,38 @@ function writeBigInt(w: Writer, v: bigint): void {
 }
 
 function writeMap(w: Writer, entries: Iterable<[unknown, unknown]>, depth: number): void {
-  const list: { key: Uint8Array; value: unknown }[] = [];
-  for (const [k, value] of entries) list.push({ key: encodedKey(k), value });
-  list.sort((a, b) => compareBytes(a.key, b.key));
+  const keys: Uint8Array[] = [];
+  const values: unknown[] = [];
+  for (const [k, value] of entries) {
+    keys.push(encodedKey(k));
+    values.push(value);
+  }
+  const n = keys.length;
+  if (n <= 32) {
+    // insertion sort (the mdoc maps are small); an equal neighbour is a duplicate key
+    for (let i = 1; i < n; i++) {
+      const key = keys[i] as Uint8Array;
+      const value = values[i];
+      let j = i;
+      for (; j > 0; j--) {
+        const c = compareBytes(keys[j - 1] as Uint8Array, key);
+        if (c === 0) throw new MdocError("MDOC_ENCODING", "duplicate map key");
+        if (c < 0) break;
+        keys[j] = keys[j - 1] as Uint8Array;
+        values[j] = values[j - 1];
+      }
+      keys[j] = key;
+      values[j] = value;
+    }
+    w.head(5, n);
+    for (let i = 0; i < n; i++) {
+      w.bytes(keys[i] as Uint8Array);
+      write(w, values[i], depth + 1);
+    }
+    return;
+  }
+  const list = keys.map((key, i) => ({ key, value: values[i] }));
+  list.sort((x, y) => compareBytes(x.key, y.key));
   for (let i = 1; i < list.length; i++)
     if (compareBytes(list[i - 1]!.key, list[i]!.key) === 0) throw new MdocError("MDOC_ENCODING", "duplicate map key");
   w.head(5, list.length);
