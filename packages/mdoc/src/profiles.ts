@@ -225,6 +225,10 @@ function safeName(k: string): string {
   return k.replace(/[^\w.-]/g, "?").slice(0, 64);
 }
 
+function addIssue(issues: InputIssue[], element: string, rule: string): void {
+  issues.push({ element, rule });
+}
+
 /**
  * Validates structured input against a profile. Unknown and missing fields are named; values
  * never appear in the error (controls mdoc.input.validated, mdoc.no-pii-in-errors).
@@ -243,49 +247,51 @@ export function validateInput(profile: DoctypeProfile, input: unknown, now: Date
       if (!spec.optional) issues.push({ element: name, rule: "missing" });
       continue;
     }
-    const issue = (rule: string) => issues.push({ element: name, rule });
     switch (spec.type) {
       case "text": {
         if (typeof v !== "string") {
-          issue("must be a string");
+          addIssue(issues, name, "must be a string");
           break;
         }
         const t = v.normalize("NFC").trim();
-        if (!t) issue("must not be blank");
+        if (!t) addIssue(issues, name, "must not be blank");
         // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-        else if (/[\u0000-\u001f\u007f]/.test(t)) issue("must not contain control characters");
-        else if (spec.maxLength && [...t].length > spec.maxLength) issue(`longer than ${spec.maxLength} characters`);
+        else if (/[\u0000-\u001f\u007f]/.test(t)) addIssue(issues, name, "must not contain control characters");
+        else if (spec.maxLength && [...t].length > spec.maxLength)
+          addIssue(issues, name, `longer than ${spec.maxLength} characters`);
         else out[name] = t;
         break;
       }
       case "date": {
         const d = typeof v === "string" ? parseCivilDate(v) : undefined;
-        if (!d) issue("must be a real date YYYY-MM-DD");
-        else if (d.year < 1850) issue("date too early");
+        if (!d) addIssue(issues, name, "must be a real date YYYY-MM-DD");
+        else if (d.year < 1850) addIssue(issues, name, "date too early");
         else if (`${v}` > new Date(now.getTime() + 9 * 3600_000).toISOString().slice(0, 10))
-          issue("must not be in the future");
+          addIssue(issues, name, "must not be in the future");
         else out[name] = v as string;
         break;
       }
       case "digits": {
         if (typeof v !== "string" || !/^\d+$/.test(v)) {
-          issue("must be a string of ASCII digits");
+          addIssue(issues, name, "must be a string of ASCII digits");
           break;
         }
         if (spec.lengths && !spec.lengths.includes(v.length)) {
-          issue(`must have ${spec.lengths.join(" or ")} digits`);
+          addIssue(issues, name, `must have ${spec.lengths.join(" or ")} digits`);
           break;
         }
-        if (spec.check === "my-number" && !isValidMyNumber(v)) issue("check digit mismatch (施行令第八条)");
+        if (spec.check === "my-number" && !isValidMyNumber(v))
+          addIssue(issues, name, "check digit mismatch (施行令第八条)");
         else if (spec.check === "jis-x0402") {
           if (v.length === 5) out[name] = v + jisX0402CheckDigit(v);
-          else if (!isValidJisX0402(v)) issue("check digit mismatch (JIS X 0402)");
+          else if (!isValidJisX0402(v)) addIssue(issues, name, "check digit mismatch (JIS X 0402)");
           else out[name] = v;
         } else out[name] = v;
         break;
       }
       case "enum":
-        if (typeof v !== "string" || !spec.values?.includes(v)) issue(`must be one of ${spec.values?.join(", ")}`);
+        if (typeof v !== "string" || !spec.values?.includes(v))
+          addIssue(issues, name, `must be one of ${spec.values?.join(", ")}`);
         else out[name] = v;
         break;
       case "bytes": {
@@ -296,14 +302,14 @@ export function validateInput(profile: DoctypeProfile, input: unknown, now: Date
             Buffer.from(v.replace(/\s/g, ""), v.includes("-") || v.includes("_") ? "base64url" : "base64"),
           );
         if (!b || b.length === 0) {
-          issue("must be non-empty bytes (base64)");
+          addIssue(issues, name, "must be non-empty bytes (base64)");
           break;
         }
         if (spec.image) {
           const f = imageFormat(b);
           if (!f || !spec.image.formats.includes(f))
-            issue(`must be an image of format ${spec.image.formats.join("/")}`);
-          else if (b.length > spec.image.maxBytes) issue(`larger than ${spec.image.maxBytes} bytes`);
+            addIssue(issues, name, `must be an image of format ${spec.image.formats.join("/")}`);
+          else if (b.length > spec.image.maxBytes) addIssue(issues, name, `larger than ${spec.image.maxBytes} bytes`);
           else out[name] = b;
         } else out[name] = b;
         break;
@@ -333,17 +339,18 @@ function civil(input: ValidatedInput, field: string): CivilDate {
   return parseCivilDate(input[field] as string) as CivilDate;
 }
 
+function failType(where: string, type: ElementType): never {
+  throw new MdocError("MDOC_PROFILE_INVALID", `${where}: derived value does not fit type ${type}`);
+}
+
 function coerce(where: string, type: ElementType, v: unknown): CborValue {
-  const fail = () => {
-    throw new MdocError("MDOC_PROFILE_INVALID", `${where}: derived value does not fit type ${type}`);
-  };
   switch (type) {
     case "tstr":
-      return typeof v === "string" ? v : fail();
+      return typeof v === "string" ? v : failType(where, type);
     case "bool":
-      return typeof v === "boolean" ? v : fail();
+      return typeof v === "boolean" ? v : failType(where, type);
     case "bstr":
-      return v instanceof Uint8Array ? v : fail();
+      return v instanceof Uint8Array ? v : failType(where, type);
     case "uint":
     case "int": {
       if (typeof v === "number" && Number.isInteger(v) && (type === "int" || v >= 0)) return v;
@@ -351,12 +358,12 @@ function coerce(where: string, type: ElementType, v: unknown): CborValue {
         const n = BigInt(v);
         return n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
       }
-      return fail();
+      return failType(where, type);
     }
     case "full-date":
-      return typeof v === "string" && parseCivilDate(v) ? new FullDate(v) : fail();
+      return typeof v === "string" && parseCivilDate(v) ? new FullDate(v) : failType(where, type);
     case "tdate":
-      return v instanceof Date ? TDate.of(v) : fail();
+      return v instanceof Date ? TDate.of(v) : failType(where, type);
   }
 }
 
