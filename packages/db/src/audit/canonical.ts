@@ -46,7 +46,14 @@ export function canonicalJson(value: unknown): string {
  * canonicalJson({seq, at, actor, action, targets, outcome, clause, details, prev}).
  */
 export function auditHash(r: AuditRecord): string {
-  const body = {
+  return createHash("sha256")
+    .update(canonicalJson(hashedFields(r)), "utf8")
+    .digest("hex");
+}
+
+/** The members the row hash covers, in one place for the hash and the JSON Lines export. */
+export function hashedFields(r: AuditRecord) {
+  return {
     seq: r.seq,
     at: r.at,
     actor: r.actor,
@@ -57,5 +64,4 @@ export function auditHash(r: AuditRecord): string {
     details: r.details,
     prev: r.prev,
   };
-  return createHash("sha256").update(canonicalJson(body), "utf8").digest("hex");
 }

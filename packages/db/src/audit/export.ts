@@ -1,6 +1,6 @@
 import { AUDIT_ARCHIVE_HEAD_ANCHORED, AUDIT_ARCHIVE_VERIFIABLE } from "../controls.ts";
 import type { Database } from "../database.ts";
-import { type AuditRecord, auditHash, GENESIS_HASH } from "./canonical.ts";
+import { type AuditRecord, auditHash, GENESIS_HASH, hashedFields } from "./canonical.ts";
 import { AUDIT_COLUMNS, toAuditRow } from "./rows.ts";
 import type { AuditChainHead, AuditTamperKind } from "./verify.ts";
 
@@ -59,20 +59,7 @@ export async function exportAudit(
     if (rows.length === 0) break;
     for (const raw of rows) {
       const r = toAuditRow(raw);
-      await write(
-        JSON.stringify({
-          seq: r.seq,
-          at: r.at,
-          actor: r.actor,
-          action: r.action,
-          targets: r.targets,
-          outcome: r.outcome,
-          clause: r.clause,
-          details: r.details,
-          prev: r.prev,
-          hash: r.hash,
-        }),
-      );
+      await write(JSON.stringify({ ...hashedFields(r), hash: r.hash }));
       head = { seq: r.seq, hash: r.hash };
       after = r.seq;
       count++;
