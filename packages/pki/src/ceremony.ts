@@ -249,7 +249,11 @@ export async function rootSignCsr(
   return { cert: signed, serial: row.serial, fingerprint: csr.key.fingerprint };
 }
 
-/** New root key and self-signed certificate with the same name, plus both link certificates. */
+/**
+ * New root key and self-signed certificate with the same name, plus both link certificates.
+ * After a compromise (the current root is revoked) no link is made: the old key must not vouch
+ * for the new one, nor the new key for the old; verifiers re-anchor on the new root out of band.
+ */
 export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   void CONTROLS.linkOnRekey;
   const old = await currentRoot(r.db);
@@ -269,54 +273,60 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   const newIssuer = issuerInfo(parseCertificate(root.der));
   const oldEnd = old.cert.tbsCertificate.validity.notAfter.getTime();
   const linkPeriod = period(at, oldEnd);
-  const oldToNew = await signCertificate(
-    linkTbs({
-      policy: r.policy,
-      rootName: name,
-      subjectKey: info,
-      issuerSki: oldIssuer.key.ski,
-      issuerCurve: oldIssuer.key.curve,
-      period: linkPeriod,
-    }),
-    hsmSigner(r.hsm, old.keyRef),
-    { profile: "link", policy: r.policy, issuer: oldIssuer },
-  );
-  const newToOld = await signCertificate(
-    linkTbs({
-      policy: r.policy,
-      rootName: name,
-      subjectKey: oldIssuer.key,
-      issuerSki: info.ski,
-      issuerCurve: info.curve,
-      period: linkPeriod,
-    }),
-    hsmSigner(r.hsm, key.uri),
-    { profile: "link", policy: r.policy, issuer: newIssuer },
-  );
+  const compromised = old.row.revokedAt != null;
+  const oldToNew = compromised
+    ? undefined
+    : await signCertificate(
+        linkTbs({
+          policy: r.policy,
+          rootName: name,
+          subjectKey: info,
+          issuerSki: oldIssuer.key.ski,
+          issuerCurve: oldIssuer.key.curve,
+          period: linkPeriod,
+        }),
+        hsmSigner(r.hsm, old.keyRef),
+        { profile: "link", policy: r.policy, issuer: oldIssuer },
+      );
+  const newToOld = compromised
+    ? undefined
+    : await signCertificate(
+        linkTbs({
+          policy: r.policy,
+          rootName: name,
+          subjectKey: oldIssuer.key,
+          issuerSki: info.ski,
+          issuerCurve: info.curve,
+          period: linkPeriod,
+        }),
+        hsmSigner(r.hsm, key.uri),
+        { profile: "link", policy: r.policy, issuer: newIssuer },
+      );
   // pki.rekey.recorded: what is handed to the DTS must verify against the keys that certify it.
-  const checks: [string, Signed, Uint8Array][] = [
-    ["new root", root, info.spkiDer],
-    ["link old->new", oldToNew, oldIssuer.key.spkiDer],
-    ["link new->old", newToOld, info.spkiDer],
-  ];
+  const checks: [string, Signed, Uint8Array][] = [["new root", root, info.spkiDer]];
+  if (oldToNew && newToOld)
+    checks.push(["link old->new", oldToNew, oldIssuer.key.spkiDer], ["link new->old", newToOld, info.spkiDer]);
   const bad = checks.filter(([, s, spki]) => !verifySigned(s.der, spki)).map(([n]) => n);
   if (bad.length)
     throw new CeremonyError("REKEY_UNVERIFIED", `re-key output does not verify: ${bad.join(", ")}; nothing stored`, {
       control: CONTROLS.rekeyRecorded.id,
     });
   const rootRow = await storeCert(r, root, { kind: "iaca", rootGen: gen, keyRef: key.uri });
-  const l1 = await storeCert(r, oldToNew, { kind: "link", rootGen: old.row.rootGen });
-  const l2 = await storeCert(r, newToOld, { kind: "link", rootGen: gen });
+  const l1 = oldToNew && (await storeCert(r, oldToNew, { kind: "link", rootGen: old.row.rootGen }));
+  const l2 = newToOld && (await storeCert(r, newToOld, { kind: "link", rootGen: gen }));
   r.transcript?.add("new root key", key.uri);
   r.transcript?.add("new key fingerprint", `sha256 ${info.fingerprint}`);
   artifact(r, "iaca.pem (new)", root);
-  artifact(r, "link-old-to-new.pem", oldToNew);
-  artifact(r, "link-new-to-old.pem", newToOld);
-  await record(r, "root.rekey", clause("5.6"), [rootRow.serial, l1.serial, l2.serial, key.uri], {
+  if (oldToNew) artifact(r, "link-old-to-new.pem", oldToNew);
+  if (newToOld) artifact(r, "link-new-to-old.pem", newToOld);
+  if (compromised) r.transcript?.add("link certificates", "none: the old root is revoked (compromise re-key)");
+  const targets = [rootRow.serial, ...(l1 ? [l1.serial] : []), ...(l2 ? [l2.serial] : []), key.uri];
+  await record(r, "root.rekey", clause("5.6"), targets, {
     rootGen: gen,
     rootSha256: root.sha256,
-    linkOldToNewSha256: oldToNew.sha256,
-    linkNewToOldSha256: newToOld.sha256,
+    linkOldToNewSha256: oldToNew?.sha256 ?? null,
+    linkNewToOldSha256: newToOld?.sha256 ?? null,
+    compromised,
     keyFingerprint: info.fingerprint,
   });
   return {

@@ -94,8 +94,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   log("root room: re-key with link certificates");
   const rk = await rootRekey(await as(root, "root.rekey"));
   put("iaca.pem", rk.root.pem);
-  put("link-old-to-new.pem", rk.linkOldToNew.pem);
-  put("link-new-to-old.pem", rk.linkNewToOld.pem);
+  put("link-old-to-new.pem", rk.linkOldToNew!.pem); // a routine re-key always links
+  put("link-new-to-old.pem", rk.linkNewToOld!.pem);
 
   log("operations room: DS #2 key + CSR; root room: sign it with the new key");
   const k2 = await dsKeygen(await as(ops, "ds.keygen"));

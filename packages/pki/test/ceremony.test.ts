@@ -93,8 +93,8 @@ beforeAll(async () => {
 
   const rk = await rootRekey(await as(rootRoom, "root.rekey"));
   writeFileSync(f("iaca.pem"), rk.root.pem);
-  writeFileSync(f("link-old-to-new.pem"), rk.linkOldToNew.pem);
-  writeFileSync(f("link-new-to-old.pem"), rk.linkNewToOld.pem);
+  writeFileSync(f("link-old-to-new.pem"), rk.linkOldToNew!.pem);
+  writeFileSync(f("link-new-to-old.pem"), rk.linkNewToOld!.pem);
   const k2 = await dsKeygen(await as(opsRoom, "ds.keygen"));
   const s2 = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k2.csr);
   await dsInstall(await as(opsRoom, "ds.install"), s2.cert.pem ? Buffer.from(s2.cert.pem) : s2.cert.der, [
@@ -412,7 +412,12 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     await expect(rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr)).rejects.toMatchObject({
       code: "ROOT_REVOKED",
     });
+    const links = await rootDb.db.prisma.pkiCertificate.count({ where: { kind: "link" } });
     const rk = await rootRekey(await as(rootRoom, "root.rekey"));
+    // neither key vouches for the other after a compromise
+    expect(rk.linkOldToNew).toBeUndefined();
+    expect(rk.linkNewToOld).toBeUndefined();
+    expect(await rootDb.db.prisma.pkiCertificate.count({ where: { kind: "link" } })).toBe(links);
     const s = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr);
     expect(verifySigned(s.cert.der, spkiOf(rk.root.der).spkiDer)).toBe(true);
     // pki.revoke.compromise-listed: the compromised root is on the next ARL (signed by the new key)

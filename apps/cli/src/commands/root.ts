@@ -126,13 +126,14 @@ export function registerRoot(program: Command): void {
         const r = await rootRekey(room);
         const w = (n: string, pem: string) => writeFileSync(join(o.outDir, n), pem);
         w("iaca.pem", r.root.pem);
-        w("link-old-to-new.pem", r.linkOldToNew.pem);
-        w("link-new-to-old.pem", r.linkNewToOld.pem);
+        if (r.linkOldToNew) w("link-old-to-new.pem", r.linkOldToNew.pem);
+        if (r.linkNewToOld) w("link-new-to-old.pem", r.linkNewToOld.pem);
         const { toPem } = await import("@iaca/pki");
         w("iaca-old.pem", toPem(r.oldRoot.der, "CERTIFICATE"));
-        process.stdout.write(
-          `root generation ${r.gen}; wrote iaca.pem, iaca-old.pem and both link certificates to ${o.outDir}\n`,
-        );
+        const links = r.linkOldToNew
+          ? "both link certificates"
+          : "no link certificates (the old root is revoked: distribute the new root out of band)";
+        process.stdout.write(`root generation ${r.gen}; wrote iaca.pem, iaca-old.pem and ${links} to ${o.outDir}\n`);
       });
     });
 
