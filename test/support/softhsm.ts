@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import pkcs11js from "pkcs11js";
 
 export const SOFTHSM_MODULE = process.env.IACA_PKCS11_MODULE ?? "/usr/lib/softhsm/libsofthsm2.so";
 
@@ -54,4 +55,19 @@ export function createSoftHsm(labels: string[] = ["iaca-root", "iaca-ds"]): Soft
     env,
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A second pkcs11js instance on the same library, for tests that act on the token underneath a
+ * KeyStore (it shares the process-wide module state, so an earlier C_Initialize is fine).
+ */
+export function rawPkcs11(module: string = SOFTHSM_MODULE): pkcs11js.PKCS11 {
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(module);
+  try {
+    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch (e) {
+    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
+  }
+  return p11;
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { discardAudit } from "@iaca/policy";
 import pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
+import { createSoftHsm, rawPkcs11, type SoftHsm } from "../../../test/support/softhsm.ts";
 import { ClusterKeyStore } from "../src/index.ts";
 
 let hsm: SoftHsm;
@@ -28,17 +28,6 @@ afterAll(() => {
   hsm?.cleanup();
 });
 
-function raw() {
-  const p11 = new pkcs11js.PKCS11();
-  p11.load(hsm.module);
-  try {
-    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  } catch (e) {
-    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
-  }
-  return p11;
-}
-
 async function verifies(sig: { raw: Buffer; node: string }, data: Buffer): Promise<boolean> {
   const pub = await cluster.getPublicKey("pkcs11:object=ds-2025-01", sig.node);
   return verify("sha256", data, { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, sig.raw);
@@ -53,7 +42,7 @@ describe("ClusterKeyStore", () => {
 
     // Make node a unavailable underneath: its PIN changes and all its sessions are closed
     // (which logs the process out), so re-login with the configured PIN fails.
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const slotA = (await cluster.node("a")).slotId;
     const s = p11.C_OpenSession(slotA, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     p11.C_SetPIN(s, "ds-a-pin", "rotated-pin");

@@ -2,7 +2,7 @@ import { createHash, verify } from "node:crypto";
 import type { AuditEventInput } from "@iaca/policy";
 import pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
+import { createSoftHsm, rawPkcs11, type SoftHsm } from "../../../test/support/softhsm.ts";
 import { type Curve, derToRaw, HsmError, KeyStore } from "../src/index.ts";
 
 /** Finds one object on a raw session (class + label). */
@@ -40,18 +40,6 @@ afterAll(() => {
   ks?.close();
   hsm?.cleanup();
 });
-
-/** A second pkcs11js instance on the same library (shares the process-wide module state). */
-function raw() {
-  const p11 = new pkcs11js.PKCS11();
-  p11.load(hsm.module);
-  try {
-    p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
-  } catch (e) {
-    if ((e as { code?: number }).code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
-  }
-  return p11;
-}
 
 const HASH: Record<Curve, "SHA-256" | "SHA-384" | "SHA-512"> = {
   "P-256": "SHA-256",
@@ -92,7 +80,7 @@ describe("KeyStore on SoftHSM", () => {
       unwrap: false,
       derive: false,
     });
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     try {
       p11.C_FindObjectsInit(s, [
@@ -183,7 +171,7 @@ describe("KeyStore on SoftHSM", () => {
     const pub = await ks.getPublicKey(key.uri);
     await Promise.all(Array.from({ length: 8 }, () => ks.sign(key.uri, Buffer.from("warm"))));
     const before = ks.stats();
-    raw().C_CloseAllSessions(ks.slotId); // also logs the application out of the token
+    rawPkcs11(hsm.module).C_CloseAllSessions(ks.slotId); // also logs the application out of the token
     const sigs = await Promise.all(Array.from({ length: 16 }, () => ks.sign(key.uri, Buffer.from("after"))));
     for (const s of sigs)
       expect(verify("sha256", Buffer.from("after"), { key: pub.keyObject, dsaEncoding: "ieee-p1363" }, s.raw)).toBe(
@@ -263,7 +251,7 @@ describe("KeyStore on SoftHSM", () => {
       token: true,
       private: true,
     });
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION);
     try {
       for (const [cls, label] of [
@@ -288,7 +276,7 @@ describe("KeyStore on SoftHSM", () => {
     const key = await ks.generateEcKey("sign-only");
     expect(await ks.keyAttributes(key.uri)).toMatchObject({ sign: true, decrypt: false, unwrap: false, derive: false });
     const pub = await ks.getPublicKey(key.uri);
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     try {
       const h = findRaw(p11, s, pkcs11js.CKO_PRIVATE_KEY, "sign-only")!;
@@ -332,7 +320,7 @@ describe("KeyStore on SoftHSM", () => {
       });
     expect((await ks.listKeys()).some((k) => k.label.startsWith("bad-"))).toBe(false);
     const mac = await ks.generateHmacKey("size-hmac");
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION);
     try {
       const h = findRaw(p11, s, pkcs11js.CKO_SECRET_KEY, mac.label)!;
@@ -368,7 +356,7 @@ describe("KeyStore on SoftHSM", () => {
   it("hsm.key.no-escrow: C_WrapKey of a private or secret key is refused by the token; the KeyStore has no export path", async () => {
     const ec = await ks.generateEcKey("escrow-ec");
     const aes = await ks.generateAesKey("escrow-aes");
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const s = p11.C_OpenSession(ks.slotId, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     try {
       // a would-be escrow key: a session AES key allowed to wrap
@@ -410,7 +398,7 @@ describe("KeyStore on SoftHSM", () => {
     for (let i = 0; i < 3; i++)
       await Promise.all(Array.from({ length: 8 }, () => spare.sign(key.uri, Buffer.from(`x${i}`))));
     const slot = spare.slotId;
-    const p11 = raw();
+    const p11 = rawPkcs11(hsm.module);
     const state = () => {
       const s = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
       try {
