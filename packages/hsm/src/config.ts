@@ -24,7 +24,7 @@ export interface HsmConfig {
   module: string;
   /** Sessions per token (undefined: KeyStore default). */
   sessions?: number;
-  /** Signing worker threads per token (undefined: KeyStore default = cores; 0 = none). */
+  /** Signing worker threads per token (undefined: KeyStore default = cores - 1, at least 1; 0 = none). */
   signWorkers?: number;
   /** First retry delay for a failed cluster node, doubled per failure up to 60 s. */
   retryBackoffMs: number;

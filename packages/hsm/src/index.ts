@@ -20,6 +20,7 @@ export { CURVES, type Curve, derToRaw, type HashAlgorithm, rawToDer } from "./ec
 export { HsmError, type HsmErrorCode } from "./errors.ts";
 export {
   type AesGcmSealed,
+  defaultSignWorkers,
   type EcdsaSignature,
   type KeyAttributes,
   type KeyInfo,

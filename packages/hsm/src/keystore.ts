@@ -47,8 +47,10 @@ export interface KeyStoreOptions {
   /** Name reported by a cluster (default: the token label). */
   name?: string;
   /**
-   * Worker threads running C_SignInit + C_Sign for ECDSA (default: CPU cores; 0: sign on the pool
-   * with C_SignInit on the event loop and async C_Sign on a libuv worker).
+   * Worker threads running C_SignInit + C_Sign for ECDSA (default: CPU cores - 1, at least 1, so the
+   * event loop keeps a core for the work around each signature; more suit a network HSM, whose
+   * calls wait on the network; 0: sign on the pool with C_SignInit on the event loop and async
+   * C_Sign on a libuv worker).
    */
   signWorkers?: number;
 }
@@ -110,6 +112,9 @@ export interface KeyStoreStats {
   sessionsOpened: number;
   sessionsLost: number;
   logins: number;
+  /** ECDSA signatures made on the signing workers, and worker attempts retried on the pool. */
+  workerSignatures: number;
+  workerRetries: number;
 }
 
 interface CachedKey {
@@ -129,6 +134,11 @@ const ECDSA: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_ECDSA };
 
 function defaultSessions(): number {
   return Math.max(8, 2 * availableParallelism());
+}
+
+/** A software token signs on the CPU: leave the event loop a core of its own. */
+export function defaultSignWorkers(): number {
+  return Math.max(1, availableParallelism() - 1);
 }
 
 function checkLabel(label: string): void {
@@ -156,6 +166,8 @@ export class KeyStore {
   private readonly byRef = new Map<string, CachedKey>();
   private readonly parsed = new Map<string, Pkcs11Uri>();
   private sessionsLost = 0;
+  private workerSignatures = 0;
+  private workerRetries = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -171,7 +183,7 @@ export class KeyStore {
     this.p11 = mod.p11;
     this.slot = slot;
     this.pool = new SessionPool(this.p11, () => this.slot, opts.pin, opts.sessions ?? defaultSessions());
-    const workers = opts.signWorkers ?? availableParallelism();
+    const workers = opts.signWorkers ?? defaultSignWorkers();
     this.signers = workers > 0 ? new SignWorkers(opts.module, workers, () => this.slot) : undefined;
   }
 
@@ -452,10 +464,17 @@ export class KeyStore {
     if (known?.curve && this.signers) {
       const curve = known.curve;
       // Worker path; any failure (lost session, logged out, stale handle) retries on the recovering path.
-      return this.signers.sign(known.handle, data, 2 * curve.size).catch(() => {
-        this.clearKeyCache();
-        return this.signOnPool(ref, uri, data);
-      });
+      return this.signers.sign(known.handle, data, 2 * curve.size).then(
+        (sig) => {
+          this.workerSignatures++;
+          return sig;
+        },
+        () => {
+          this.workerRetries++;
+          this.clearKeyCache();
+          return this.signOnPool(ref, uri, data);
+        },
+      );
     }
     return this.signOnPool(ref, uri, data);
   }
@@ -572,6 +591,8 @@ export class KeyStore {
       sessionsOpened: this.pool.opened,
       sessionsLost: this.sessionsLost,
       logins: this.pool.logins,
+      workerSignatures: this.workerSignatures,
+      workerRetries: this.workerRetries,
     };
   }
 

@@ -1,10 +1,27 @@
-// Signing worker thread (see signers.ts): C_SignInit + C_Sign for batches of digests on its own
-// session, so neither call runs on the event loop. Plain JS: loaded by node:worker_threads as is.
+// Signing worker thread (see signers.ts): C_SignInit + C_Sign on its own session for requests read
+// from a shared-memory ring, results written to another; it sleeps in Atomics.wait when idle and
+// posts a one-word wake-up only when the main thread has none pending. Plain JS: loaded by
+// node:worker_threads as is. The layout constants are mirrored in signers.ts.
 import { parentPort, workerData } from "node:worker_threads";
 import pkcs11js from "pkcs11js";
 
+const REQ_HEAD = 0;
+const RES_HEAD = 1;
+const WAKE = 2;
+const CLOSE = 3;
+const SLEEPING = 4;
+const REQ_SLOT = 128;
+const RES_SLOT = 160;
+
+const { module, ctrl: ctrlBuf, req: reqBuf, res: resBuf, capacity } = workerData;
+const ctrl = new Int32Array(ctrlBuf);
+const req = new Uint8Array(reqBuf);
+const reqView = new DataView(reqBuf);
+const res = new Uint8Array(resBuf);
+const resView = new DataView(resBuf);
+
 const p11 = new pkcs11js.PKCS11();
-p11.load(workerData.module);
+p11.load(module);
 try {
   p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
 } catch (e) {
@@ -14,42 +31,66 @@ const mechanism = { mechanism: pkcs11js.CKM_ECDSA };
 let session = null;
 let slot = null;
 
-parentPort.on("message", (batch) => {
-  if (batch.close) {
-    // Deactivation (hsm.deactivation.close): close this worker's session before the thread ends, so the
-    // process holds no session (and so no login) on the token once the KeyStore is closed.
-    try {
-      if (session) p11.C_CloseSession(session);
-    } catch {
-      // already gone
-    }
-    session = null;
-    parentPort.postMessage({ closed: true });
-    return;
+function dropSession() {
+  try {
+    if (session) p11.C_CloseSession(session);
+  } catch {
+    // already gone
   }
-  const results = [];
-  for (const item of batch.items) {
-    try {
-      if (!session || !slot?.equals(batch.slot)) {
-        if (session) p11.C_CloseSession(session);
-        session = null;
-        slot = Buffer.from(batch.slot);
-        session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
-      }
-      p11.C_SignInit(session, mechanism, Buffer.from(item.handle));
-      const sig = p11.C_Sign(session, Buffer.from(item.digest), Buffer.alloc(item.size));
-      results.push({ id: item.id, sig });
-    } catch (e) {
-      const code = typeof e.code === "number" ? e.code : -1;
-      results.push({ id: item.id, code, message: String(e.message) });
-      // Any failure may leave the session unusable or mid-operation: start over with a new one.
-      try {
-        if (session) p11.C_CloseSession(session);
-      } catch {
-        // already gone
-      }
-      session = null;
+  session = null;
+}
+
+/** Signs request `seq`; returns [status, signature]: 0 and r||s, or a PKCS#11 code (-1: other error). */
+function signOne(seq) {
+  const o = (seq % capacity) * REQ_SLOT;
+  const digestLen = reqView.getInt32(o + 4, true);
+  const sigSize = reqView.getInt32(o + 8, true);
+  const handleLen = reqView.getInt32(o + 12, true);
+  const slotLen = reqView.getInt32(o + 16, true);
+  const handle = Buffer.from(req.subarray(o + 20, o + 20 + handleLen));
+  const wantSlot = req.subarray(o + 36, o + 36 + slotLen);
+  const digest = Buffer.from(req.subarray(o + 52, o + 52 + digestLen));
+  try {
+    if (!session || !slot.equals(wantSlot)) {
+      dropSession();
+      slot = Buffer.from(wantSlot);
+      session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
     }
+    p11.C_SignInit(session, mechanism, handle);
+    return [0, p11.C_Sign(session, digest, Buffer.alloc(sigSize))];
+  } catch (e) {
+    // Any failure may leave the session unusable or mid-operation: start over with a new one.
+    dropSession();
+    return [typeof e.code === "number" ? e.code : -1, undefined];
   }
-  parentPort.postMessage(results);
-});
+}
+
+let tail = 0;
+let resHead = 0;
+for (;;) {
+  const head = Atomics.load(ctrl, REQ_HEAD);
+  if (head === tail) {
+    // Deactivation (hsm.deactivation.close): once every accepted request is answered, close this
+    // worker's session, so the process holds no session (and no login) once the KeyStore is closed.
+    if (Atomics.load(ctrl, CLOSE)) break;
+    // Announce the sleep, then look once more: the main thread only pays for a wake-up (a futex
+    // syscall) when this flag is set, and a request written in between is seen here.
+    Atomics.store(ctrl, SLEEPING, 1);
+    if (Atomics.load(ctrl, REQ_HEAD) === head && !Atomics.load(ctrl, CLOSE)) Atomics.wait(ctrl, REQ_HEAD, head);
+    Atomics.store(ctrl, SLEEPING, 0);
+    continue;
+  }
+  const seq = reqView.getInt32((tail % capacity) * REQ_SLOT, true);
+  const [status, sig] = signOne(tail);
+  tail++;
+  const o = (resHead % capacity) * RES_SLOT;
+  resView.setInt32(o, seq, true);
+  resView.setInt32(o + 4, status, true);
+  resView.setInt32(o + 8, sig ? sig.length : 0, true);
+  if (sig) res.set(sig, o + 12);
+  resHead++;
+  Atomics.store(ctrl, RES_HEAD, resHead);
+  if (Atomics.exchange(ctrl, WAKE, 1) === 0) parentPort.postMessage(0);
+}
+dropSession();
+parentPort.postMessage({ closed: true });

@@ -1,8 +1,24 @@
 import { Worker } from "node:worker_threads";
 import pkcs11js from "pkcs11js";
 
+// Shared-memory layout, mirrored in sign-worker.mjs. ctrl: Int32 words; a request slot holds
+// seq, digest length, signature size, handle length, slot-id length, handle[16], slot id[16],
+// digest[64]; a result slot holds seq, status (0 or a PKCS#11 code, -1 other), length, r||s[132].
+const REQ_HEAD = 0;
+const RES_HEAD = 1;
+const WAKE = 2;
+const CLOSE = 3;
+const SLEEPING = 4;
+const REQ_SLOT = 128;
+const RES_SLOT = 160;
+const MAX_ID = 16;
+const MAX_DIGEST = 64;
+const MAX_SIG = 132;
+/** Requests a worker holds at once; more wait in the main thread's queue. */
+const CAPACITY = 256;
+
 interface Pending {
-  id: number;
+  seq: number;
   handle: Buffer;
   digest: Buffer;
   size: number;
@@ -12,24 +28,32 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  busy: boolean;
-  inflight: Map<number, Pending>;
+  ctrl: Int32Array;
+  req: Uint8Array;
+  reqView: DataView;
+  res: Uint8Array;
+  resView: DataView;
+  /** Requests written (the ring's head) and results read; their difference is in flight. */
+  written: number;
+  read: number;
+  /** In-flight requests in ring order: result k answers request k. */
+  inflight: Pending[];
 }
-
-const BATCH = 32;
 
 /**
  * ECDSA signing on worker threads. pkcs11js has no async C_SignInit, and SoftHSM does most of
  * a signature's work in C_SignInit (it decrypts the key object), so signing with C_SignInit on the
  * event loop plus async C_Sign still blocks the loop for most of each signature. Each worker owns
- * one session and runs C_SignInit + C_Sign for a batch of queued digests, which also amortises the
- * thread hand-off under load. Logins are per application, so worker sessions are logged in too.
- * Errors come back as PKCS#11 codes; the KeyStore then retries on its own (recovering) path.
+ * one session and signs requests from a shared-memory ring (no structured clone, no message per
+ * request); each answer is written back as soon as it is made, so the event loop can use a
+ * signature while the worker makes the next one. Logins are per application, so worker sessions are
+ * logged in too. Errors come back as PKCS#11 codes; the KeyStore then retries on its own
+ * (recovering) path.
  */
 export class SignWorkers {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
-  private nextId = 1;
+  private nextSeq = 1;
   private closed = false;
 
   constructor(
@@ -38,15 +62,27 @@ export class SignWorkers {
     private readonly slot: () => Buffer,
   ) {
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL("./sign-worker.mjs", import.meta.url), { workerData: { module } });
+      const ctrlBuf = new SharedArrayBuffer(4 * 8);
+      const reqBuf = new SharedArrayBuffer(REQ_SLOT * CAPACITY);
+      const resBuf = new SharedArrayBuffer(RES_SLOT * CAPACITY);
+      const worker = new Worker(new URL("./sign-worker.mjs", import.meta.url), {
+        workerData: { module, ctrl: ctrlBuf, req: reqBuf, res: resBuf, capacity: CAPACITY },
+      });
       worker.unref();
-      const s: Slot = { worker, busy: false, inflight: new Map() };
-      worker.on(
-        "message",
-        (results: Array<{ id: number; sig?: Uint8Array; code?: number; message?: string }> | { closed: true }) => {
-          if (Array.isArray(results)) this.done(s, results);
-        },
-      );
+      const s: Slot = {
+        worker,
+        ctrl: new Int32Array(ctrlBuf),
+        req: new Uint8Array(reqBuf),
+        reqView: new DataView(reqBuf),
+        res: new Uint8Array(resBuf),
+        resView: new DataView(resBuf),
+        written: 0,
+        read: 0,
+        inflight: [],
+      };
+      worker.on("message", (m: unknown) => {
+        if (m === 0) this.drain(s);
+      });
       worker.on("error", (e) => this.failSlot(s, e));
       worker.on("exit", () => this.failSlot(s, new Error("signing worker exited")));
       this.slots.push(s);
@@ -59,49 +95,80 @@ export class SignWorkers {
         reject(new Error("signing workers closed"));
         return;
       }
-      this.queue.push({ id: this.nextId++, handle, digest, size, resolve, reject });
+      if (handle.length > MAX_ID || digest.length > MAX_DIGEST || size > MAX_SIG) {
+        reject(new Error("request does not fit the signing workers' layout"));
+        return;
+      }
+      this.queue.push({ seq: this.nextSeq++ | 0, handle, digest, size, resolve, reject });
       this.pump();
     });
   }
 
+  /** Hands queued requests to the least loaded workers and wakes them. */
   private pump(): void {
-    for (const s of this.slots) {
-      if (this.queue.length === 0) return;
-      if (s.busy) continue;
-      const items = this.queue.splice(0, BATCH);
-      s.busy = true;
-      for (const p of items) s.inflight.set(p.id, p);
-      s.worker.postMessage({
-        slot: this.slot(),
-        items: items.map((p) => ({ id: p.id, handle: p.handle, digest: p.digest, size: p.size })),
-      });
+    if (this.queue.length === 0) return;
+    const slotId = this.slot();
+    if (slotId.length > MAX_ID) {
+      for (const p of this.queue.splice(0)) p.reject(new Error("slot id does not fit the signing workers' layout"));
+      return;
+    }
+    const touched = new Set<Slot>();
+    while (this.queue.length > 0) {
+      let s: Slot | undefined;
+      for (const c of this.slots)
+        if (c.written - c.read < CAPACITY && (!s || c.written - c.read < s.written - s.read)) s = c;
+      if (!s) break;
+      const p = this.queue.shift() as Pending;
+      const o = (s.written % CAPACITY) * REQ_SLOT;
+      const v = s.reqView;
+      v.setInt32(o, p.seq, true);
+      v.setInt32(o + 4, p.digest.length, true);
+      v.setInt32(o + 8, p.size, true);
+      v.setInt32(o + 12, p.handle.length, true);
+      v.setInt32(o + 16, slotId.length, true);
+      s.req.set(p.handle, o + 20);
+      s.req.set(slotId, o + 36);
+      s.req.set(p.digest, o + 52);
+      s.inflight.push(p);
+      s.written++;
+      touched.add(s);
+    }
+    for (const s of touched) {
+      Atomics.store(s.ctrl, REQ_HEAD, s.written);
+      if (Atomics.load(s.ctrl, SLEEPING)) Atomics.notify(s.ctrl, REQ_HEAD);
     }
   }
 
-  private done(s: Slot, results: Array<{ id: number; sig?: Uint8Array; code?: number; message?: string }>): void {
-    for (const r of results) {
-      const p = s.inflight.get(r.id);
+  /** Reads every answer the worker has written; re-arms its wake-up first so none is missed. */
+  private drain(s: Slot): void {
+    Atomics.store(s.ctrl, WAKE, 0);
+    const head = Atomics.load(s.ctrl, RES_HEAD);
+    while (s.read < head) {
+      const o = (s.read % CAPACITY) * RES_SLOT;
+      const p = s.inflight.shift();
+      s.read++;
       if (!p) continue;
-      s.inflight.delete(r.id);
-      if (r.sig) p.resolve(Buffer.from(r.sig.buffer, r.sig.byteOffset, r.sig.byteLength));
-      else p.reject(new pkcs11js.Pkcs11Error(r.message ?? "signing worker error", r.code ?? 0, "C_Sign"));
+      const seq = s.resView.getInt32(o, true);
+      const status = s.resView.getInt32(o + 4, true);
+      const len = s.resView.getInt32(o + 8, true);
+      if (seq !== p.seq) p.reject(new Error("signing worker answered out of order"));
+      else if (status === 0) p.resolve(Buffer.from(s.res.subarray(o + 12, o + 12 + len)));
+      else p.reject(new pkcs11js.Pkcs11Error("signing worker error", status, "C_Sign"));
     }
-    s.busy = false;
     this.pump();
   }
 
   private failSlot(s: Slot, e: unknown): void {
     const i = this.slots.indexOf(s);
     if (i >= 0) this.slots.splice(i, 1);
-    for (const p of s.inflight.values()) p.reject(e);
-    s.inflight.clear();
+    for (const p of s.inflight.splice(0)) p.reject(e);
     if (this.slots.length === 0) for (const p of this.queue.splice(0)) p.reject(e);
     else this.pump();
   }
 
   /**
-   * Stops the workers; resolves when no worker is inside the module any more. Each worker first closes
-   * its session (queued after any batch it is running), so no session of ours stays open on the token.
+   * Stops the workers; resolves when no worker is inside the module any more. Each worker answers
+   * what it has accepted, then closes its session, so no session of ours stays open on the token.
    */
   async close(): Promise<void> {
     this.closed = true;
@@ -116,12 +183,17 @@ export class SignWorkers {
             resolve();
           };
           s.worker.on("message", (m: unknown) => {
-            if (m && typeof m === "object" && "closed" in m) finish();
+            if (m && typeof m === "object" && "closed" in m) {
+              this.drain(s);
+              finish();
+            }
           });
           s.worker.once("exit", finish);
-          s.worker.postMessage({ close: true });
+          Atomics.store(s.ctrl, CLOSE, 1);
+          Atomics.notify(s.ctrl, REQ_HEAD);
         });
         await s.worker.terminate();
+        for (const p of s.inflight.splice(0)) p.reject(new Error("signing workers closed"));
       }),
     );
   }

@@ -166,6 +166,37 @@ describe("KeyStore on SoftHSM", () => {
     expect(ks.stats().sessionsOpened).toBeLessThanOrEqual(8);
   });
 
+  it("signing workers: 1,200 concurrent signatures over 2 workers (more than their rings hold), mixed curves, each over its own digest", async () => {
+    const store = await KeyStore.open({
+      module: hsm.module,
+      token: "iaca-root",
+      pin: "iaca-root-pin",
+      audit,
+      signWorkers: 2,
+    });
+    try {
+      const keys = await Promise.all(
+        (["P-256", "P-521"] as const).map(async (curve) => {
+          const k = await store.generateEcKey(`ring-${curve}`, { curve });
+          await store.sign(k.uri, Buffer.from("first"), HASH[curve]); // the first signature finds the key on the pool
+          return { curve, uri: k.uri, pub: (await store.getPublicKey(k.uri)).keyObject };
+        }),
+      );
+      const jobs = Array.from({ length: 1200 }, (_, i) => ({ i, key: keys[i % 2]! }));
+      const sigs = await Promise.all(
+        jobs.map(({ i, key }) => store.sign(key.uri, Buffer.from(`ring ${i}`), HASH[key.curve])),
+      );
+      jobs.forEach(({ i, key }, n) => {
+        const hash = HASH[key.curve].replace("-", "").toLowerCase();
+        const ok = verify(hash, Buffer.from(`ring ${i}`), { key: key.pub, dsaEncoding: "ieee-p1363" }, sigs[n]!.raw);
+        expect(ok, `signature ${i} (${key.curve})`).toBe(true);
+      });
+      expect(store.stats()).toMatchObject({ workerSignatures: 1200, workerRetries: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it("hsm.session.recovery: signing succeeds after all sessions were closed underneath (CKR_SESSION_HANDLE_INVALID)", async () => {
     const key = await ks.generateEcKey("recover");
     const pub = await ks.getPublicKey(key.uri);
