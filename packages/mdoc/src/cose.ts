@@ -1,5 +1,5 @@
 /** COSE (RFC 9052 / 9053) pieces mdoc needs: COSE_Sign1 with ES256/384/512, EC2 COSE_Key. */
-import { createHash, createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { createPublicKey, type KeyObject, verify as nodeVerify, hash as oneShotHash } from "node:crypto";
 import { type CborValue, decodeCbor, encodeCbor } from "./cbor.ts";
 import { MdocError } from "./errors.ts";
 
@@ -31,9 +31,8 @@ export function nodeHashName(hash: string): string {
 const NODE_HASH: Record<string, string> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
 
 export function digest(hash: "SHA-256" | "SHA-384" | "SHA-512", data: Uint8Array): Uint8Array {
-  const d = createHash(NODE_HASH[hash] ?? nodeHashName(hash))
-    .update(data)
-    .digest();
+  // one-shot crypto.hash: about half the cost of createHash().update().digest() for the small items
+  const d = oneShotHash(NODE_HASH[hash] ?? nodeHashName(hash), data, "buffer") as unknown as Buffer;
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
