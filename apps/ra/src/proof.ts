@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
+import { createHash, createPublicKey, verify } from "node:crypto";
 import type { DeviceKey } from "@iaca/issuer";
-import { decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify } from "jose";
+import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
 import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
 
@@ -10,6 +10,7 @@ void DEVICE_KEY_HOLDER_HELD;
 
 export const PROOF_TYP = "openid4vci-proof+jwt";
 const ALGS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
+const HASHES: Record<string, string> = { "P-256": "sha256", "P-384": "sha384", "P-521": "sha512" };
 
 export interface VerifiedProofs {
   nonce: string;
@@ -48,53 +49,130 @@ export function jwkThumbprint(jwk: DeviceKey["jwk"]): string {
   return createHash("sha256").update(members).digest("base64url");
 }
 
+/** The claim checks jose's jwtVerify made (same order, same messages); a failure names its claim. */
+class ClaimError extends Error {
+  constructor(
+    readonly claim: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function checkClaims(payload: Record<string, unknown>, now: number, maxAge: number, skew: number, audience?: string) {
+  // presence: aud (when expected), iat, nonce
+  for (const claim of [...(audience !== undefined ? ["aud"] : []), "iat", "nonce"])
+    if (!Object.hasOwn(payload, claim)) throw new ClaimError(claim, `missing required "${claim}" claim`);
+  if (audience !== undefined) {
+    const aud = payload.aud;
+    if (!(typeof aud === "string" ? aud === audience : Array.isArray(aud) && aud.includes(audience)))
+      throw new ClaimError("aud", `unexpected "aud" claim value`);
+  }
+  const numeric = (claim: string) => {
+    const v = payload[claim];
+    if (v !== undefined && typeof v !== "number") throw new ClaimError(claim, `"${claim}" claim must be a number`);
+    return v as number | undefined;
+  };
+  const iat = numeric("iat") as number; // present (checked above)
+  const nbf = numeric("nbf");
+  if (nbf !== undefined && nbf > now + skew) throw new ClaimError("nbf", `"nbf" claim timestamp check failed`);
+  const exp = numeric("exp");
+  if (exp !== undefined && exp <= now - skew) throw new ClaimError("exp", `"exp" claim timestamp check failed`);
+  const age = now - iat;
+  if (age - skew > maxAge + skew)
+    throw new ClaimError("iat", `"iat" claim timestamp check failed (too far in the past)`);
+  if (age < -skew) throw new ClaimError("iat", `"iat" claim timestamp check failed (it should be in the past)`);
+}
+
+/**
+ * The JWS checks jose's EmbeddedJWK + jwtVerify made on top of deviceKeyOf: a compact JWS of three
+ * parts, `crit` only for a b64 that is true, the embedded JWK's optional members consistent with
+ * a public verification key (`use` sig, `alg` the header's, `key_ops` ["verify"], `ext` boolean).
+ * Returns false for a structural failure ("signature or structure invalid"), "unsupported" for an
+ * extension jose did not support (it answered ERR_JOSE_NOT_SUPPORTED, mapped to invalid-device-key).
+ */
+function checkStructure(
+  header: ReturnType<typeof decodeProtectedHeader>,
+  jwk: Record<string, unknown>,
+): true | false | "unsupported" {
+  if (header.crit !== undefined) {
+    const crit = header.crit as unknown;
+    if (!Array.isArray(crit) || crit.length === 0 || crit.some((c) => typeof c !== "string" || c.length === 0))
+      return false;
+    for (const c of crit) {
+      if (c !== "b64") return "unsupported";
+      if (header.b64 === undefined) return false;
+    }
+    // "b64" must be a boolean, and a JWT may not use an unencoded payload
+    if (header.b64 !== true) return false;
+  }
+  if (jwk.ext !== undefined && typeof jwk.ext !== "boolean") return false;
+  if (jwk.key_ops !== undefined) {
+    const ops = jwk.key_ops;
+    if (!Array.isArray(ops) || ops.length !== 1 || ops[0] !== "verify") return false;
+  }
+  if (jwk.use !== undefined && jwk.use !== "sig") return false;
+  if (jwk.alg !== undefined && jwk.alg !== header.alg) return false;
+  return true;
+}
+
 /**
  * Verifies each proof JWT: typ openid4vci-proof+jwt, an EC device key in the jwk header that
  * signed it, iat recent, one nonce shared by all proofs, distinct device keys. The nonce itself
  * is consumed by the caller (single use).
+ *
+ * jose decodes the header and the claims (decodeProtectedHeader, decodeJwt, base64url); the
+ * signature is checked with node:crypto (the device key imported from its JWK, the raw r||s
+ * signature as ieee-p1363), which does the same ECDSA verification as jose's EmbeddedJWK +
+ * jwtVerify in well under half the main-thread time (no WebCrypto CryptoKey, no promise jobs).
+ * The checks jose made around it are made here in the same order with the same outcomes
+ * (apps/ra/test/proof.test.ts compares both on valid and malformed proofs).
  */
 export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Promise<VerifiedProofs> {
-  const now = opts.now?.() ?? new Date();
+  const now = Math.floor((opts.now?.() ?? new Date()).getTime() / 1000);
   const maxAge = opts.maxAgeSeconds ?? 300;
   const skew = opts.clockToleranceSeconds ?? 60;
-  const results = await Promise.all(
-    jwts.map(async (jwt, index) => {
-      let header: ReturnType<typeof decodeProtectedHeader>;
-      try {
-        header = decodeProtectedHeader(jwt);
-      } catch {
-        throw new ProblemError("invalid-proof", `proof ${index}: the JWT header is malformed`, { index });
-      }
-      if (header.typ !== PROOF_TYP)
-        throw new ProblemError("invalid-proof", `proof ${index}: typ must be ${PROOF_TYP}`, { index });
-      const jwk = deviceKeyOf(header, index);
-      let payload: Record<string, unknown>;
-      try {
-        const r = await jwtVerify(jwt, EmbeddedJWK, {
-          typ: PROOF_TYP,
-          algorithms: [ALGS[jwk.crv]!],
-          requiredClaims: ["iat", "nonce"],
-          clockTolerance: skew,
-          currentDate: now,
-          maxTokenAge: maxAge + skew,
-          ...(opts.audience ? { audience: opts.audience } : {}),
-        });
-        payload = r.payload as Record<string, unknown>;
-      } catch (e) {
-        if (e instanceof joseErrors.JOSEError && (e.code === "ERR_JWK_INVALID" || e.code === "ERR_JOSE_NOT_SUPPORTED"))
-          throw new ProblemError("invalid-device-key", `proof ${index}: the device key is not usable`, { index });
-        const reason =
-          e instanceof joseErrors.JWTClaimValidationFailed || e instanceof joseErrors.JWTExpired
-            ? `claim ${(e as joseErrors.JWTClaimValidationFailed).claim}: ${(e as Error).message}`
-            : "signature or structure invalid";
-        throw new ProblemError("invalid-proof", `proof ${index}: ${reason}`, { index });
-      }
-      if (typeof payload.nonce !== "string")
-        throw new ProblemError("invalid-proof", `proof ${index}: nonce must be a string`, { index });
-      const thumbprint = jwkThumbprint(jwk);
-      return { nonce: payload.nonce, device: { jwk, thumbprint } satisfies DeviceKey };
-    }),
-  );
+  const results = jwts.map((jwt, index) => {
+    const invalid = (reason: string) => new ProblemError("invalid-proof", `proof ${index}: ${reason}`, { index });
+    const parts = jwt.split(".");
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(jwt);
+    } catch {
+      throw invalid("the JWT header is malformed");
+    }
+    if (header.typ !== PROOF_TYP) throw invalid(`typ must be ${PROOF_TYP}`);
+    const jwk = deviceKeyOf(header, index);
+    const structure = parts.length === 3 ? checkStructure(header, header.jwk as Record<string, unknown>) : false;
+    if (structure === "unsupported")
+      throw new ProblemError("invalid-device-key", `proof ${index}: the device key is not usable`, { index });
+    if (!structure) throw invalid("signature or structure invalid");
+    let payload: Record<string, unknown>;
+    let verified = false;
+    try {
+      const signature = base64url.decode(parts[2]!);
+      const key = createPublicKey({ key: { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
+      verified = verify(
+        HASHES[jwk.crv],
+        Buffer.from(`${parts[0]}.${parts[1]}`, "ascii"),
+        { key, dsaEncoding: "ieee-p1363" },
+        signature,
+      );
+      payload = decodeJwt(jwt);
+    } catch {
+      throw invalid("signature or structure invalid");
+    }
+    if (!verified) throw invalid("signature or structure invalid");
+    try {
+      checkClaims(payload, now, maxAge, skew, opts.audience);
+    } catch (e) {
+      if (e instanceof ClaimError) throw invalid(`claim ${e.claim}: ${e.message}`);
+      throw e;
+    }
+    if (typeof payload.nonce !== "string") throw invalid("nonce must be a string");
+    const thumbprint = jwkThumbprint(jwk);
+    return { nonce: payload.nonce, device: { jwk, thumbprint } satisfies DeviceKey };
+  });
   const nonce = results[0]!.nonce;
   if (results.some((r) => r.nonce !== nonce))
     throw new ProblemError("invalid-proof", "all proofs of a request must carry the same nonce");
