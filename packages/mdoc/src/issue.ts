@@ -57,6 +57,10 @@ export interface DsState {
   /** Private key usage period (2.5.29.16) when present. */
   keyUsageFrom?: Date;
   keyUsageUntil?: Date;
+  /** The certificate names the mdoc DS EKU (read once: the certificate does not change). */
+  hasDsEku: boolean;
+  /** Named curve of the DS key ("P-256" ...), "" when not an EC key. */
+  curve: string;
 }
 
 const dsCache = new WeakMap<Uint8Array, DsState>();
@@ -87,11 +91,14 @@ function parseDsState(certificate: Uint8Array | undefined): DsState {
       },
     );
   }
+  const eku = cert.getExtension("2.5.29.37") as { usages?: string[] } | null;
   const st: DsState = {
     certificate: cert,
     serialNumber: cert.serialNumber.toLowerCase(),
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
+    hasDsEku: eku?.usages?.includes(MDOC_DS_EKU) ?? false,
+    curve: (cert.publicKey.algorithm as { namedCurve?: string }).namedCurve ?? "",
   };
   const ext = cert.getExtension(PKUP_OID);
   if (ext) {
@@ -120,8 +127,7 @@ export async function assertDsCanSign(
       `DS key ${ds.serialNumber} is outside its private-key usage period (${from.toISOString()} .. ${until.toISOString()}); MSO signing refused`,
       details,
     );
-  const eku = ds.certificate.getExtension("2.5.29.37") as { usages?: string[] } | null;
-  if (!eku?.usages?.includes(MDOC_DS_EKU))
+  if (!ds.hasDsEku)
     throw new MdocError(
       "MDOC_DS_KEY_STATE",
       `DS certificate ${ds.serialNumber} lacks the mdoc DS EKU; MSO signing refused`,
@@ -345,9 +351,8 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
   const ds = dsState(o.signer.certificate);
   try {
     await assertDsCanSign(ds, now, { keyStateCheck: o.keyStateCheck, isRevoked: o.isRevoked });
-    const dsCurve = (ds.certificate.publicKey.algorithm as { namedCurve?: string }).namedCurve ?? "";
-    if (algForCurve(dsCurve) !== o.signer.alg)
-      throw new MdocError("MDOC_DS_KEY_STATE", `signer alg ${o.signer.alg} does not match the DS key curve ${dsCurve}`);
+    if (algForCurve(ds.curve) !== o.signer.alg)
+      throw new MdocError("MDOC_DS_KEY_STATE", `signer alg ${o.signer.alg} does not match the DS key curve ${ds.curve}`);
   } catch (e) {
     await o.audit?.append({
       actor: o.actor ?? "svc:issuer",
