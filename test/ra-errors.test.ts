@@ -1,7 +1,8 @@
 // Every bad input gets its documented status and problem type, and leaves no issuance row behind.
+import { Agent, request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pem } from "../apps/ra/src/index.ts";
-import { createCa, issueCert } from "../apps/ra/src/index.ts";
+import { ClientRegistry, createCa, issueCert } from "../apps/ra/src/index.ts";
 import {
   call,
   deviceKey,
@@ -188,6 +189,43 @@ describe("ra.client.mtls / ra.client.scope", () => {
     await expectProblem(call(stack, rogue, "POST", "/v1/nonce"), 401, "client-certificate-required");
     const unregistered = await issueCert(stack.clientCa, { commonName: "nobody", usage: "client" });
     await expectProblem(call(stack, unregistered, "POST", "/v1/nonce"), 401, "client-unknown");
+  });
+
+  it("ra.client.mtls: a keep-alive connection is recognised on every request, and refused once its client is disabled", async () => {
+    const kept = await stack.addClient("wallet-keepalive", ["issue"]);
+    const agent = new Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      ca: stack.serverCa.certPem,
+      cert: kept.certPem,
+      key: kept.keyPem,
+    });
+    const nonce = () =>
+      new Promise<{ status: number; reused: boolean; type?: string }>((resolve, reject) => {
+        const req = request(new URL("/v1/nonce", stack.url), { method: "POST", agent }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              reused: req.reusedSocket,
+              type: (JSON.parse(Buffer.concat(chunks).toString()) as { type?: string }).type,
+            }),
+          );
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    try {
+      const first = await nonce();
+      expect(first).toMatchObject({ status: 200, reused: false });
+      for (let i = 0; i < 3; i++) expect(await nonce()).toMatchObject({ status: 200, reused: true });
+      await new ClientRegistry(stack.fresh.db.sql).disable("wallet-keepalive");
+      await new Promise((r) => setTimeout(r, 5_100)); // the RA's registry cache (5 s)
+      expect(await nonce()).toMatchObject({ status: 401, reused: true, type: "urn:iaca:problem:client-unknown" });
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("ra.client.scope: a client without the scope gives 403", async () => {

@@ -137,6 +137,9 @@ async function build(opts: RaOptions) {
     const spki = createHash("sha256")
       .update(cert.publicKey.export({ type: "spki", format: "der" }))
       .digest("hex");
+    // only an authorized peer's certificate is remembered for its connection (the registry lookup,
+    // and its few seconds of cache, still runs on every request: a disabled client is refused)
+    spkiOf.set(socket, spki);
     const client = await clients.bySpki(spki);
     if (!client) return sendProblem(reply, "client-unknown", "the client certificate is not registered");
     req.apiClient = client;
