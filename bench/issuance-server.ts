@@ -1,6 +1,11 @@
 // Child process of bench/issuance.ts: the RA + issuer on loopback (SoftHSM, fresh PostgreSQL,
 // mutual TLS) and the raw KeyStore sign rate on the same DS key, measured in this process.
-// Prints "READY <json>"; on "RAW" (stdin) measures the raw sign rate again and prints "RAW <n>".
+// Prints "READY <json>"; on "RAW" (stdin) measures the raw sign rate again and prints "RAW <n>";
+// "MARK start|end <label>" brackets a measured run: "MARKED <json>" answers with the main thread's
+// busy time since the start mark (event-loop utilisation), and with BENCH_CPU_PROF the marks are
+// appended to marks.jsonl there (process.hrtime, the CPU profile's clock) for bench/cpu-profile.ts.
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startStack } from "../apps/ra/test/support/harness.ts";
 
@@ -29,8 +34,24 @@ const raw = await rawSignRate(RAW_SECONDS);
 process.stdout.write(
   `READY ${JSON.stringify({ url: stack.url, ca: stack.serverCa.certPem, cert: client.certPem, key: client.keyPem, raw })}\n`,
 );
+let elu = performance.eventLoopUtilization();
 const rl = createInterface({ input: process.stdin });
 rl.on("line", async (line) => {
+  if (line.startsWith("MARK ")) {
+    const [, edge, label, mdocs] = line.split(" ");
+    const t = Number(process.hrtime.bigint() / 1000n);
+    const since = performance.eventLoopUtilization(elu);
+    if (edge === "start") elu = performance.eventLoopUtilization();
+    const mark = {
+      edge,
+      label,
+      t,
+      ...(edge === "end" ? { mdocs: Number(mdocs), activeMs: since.active, idleMs: since.idle } : {}),
+    };
+    if (process.env.BENCH_CPU_PROF)
+      appendFileSync(join(process.env.BENCH_CPU_PROF, "marks.jsonl"), `${JSON.stringify(mark)}\n`);
+    process.stdout.write(`MARKED ${JSON.stringify(mark)}\n`);
+  }
   if (line === "RAW") process.stdout.write(`RAW ${await rawSignRate(RAW_SECONDS)}\n`);
   if (line === "QUIT") {
     await stack.close();

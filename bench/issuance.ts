@@ -82,9 +82,16 @@ async function prepare(count: number, batch: number): Promise<string[]> {
   return bodies;
 }
 
-async function run(batch: number, seconds: number, pool: number) {
+async function mark(edge: "start" | "end", label: string, mdocs = 0): Promise<{ activeMs?: number }> {
+  const answer = next("MARKED");
+  child.stdin!.write(`MARK ${edge} ${label} ${mdocs}\n`);
+  return JSON.parse(await answer) as { activeMs?: number };
+}
+
+async function run(batch: number, seconds: number, pool: number, label?: string) {
   const bodies = await prepare(pool, batch);
   let i = 0;
+  if (label) await mark("start", label);
   const t0 = performance.now();
   const result = await autocannon({
     url: server.url,
@@ -103,6 +110,7 @@ async function run(batch: number, seconds: number, pool: number) {
   } as never);
   const elapsed = (performance.now() - t0) / 1000;
   const ok = result.requests.total - result.non2xx;
+  const busy = label ? (await mark("end", label, ok * batch)).activeMs : undefined;
   return {
     batch,
     requests: result.requests.total,
@@ -112,6 +120,9 @@ async function run(batch: number, seconds: number, pool: number) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     seconds: elapsed,
+    /** main-thread busy time of the server per mdoc (event-loop utilisation over the run) */
+    mainUs: busy === undefined || ok === 0 ? undefined : (busy * 1000) / (ok * batch),
+    mainShare: busy === undefined ? undefined : busy / 1000 / elapsed,
   };
 }
 
@@ -121,7 +132,7 @@ for (const batch of [1, 10]) {
   const probe = await run(batch, 3, batch === 1 ? 3000 : 600);
   const pool = Math.min(40_000, Math.ceil((probe.mdocsPerSec / batch) * SECONDS * 1.5) + 100);
   process.stderr.write(`batch ${batch}: probe ${probe.mdocsPerSec.toFixed(0)} mdocs/s; preparing ${pool} requests\n`);
-  results.push(await run(batch, SECONDS, pool));
+  results.push(await run(batch, SECONDS, pool, `batch-${batch}`));
 }
 child.stdin!.write("RAW\n");
 const rawAfter = Number(await next("RAW"));
@@ -132,10 +143,12 @@ const raw = (server.raw + rawAfter) / 2;
 console.log(
   `raw KeyStore P-256 sign rate (same DS key, same process): ${server.raw.toFixed(0)}/s before, ${rawAfter.toFixed(0)}/s after`,
 );
-console.log("batch  requests  non2xx  seconds  mdocs/s   p50 ms  p99 ms  mdocs/s ÷ raw sign rate");
+console.log(
+  "batch  requests  non2xx  seconds  mdocs/s   p50 ms  p99 ms  main µs/mdoc  main busy  mdocs/s ÷ raw sign rate",
+);
 for (const r of results)
   console.log(
-    `${String(r.batch).padStart(5)}  ${String(r.requests).padStart(8)}  ${String(r.non2xx).padStart(6)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.mdocsPerSec.toFixed(0).padStart(7)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(6)}  ${(r.mdocsPerSec / raw).toFixed(2)}`,
+    `${String(r.batch).padStart(5)}  ${String(r.requests).padStart(8)}  ${String(r.non2xx).padStart(6)}  ${r.seconds.toFixed(1).padStart(7)}  ${r.mdocsPerSec.toFixed(0).padStart(7)}  ${String(r.p50).padStart(7)}  ${String(r.p99).padStart(6)}  ${(r.mainUs?.toFixed(0) ?? "-").padStart(12)}  ${(r.mainShare === undefined ? "-" : `${(100 * r.mainShare).toFixed(0)}%`).padStart(9)}  ${(r.mdocsPerSec / raw).toFixed(2)}`,
   );
 const ten = results.find((r) => r.batch === 10)!;
 console.log(`target (batch 10 >= 0.50 x raw): ${ten.mdocsPerSec / raw >= 0.5 ? "met" : "NOT met"}`);
