@@ -4,7 +4,7 @@
 // "MARK start|end <label>" brackets a measured run: "MARKED <json>" answers with the main thread's
 // busy time since the start mark (event-loop utilisation), and with BENCH_CPU_PROF the marks are
 // appended to marks.jsonl there (process.hrtime, the CPU profile's clock) for bench/cpu-profile.ts.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startStack } from "../apps/ra/test/support/harness.ts";
@@ -34,6 +34,8 @@ const raw = await rawSignRate(RAW_SECONDS);
 process.stdout.write(
   `READY ${JSON.stringify({ url: stack.url, ca: stack.serverCa.certPem, cert: client.certPem, key: client.keyPem, raw })}\n`,
 );
+// node creates the profile directory only when it writes the profile, at exit
+if (process.env.BENCH_CPU_PROF) mkdirSync(process.env.BENCH_CPU_PROF, { recursive: true });
 let elu = performance.eventLoopUtilization();
 const rl = createInterface({ input: process.stdin });
 rl.on("line", async (line) => {
