@@ -21,6 +21,7 @@ import { IdempotencyStore, requestHash } from "./idempotency.ts";
 import { NonceStore } from "./nonce.ts";
 import { errorHandler, ProblemError, problemBody, sendProblem } from "./problem.ts";
 import { type ProofOptions, verifyProofs } from "./proof.ts";
+import { ProofWorkers } from "./proof-workers.ts";
 import * as S from "./schemas.ts";
 
 declare module "fastify" {
@@ -58,6 +59,8 @@ export interface RaOptions {
   nonceTtlMs?: number;
   idempotency?: { instance?: string; leaseMs?: number; ttlMs?: number };
   proof?: ProofOptions;
+  /** Worker threads checking proof signatures (default cores - 1, at least 1; 0: on the event loop). */
+  proofWorkers?: number;
   /** Public base URL shown in the OpenAPI document. */
   publicUrl?: string;
 }
@@ -96,6 +99,8 @@ async function build(opts: RaOptions) {
 
   const clients = new ClientRegistry(db.sql);
   const nonces = new NonceStore(db.sql, opts.nonceTtlMs ?? 5 * 60_000);
+  const proofWorkers = opts.proofWorkers === 0 ? undefined : new ProofWorkers(opts.proofWorkers);
+  const proofOptions: ProofOptions = { ...opts.proof, signatures: opts.proof?.signatures ?? proofWorkers?.check };
   const idem = new IdempotencyStore(db.sql, {
     instance: opts.idempotency?.instance ?? process.env.IACA_INSTANCE ?? (await import("node:os")).hostname(),
     bootId: randomUUID(),
@@ -287,7 +292,7 @@ async function build(opts: RaOptions) {
       if (b.kind === "retry") await issuer.abandon({ requestId, actor: `client:${client.id}` });
     }
     try {
-      const proofs = await verifyProofs(jwts, opts.proof);
+      const proofs = await verifyProofs(jwts, proofOptions);
       await nonces.consume(proofs.nonce, client.id, requestId);
       const result: IssueResult = await issuer.issue(build(requestId, proofs.devices));
       if (tracked) {
@@ -422,7 +427,10 @@ async function build(opts: RaOptions) {
     idem.purge().catch(() => undefined);
   }, 60_000);
   timer.unref();
-  app.addHook("onClose", async () => clearInterval(timer));
+  app.addHook("onClose", async () => {
+    clearInterval(timer);
+    await proofWorkers?.close();
+  });
 
   return app;
 }

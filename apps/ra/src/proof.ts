@@ -3,6 +3,7 @@ import type { DeviceKey } from "@iaca/issuer";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
 import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
+import type { SignatureChecker } from "./proof-workers.ts";
 
 /** Enforced here: every device key signs the nonce (openid4vci-proof+jwt). */
 void PROOF_DEVICE_KEY; // the controls this module enforces
@@ -24,6 +25,8 @@ export interface ProofOptions {
   maxAgeSeconds?: number;
   clockToleranceSeconds?: number;
   now?: () => Date;
+  /** Where signatures are checked (ProofWorkers.check); default: on the event loop. */
+  signatures?: SignatureChecker;
 }
 
 function deviceKeyOf(header: ReturnType<typeof decodeProtectedHeader>, index: number): DeviceKey["jwk"] {
@@ -116,6 +119,48 @@ function checkStructure(
   return true;
 }
 
+interface ParsedProof {
+  jwt: string;
+  jwk: DeviceKey["jwk"];
+  /** The JWS signing input (header.payload) and the raw r||s signature. */
+  input: string;
+  signature: Uint8Array;
+}
+
+/** Header, device key and JWS structure of one proof; throws its problem (signature not checked yet). */
+function parseProof(jwt: string, index: number): ParsedProof {
+  const invalid = (reason: string) => new ProblemError("invalid-proof", `proof ${index}: ${reason}`, { index });
+  const parts = jwt.split(".");
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(jwt);
+  } catch {
+    throw invalid("the JWT header is malformed");
+  }
+  if (header.typ !== PROOF_TYP) throw invalid(`typ must be ${PROOF_TYP}`);
+  const jwk = deviceKeyOf(header, index);
+  const structure = parts.length === 3 ? checkStructure(header, header.jwk as Record<string, unknown>) : false;
+  if (structure === "unsupported")
+    throw new ProblemError("invalid-device-key", `proof ${index}: the device key is not usable`, { index });
+  if (!structure) throw invalid("signature or structure invalid");
+  try {
+    return { jwt, jwk, input: `${parts[0]}.${parts[1]}`, signature: base64url.decode(parts[2]!) };
+  } catch {
+    throw invalid("signature or structure invalid");
+  }
+}
+
+/** The signature checks on the event loop (no proof workers): the same node:crypto calls as proof-worker.mjs. */
+const checkSignaturesHere: SignatureChecker = async (items) =>
+  items.map(({ crv, x, y, input, signature }) => {
+    try {
+      const key = createPublicKey({ key: { kty: "EC", crv, x, y }, format: "jwk" });
+      return verify(HASHES[crv], Buffer.from(input, "ascii"), { key, dsaEncoding: "ieee-p1363" }, signature);
+    } catch {
+      return false;
+    }
+  });
+
 /**
  * Verifies each proof JWT: typ openid4vci-proof+jwt, an EC device key in the jwk header that
  * signed it, iat recent, one nonce shared by all proofs, distinct device keys. The nonce itself
@@ -124,7 +169,7 @@ function checkStructure(
  * jose decodes the header and the claims (decodeProtectedHeader, decodeJwt, base64url); the
  * signature is checked with node:crypto (the device key imported from its JWK, the raw r||s
  * signature as ieee-p1363), which does the same ECDSA verification as jose's EmbeddedJWK +
- * jwtVerify in well under half the main-thread time (no WebCrypto CryptoKey, no promise jobs).
+ * jwtVerify in well under half the CPU time, on the proof workers when the RA has them.
  * The checks jose made around it are made here in the same order with the same outcomes
  * (apps/ra/test/proof.test.ts compares both on valid and malformed proofs).
  */
@@ -132,37 +177,36 @@ export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Pro
   const now = Math.floor((opts.now?.() ?? new Date()).getTime() / 1000);
   const maxAge = opts.maxAgeSeconds ?? 300;
   const skew = opts.clockToleranceSeconds ?? 60;
-  const results = jwts.map((jwt, index) => {
-    const invalid = (reason: string) => new ProblemError("invalid-proof", `proof ${index}: ${reason}`, { index });
-    const parts = jwt.split(".");
-    let header: ReturnType<typeof decodeProtectedHeader>;
+  // Every proof is parsed first; the signatures of the well-formed ones are then checked together
+  // (on the proof workers when configured); outcomes are taken in proof order, so the first failing
+  // proof answers with the same problem as when each was checked in turn.
+  const parsed = jwts.map((jwt, index) => {
     try {
-      header = decodeProtectedHeader(jwt);
-    } catch {
-      throw invalid("the JWT header is malformed");
+      return parseProof(jwt, index);
+    } catch (e) {
+      return e as Error;
     }
-    if (header.typ !== PROOF_TYP) throw invalid(`typ must be ${PROOF_TYP}`);
-    const jwk = deviceKeyOf(header, index);
-    const structure = parts.length === 3 ? checkStructure(header, header.jwk as Record<string, unknown>) : false;
-    if (structure === "unsupported")
-      throw new ProblemError("invalid-device-key", `proof ${index}: the device key is not usable`, { index });
-    if (!structure) throw invalid("signature or structure invalid");
+  });
+  const wellFormed = parsed.filter((p): p is ParsedProof => !(p instanceof Error));
+  const checks = wellFormed.map(({ jwk, input, signature }) => ({
+    crv: jwk.crv,
+    x: jwk.x,
+    y: jwk.y,
+    input,
+    signature,
+  }));
+  const ok = checks.length === 0 ? [] : await (opts.signatures ?? checkSignaturesHere)(checks);
+  const verified = new Map(wellFormed.map((p, i) => [p, ok[i] === true]));
+  const results = parsed.map((p, index) => {
+    if (p instanceof Error) throw p;
+    const invalid = (reason: string) => new ProblemError("invalid-proof", `proof ${index}: ${reason}`, { index });
+    if (!verified.get(p)) throw invalid("signature or structure invalid");
     let payload: Record<string, unknown>;
-    let verified = false;
     try {
-      const signature = base64url.decode(parts[2]!);
-      const key = createPublicKey({ key: { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y }, format: "jwk" });
-      verified = verify(
-        HASHES[jwk.crv],
-        Buffer.from(`${parts[0]}.${parts[1]}`, "ascii"),
-        { key, dsaEncoding: "ieee-p1363" },
-        signature,
-      );
-      payload = decodeJwt(jwt);
+      payload = decodeJwt(p.jwt);
     } catch {
       throw invalid("signature or structure invalid");
     }
-    if (!verified) throw invalid("signature or structure invalid");
     try {
       checkClaims(payload, now, maxAge, skew, opts.audience);
     } catch (e) {
@@ -170,8 +214,8 @@ export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Pro
       throw e;
     }
     if (typeof payload.nonce !== "string") throw invalid("nonce must be a string");
-    const thumbprint = jwkThumbprint(jwk);
-    return { nonce: payload.nonce, device: { jwk, thumbprint } satisfies DeviceKey };
+    const thumbprint = jwkThumbprint(p.jwk);
+    return { nonce: payload.nonce, device: { jwk: p.jwk, thumbprint } satisfies DeviceKey };
   });
   const nonce = results[0]!.nonce;
   if (results.some((r) => r.nonce !== nonce))

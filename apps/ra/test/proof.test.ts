@@ -4,9 +4,10 @@
 // result, or the same problem type and detail.
 import { generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { decodeProtectedHeader, EmbeddedJWK, errors as joseErrors, jwtVerify } from "jose";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { ProblemError } from "../src/problem.ts";
 import { PROOF_TYP, type ProofOptions, verifyProofs } from "../src/proof.ts";
+import { ProofWorkers } from "../src/proof-workers.ts";
 
 const ALGS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
 const HASH: Record<string, string> = { ES256: "sha256", ES384: "sha384", ES512: "sha512" };
@@ -239,15 +240,22 @@ describe("verifyProofs (node:crypto signature) behaves as the jose verifier", ()
     "mixed nonces": { jwts: [jws(a), jws(b, { payload: { nonce: "n-2", iat: NOW } })] },
   };
 
-  for (const [name, c] of Object.entries(cases))
-    it(name, async () => {
-      const o = { ...opts, ...(c.opts ?? {}) };
-      const want = await outcome(reference(c.jwts, o));
-      const got = await outcome(
-        verifyProofs(c.jwts, o).then((r) => ({ nonce: r.nonce, jwks: r.devices.map((d) => d.jwk) })),
-      );
-      expect(got).toEqual(want);
-    });
+  // the same outcomes with the signatures checked on the event loop and on the proof workers
+  const workers = new ProofWorkers(1);
+  afterAll(() => workers.close());
+  for (const [where, signatures] of [
+    ["event loop", undefined],
+    ["proof workers", workers.check],
+  ] as const)
+    for (const [name, c] of Object.entries(cases))
+      it(`${name} (${where})`, async () => {
+        const o = { ...opts, ...(c.opts ?? {}), signatures };
+        const want = await outcome(reference(c.jwts, o));
+        const got = await outcome(
+          verifyProofs(c.jwts, o).then((r) => ({ nonce: r.nonce, jwks: r.devices.map((d) => d.jwk) })),
+        );
+        expect(got).toEqual(want);
+      });
 
   it("a device key repeated in a batch is refused", async () => {
     const r = await outcome(verifyProofs([jws(a), jws(a)], opts));
