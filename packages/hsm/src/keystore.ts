@@ -164,6 +164,8 @@ export class KeyStore {
   private readonly signers: SignWorkers | undefined;
   /** Hot-path cache: signing key by the caller's URI string. Cleared with `keys`. */
   private readonly byRef = new Map<string, CachedKey>();
+  /** The same for secret (HMAC) keys. */
+  private readonly secretByRef = new Map<string, CachedKey>();
   private readonly parsed = new Map<string, Pkcs11Uri>();
   private sessionsLost = 0;
   private workerSignatures = 0;
@@ -538,8 +540,27 @@ export class KeyStore {
   async hmac(ref: KeyRef, data: Buffer | Uint8Array): Promise<Buffer> {
     const uri = this.uri(ref);
     const input = Buffer.from(data);
+    // Like ECDSA, SoftHSM does most of an HMAC's work in C_SignInit: once the key is known, short
+    // messages go to the signing workers; any failure there retries on the recovering pool path.
+    const known = typeof ref === "string" ? this.secretByRef.get(ref) : undefined;
+    if (known && this.signers && input.length <= 64)
+      return this.signers.sign(known.handle, input, 32, pkcs11js.CKM_SHA256_HMAC).then(
+        (mac) => {
+          this.workerSignatures++;
+          return mac;
+        },
+        () => {
+          this.workerRetries++;
+          this.clearKeyCache();
+          return this.hmacOnPool(ref, uri, input);
+        },
+      );
+    return this.hmacOnPool(ref, uri, input);
+  }
+
+  private hmacOnPool(ref: KeyRef, uri: Pkcs11Uri, input: Buffer): Promise<Buffer> {
     return this.run("C_Sign(HMAC)", { key: ref }, (s) => {
-      const k = this.cachedKey(s, uri, CKO_SECRET_KEY);
+      const k = this.cachedKey(s, uri, CKO_SECRET_KEY, ref);
       this.p11.C_SignInit(s, { mechanism: pkcs11js.CKM_SHA256_HMAC }, k.handle);
       return this.p11.C_SignAsync(s, input, Buffer.alloc(32));
     });
@@ -649,6 +670,7 @@ export class KeyStore {
   private clearKeyCache(): void {
     this.keys.clear();
     this.byRef.clear();
+    this.secretByRef.clear();
   }
 
   private uri(ref: KeyRef): Pkcs11Uri {
@@ -699,7 +721,10 @@ export class KeyStore {
     if (k) return k;
     k = this.lookupKey(s, u, cls);
     this.keys.set(cacheKey, k);
-    if (typeof ref === "string" && cls === CKO_PRIVATE_KEY && this.byRef.size < 10_000) this.byRef.set(ref, k);
+    if (typeof ref === "string" && this.byRef.size + this.secretByRef.size < 10_000) {
+      if (cls === CKO_PRIVATE_KEY) this.byRef.set(ref, k);
+      if (cls === CKO_SECRET_KEY) this.secretByRef.set(ref, k);
+    }
     return k;
   }
 

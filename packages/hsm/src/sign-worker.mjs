@@ -1,4 +1,4 @@
-// Signing worker thread (see signers.ts): C_SignInit + C_Sign on its own session for requests read
+// Signing worker thread (see signers.ts): C_SignInit + C_Sign (ECDSA over a digest, or HMAC) on its own session for requests read
 // from a shared-memory ring, results written to another; it sleeps in Atomics.wait when idle and
 // posts a one-word wake-up only when the main thread has none pending. Plain JS: loaded by
 // node:worker_threads as is. The layout constants are mirrored in signers.ts.
@@ -27,7 +27,7 @@ try {
 } catch (e) {
   if (e.code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
 }
-const mechanism = { mechanism: pkcs11js.CKM_ECDSA };
+const mechanisms = new Map();
 let session = null;
 let slot = null;
 
@@ -50,6 +50,9 @@ function signOne(seq) {
   const handle = Buffer.from(req.subarray(o + 20, o + 20 + handleLen));
   const wantSlot = req.subarray(o + 36, o + 36 + slotLen);
   const digest = Buffer.from(req.subarray(o + 52, o + 52 + digestLen));
+  const m = reqView.getInt32(o + 116, true);
+  let mechanism = mechanisms.get(m);
+  if (!mechanism) mechanisms.set(m, (mechanism = { mechanism: m }));
   try {
     if (!session || !slot.equals(wantSlot)) {
       dropSession();

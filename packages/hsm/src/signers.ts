@@ -2,8 +2,9 @@ import { Worker } from "node:worker_threads";
 import pkcs11js from "pkcs11js";
 
 // Shared-memory layout, mirrored in sign-worker.mjs. ctrl: Int32 words; a request slot holds
-// seq, digest length, signature size, handle length, slot-id length, handle[16], slot id[16],
-// digest[64]; a result slot holds seq, status (0 or a PKCS#11 code, -1 other), length, r||s[132].
+// seq, data length, signature size, handle length, slot-id length, handle[16], slot id[16],
+// data[64] (a digest for ECDSA, the message for HMAC), mechanism; a result slot holds seq, status
+// (0 or a PKCS#11 code, -1 other), length, signature[132].
 const REQ_HEAD = 0;
 const RES_HEAD = 1;
 const WAKE = 2;
@@ -22,6 +23,7 @@ interface Pending {
   handle: Buffer;
   digest: Buffer;
   size: number;
+  mechanism: number;
   resolve: (sig: Buffer) => void;
   reject: (e: unknown) => void;
 }
@@ -41,7 +43,7 @@ interface Slot {
 }
 
 /**
- * ECDSA signing on worker threads. pkcs11js has no async C_SignInit, and SoftHSM does most of
+ * ECDSA (and HMAC) signing on worker threads. pkcs11js has no async C_SignInit, and SoftHSM does most of
  * a signature's work in C_SignInit (it decrypts the key object), so signing with C_SignInit on the
  * event loop plus async C_Sign still blocks the loop for most of each signature. Each worker owns
  * one session and signs requests from a shared-memory ring (no structured clone, no message per
@@ -89,7 +91,8 @@ export class SignWorkers {
     }
   }
 
-  sign(handle: Buffer, digest: Buffer, size: number): Promise<Buffer> {
+  /** C_SignInit + C_Sign with `mechanism` (CKM_ECDSA over a digest, CKM_SHA256_HMAC over a short message). */
+  sign(handle: Buffer, digest: Buffer, size: number, mechanism: number = pkcs11js.CKM_ECDSA): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       if (this.closed || this.slots.length === 0) {
         reject(new Error("signing workers closed"));
@@ -99,7 +102,7 @@ export class SignWorkers {
         reject(new Error("request does not fit the signing workers' layout"));
         return;
       }
-      this.queue.push({ seq: this.nextSeq++ | 0, handle, digest, size, resolve, reject });
+      this.queue.push({ seq: this.nextSeq++ | 0, handle, digest, size, mechanism, resolve, reject });
       this.pump();
     });
   }
@@ -129,6 +132,7 @@ export class SignWorkers {
       s.req.set(p.handle, o + 20);
       s.req.set(slotId, o + 36);
       s.req.set(p.digest, o + 52);
+      v.setInt32(o + 116, p.mechanism, true);
       s.inflight.push(p);
       s.written++;
       touched.add(s);

@@ -143,6 +143,21 @@ describe("KeyStore on SoftHSM", () => {
     expect((await ks.hmac(other.uri, Buffer.from("123456789012"))).equals(a)).toBe(false);
   });
 
+  it("HMAC on the signing workers equals HMAC on the pool; long messages stay on the pool", async () => {
+    const uri = ks.uriFor("mynumber-hmac");
+    const msg = (i: number) => Buffer.from(`holder-ref:${String(123456789000 + i)}`);
+    const before = ks.stats();
+    const first = await Promise.all(Array.from({ length: 4 }, (_, i) => ks.hmac(uri, msg(i)))); // the pool finds the key
+    const again = await Promise.all(Array.from({ length: 200 }, (_, i) => ks.hmac(uri, msg(i % 4))));
+    again.forEach((mac, i) => expect(mac.equals(first[i % 4]!), `mac ${i}`).toBe(true));
+    expect(new Set(first.map((m) => m.toString("hex"))).size).toBe(4);
+    const after = ks.stats();
+    expect(after.workerSignatures - before.workerSignatures).toBeGreaterThanOrEqual(200);
+    expect(after.workerRetries).toBe(before.workerRetries);
+    const long = Buffer.alloc(100, 7);
+    expect((await ks.hmac(uri, long)).equals(await ks.hmac(uri, long))).toBe(true);
+  });
+
   it("64 concurrent async signers all succeed without blocking the event loop", async () => {
     const key = await ks.generateEcKey("concurrent");
     const pub = await ks.getPublicKey(key.uri);
