@@ -57,6 +57,7 @@ export class SignWorkers {
   private readonly queue: Pending[] = [];
   private nextSeq = 1;
   private closed = false;
+  private pumpQueued = false;
 
   constructor(
     module: string,
@@ -103,7 +104,15 @@ export class SignWorkers {
         return;
       }
       this.queue.push({ seq: this.nextSeq++ | 0, handle, digest, size, mechanism, resolve, reject });
-      this.pump();
+      // one hand-off (and at most one wake-up per worker) for all the requests made in this turn,
+      // e.g. the ten MSOs of a batch
+      if (!this.pumpQueued) {
+        this.pumpQueued = true;
+        queueMicrotask(() => {
+          this.pumpQueued = false;
+          this.pump();
+        });
+      }
     });
   }
 
