@@ -52,7 +52,10 @@ function signOne(seq) {
   const digest = Buffer.from(req.subarray(o + 52, o + 52 + digestLen));
   const m = reqView.getInt32(o + 116, true);
   let mechanism = mechanisms.get(m);
-  if (!mechanism) mechanisms.set(m, (mechanism = { mechanism: m }));
+  if (!mechanism) {
+    mechanism = { mechanism: m };
+    mechanisms.set(m, mechanism);
+  }
   try {
     if (!session || !slot.equals(wantSlot)) {
       dropSession();

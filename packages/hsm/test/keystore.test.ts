@@ -149,7 +149,7 @@ describe("KeyStore on SoftHSM", () => {
     const before = ks.stats();
     const first = await Promise.all(Array.from({ length: 4 }, (_, i) => ks.hmac(uri, msg(i)))); // the pool finds the key
     const again = await Promise.all(Array.from({ length: 200 }, (_, i) => ks.hmac(uri, msg(i % 4))));
-    again.forEach((mac, i) => expect(mac.equals(first[i % 4]!), `mac ${i}`).toBe(true));
+    for (const [i, mac] of again.entries()) expect(mac.equals(first[i % 4]!), `mac ${i}`).toBe(true);
     expect(new Set(first.map((m) => m.toString("hex"))).size).toBe(4);
     const after = ks.stats();
     expect(after.workerSignatures - before.workerSignatures).toBeGreaterThanOrEqual(200);

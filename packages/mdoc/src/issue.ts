@@ -352,7 +352,10 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
   try {
     await assertDsCanSign(ds, now, { keyStateCheck: o.keyStateCheck, isRevoked: o.isRevoked });
     if (algForCurve(ds.curve) !== o.signer.alg)
-      throw new MdocError("MDOC_DS_KEY_STATE", `signer alg ${o.signer.alg} does not match the DS key curve ${ds.curve}`);
+      throw new MdocError(
+        "MDOC_DS_KEY_STATE",
+        `signer alg ${o.signer.alg} does not match the DS key curve ${ds.curve}`,
+      );
   } catch (e) {
     await o.audit?.append({
       actor: o.actor ?? "svc:issuer",
