@@ -257,6 +257,15 @@ describe("verifyProofs (node:crypto signature) behaves as the jose verifier", ()
         expect(got).toEqual(want);
       });
 
+  it("proofs are still checked when the proof workers are gone", async () => {
+    const gone = new ProofWorkers(1);
+    await gone.close();
+    const o = { ...opts, signatures: gone.check };
+    await expect(verifyProofs([valid], o)).resolves.toMatchObject({ devices: [{ jwk: { crv: "P-256" } }] });
+    const forged = `${vh}.${vp}.${b64(Buffer.alloc(64, 1))}`;
+    expect(await outcome(verifyProofs([forged], o))).toMatchObject({ problem: "invalid-proof", index: 0 });
+  });
+
   it("a device key repeated in a batch is refused", async () => {
     const r = await outcome(verifyProofs([jws(a), jws(a)], opts));
     expect(r).toMatchObject({ problem: "invalid-device-key", index: 1 });
