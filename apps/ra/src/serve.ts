@@ -26,7 +26,7 @@ import {
   rootInit,
   rootSignCsr,
 } from "@iaca/pki";
-import { type AuditSink, loadPolicy, type Policy } from "@iaca/policy";
+import { type AuditSink, IacaError, loadPolicy, type Policy } from "@iaca/policy";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildRa } from "./app.ts";
@@ -38,6 +38,16 @@ import { ensureCa, ensureCert, issueCert, type Pem } from "./tls.ts";
 export function tlsDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.IACA_TLS_DIR || join(env.IACA_DATA_DIR || "./var", "tls"));
 }
+/** $IACA_RA_PROOF_WORKERS: proof-signature worker threads (0: on the event loop); a bad value stops the start. */
+export function proofWorkersFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.IACA_RA_PROOF_WORKERS;
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64)
+    throw new IacaError("CONFIG_INVALID", `IACA_RA_PROOF_WORKERS must be an integer 0..64 (got "${v}")`);
+  return n;
+}
+
 export function clientsDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.IACA_CLIENTS_DIR || join(env.IACA_DATA_DIR || "./var", "clients"));
 }
@@ -199,6 +209,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const logger = o.logger ?? createLogger({ name: `iaca-${role}` });
   const policy = loadPolicy(o.policyFile);
+  const proofWorkers = proofWorkersFromEnv(process.env); // checked before anything starts
   const db = await openDatabase({ migrate: true, poolSize: Number(process.env.IACA_DB_POOL ?? 20) });
   const audit = new AuditLog(db);
   const dir = tlsDir();
@@ -317,6 +328,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
         ...(process.env.IACA_RATE_LIMIT
           ? { rateLimit: { max: Number(process.env.IACA_RATE_LIMIT), timeWindowMs: 60_000 } }
           : {}),
+        ...(proofWorkers !== undefined ? { proofWorkers } : {}),
       });
       const port = o.port ?? Number(process.env.IACA_RA_PORT ?? 8443);
       await ra.listen({ host, port });
