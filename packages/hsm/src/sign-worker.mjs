@@ -43,13 +43,13 @@ function dropSession() {
 /** Signs request `seq`; returns [status, signature]: 0 and r||s, or a PKCS#11 code (-1: other error). */
 function signOne(seq) {
   const o = (seq % capacity) * REQ_SLOT;
-  const digestLen = reqView.getInt32(o + 4, true);
+  const dataLen = reqView.getInt32(o + 4, true);
   const sigSize = reqView.getInt32(o + 8, true);
   const handleLen = reqView.getInt32(o + 12, true);
   const slotLen = reqView.getInt32(o + 16, true);
   const handle = Buffer.from(req.subarray(o + 20, o + 20 + handleLen));
   const wantSlot = req.subarray(o + 36, o + 36 + slotLen);
-  const digest = Buffer.from(req.subarray(o + 52, o + 52 + digestLen));
+  const data = Buffer.from(req.subarray(o + 52, o + 52 + dataLen));
   const m = reqView.getInt32(o + 116, true);
   let mechanism = mechanisms.get(m);
   if (!mechanism) {
@@ -63,7 +63,7 @@ function signOne(seq) {
       session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
     }
     p11.C_SignInit(session, mechanism, handle);
-    return [0, p11.C_Sign(session, digest, Buffer.alloc(sigSize))];
+    return [0, p11.C_Sign(session, data, Buffer.alloc(sigSize))];
   } catch (e) {
     // Any failure may leave the session unusable or mid-operation: start over with a new one.
     dropSession();

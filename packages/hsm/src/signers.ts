@@ -13,7 +13,7 @@ const SLEEPING = 4;
 const REQ_SLOT = 128;
 const RES_SLOT = 160;
 const MAX_ID = 16;
-const MAX_DIGEST = 64;
+const MAX_DATA = 64;
 const MAX_SIG = 132;
 /** Requests a worker holds at once; more wait in the main thread's queue. */
 const CAPACITY = 256;
@@ -21,7 +21,7 @@ const CAPACITY = 256;
 interface Pending {
   seq: number;
   handle: Buffer;
-  digest: Buffer;
+  data: Buffer;
   size: number;
   mechanism: number;
   resolve: (sig: Buffer) => void;
@@ -93,17 +93,17 @@ export class SignWorkers {
   }
 
   /** C_SignInit + C_Sign with `mechanism` (CKM_ECDSA over a digest, CKM_SHA256_HMAC over a short message). */
-  sign(handle: Buffer, digest: Buffer, size: number, mechanism: number = pkcs11js.CKM_ECDSA): Promise<Buffer> {
+  sign(handle: Buffer, data: Buffer, size: number, mechanism: number = pkcs11js.CKM_ECDSA): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       if (this.closed || this.slots.length === 0) {
         reject(new Error("signing workers closed"));
         return;
       }
-      if (handle.length > MAX_ID || digest.length > MAX_DIGEST || size > MAX_SIG) {
+      if (handle.length > MAX_ID || data.length > MAX_DATA || size > MAX_SIG) {
         reject(new Error("request does not fit the signing workers' layout"));
         return;
       }
-      this.queue.push({ seq: this.nextSeq++ | 0, handle, digest, size, mechanism, resolve, reject });
+      this.queue.push({ seq: this.nextSeq++ | 0, handle, data, size, mechanism, resolve, reject });
       // one hand-off (and at most one wake-up per worker) for all the requests made in this turn,
       // e.g. the ten MSOs of a batch
       if (!this.pumpQueued) {
@@ -134,13 +134,13 @@ export class SignWorkers {
       const o = (s.written % CAPACITY) * REQ_SLOT;
       const v = s.reqView;
       v.setInt32(o, p.seq, true);
-      v.setInt32(o + 4, p.digest.length, true);
+      v.setInt32(o + 4, p.data.length, true);
       v.setInt32(o + 8, p.size, true);
       v.setInt32(o + 12, p.handle.length, true);
       v.setInt32(o + 16, slotId.length, true);
       s.req.set(p.handle, o + 20);
       s.req.set(slotId, o + 36);
-      s.req.set(p.digest, o + 52);
+      s.req.set(p.data, o + 52);
       v.setInt32(o + 116, p.mechanism, true);
       s.inflight.push(p);
       s.written++;
