@@ -169,6 +169,7 @@ export class KeyStore {
   private readonly parsed = new Map<string, Pkcs11Uri>();
   private sessionsLost = 0;
   private workerSignatures = 0;
+  private generation: Promise<unknown> = Promise.resolve();
   private workerRetries = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -226,44 +227,46 @@ export class KeyStore {
     checkLabel(label);
     const id = randomBytes(16);
     const info: KeyInfo = { uri: this.uriFor(label, id), label, id: id.toString("hex"), kind: "ec", curve: curve.name };
-    return this.audited("hsm.key.generate", info, opts, async () => {
-      await this.assertLabelFree(label);
-      const common: Template = [
-        { type: CKA_TOKEN, value: true },
-        { type: CKA_LABEL, value: label },
-        { type: CKA_ID, value: id },
-      ];
-      const pub: Template = [
-        ...common,
-        { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
-        { type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-        { type: CKA_PRIVATE, value: false },
-        { type: pkcs11js.CKA_EC_PARAMS, value: curve.params },
-        { type: pkcs11js.CKA_VERIFY, value: true },
-        { type: pkcs11js.CKA_ENCRYPT, value: false },
-        { type: pkcs11js.CKA_WRAP, value: false },
-        { type: pkcs11js.CKA_DERIVE, value: false },
-      ];
-      const priv: Template = [
-        ...common,
-        { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
-        { type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
-        // KEY_STORED_IN_MODULE / KEY_NON_EXTRACTABLE / KEY_NO_ESCROW (no C_WrapKey) / KEY_USAGE_SIGN_ONLY
-        { type: CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_SIGN, value: true },
-        { type: pkcs11js.CKA_DECRYPT, value: false },
-        { type: pkcs11js.CKA_UNWRAP, value: false },
-        { type: pkcs11js.CKA_DERIVE, value: false },
-        { type: pkcs11js.CKA_MODIFIABLE, value: false },
-      ];
-      await this.run("C_GenerateKeyPair", { key: info.uri }, async (s) => {
-        // KEY_GENERATED_ON_TOKEN: the pair is created by the module, never imported.
-        const kp = await this.p11.C_GenerateKeyPairAsync(s, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, pub, priv);
-        this.verifyPrivate(s, kp.privateKey, info.uri, { sign: true });
-      });
-    });
+    return this.audited("hsm.key.generate", info, opts, () =>
+      this.oneAtATime(async () => {
+        await this.assertLabelFree(label);
+        const common: Template = [
+          { type: CKA_TOKEN, value: true },
+          { type: CKA_LABEL, value: label },
+          { type: CKA_ID, value: id },
+        ];
+        const pub: Template = [
+          ...common,
+          { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
+          { type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+          { type: CKA_PRIVATE, value: false },
+          { type: pkcs11js.CKA_EC_PARAMS, value: curve.params },
+          { type: pkcs11js.CKA_VERIFY, value: true },
+          { type: pkcs11js.CKA_ENCRYPT, value: false },
+          { type: pkcs11js.CKA_WRAP, value: false },
+          { type: pkcs11js.CKA_DERIVE, value: false },
+        ];
+        const priv: Template = [
+          ...common,
+          { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
+          { type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
+          // KEY_STORED_IN_MODULE / KEY_NON_EXTRACTABLE / KEY_NO_ESCROW (no C_WrapKey) / KEY_USAGE_SIGN_ONLY
+          { type: CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_SIGN, value: true },
+          { type: pkcs11js.CKA_DECRYPT, value: false },
+          { type: pkcs11js.CKA_UNWRAP, value: false },
+          { type: pkcs11js.CKA_DERIVE, value: false },
+          { type: pkcs11js.CKA_MODIFIABLE, value: false },
+        ];
+        await this.run("C_GenerateKeyPair", { key: info.uri }, async (s) => {
+          // KEY_GENERATED_ON_TOKEN: the pair is created by the module, never imported.
+          const kp = await this.p11.C_GenerateKeyPairAsync(s, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, pub, priv);
+          this.verifyPrivate(s, kp.privateKey, info.uri, { sign: true });
+        });
+      }),
+    );
   }
 
   /** Generates an AES-256 key (CKM_AES_KEY_GEN) for AES-GCM encryption on the token. */
@@ -281,33 +284,46 @@ export class KeyStore {
     const id = randomBytes(16);
     const info: KeyInfo = { uri: this.uriFor(label, id), label, id: id.toString("hex"), kind };
     const aes = kind === "aes";
-    return this.audited("hsm.key.generate", info, opts, async () => {
-      await this.assertLabelFree(label);
-      const tpl: Template = [
-        { type: CKA_CLASS, value: CKO_SECRET_KEY },
-        { type: CKA_KEY_TYPE, value: aes ? pkcs11js.CKK_AES : pkcs11js.CKK_GENERIC_SECRET },
-        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-        { type: CKA_TOKEN, value: true },
-        { type: CKA_PRIVATE, value: true },
-        { type: CKA_LABEL, value: label },
-        { type: CKA_ID, value: id },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_ENCRYPT, value: aes },
-        { type: pkcs11js.CKA_DECRYPT, value: aes },
-        { type: pkcs11js.CKA_SIGN, value: !aes },
-        { type: pkcs11js.CKA_VERIFY, value: !aes },
-        { type: pkcs11js.CKA_WRAP, value: false },
-        { type: pkcs11js.CKA_UNWRAP, value: false },
-        { type: pkcs11js.CKA_DERIVE, value: false },
-        { type: pkcs11js.CKA_MODIFIABLE, value: false },
-      ];
-      const mechanism = aes ? pkcs11js.CKM_AES_KEY_GEN : pkcs11js.CKM_GENERIC_SECRET_KEY_GEN;
-      await this.run("C_GenerateKey", { key: info.uri }, async (s) => {
-        const h = await this.p11.C_GenerateKeyAsync(s, { mechanism }, tpl);
-        this.verifyPrivate(s, h, info.uri, {});
-      });
-    });
+    return this.audited("hsm.key.generate", info, opts, () =>
+      this.oneAtATime(async () => {
+        await this.assertLabelFree(label);
+        const tpl: Template = [
+          { type: CKA_CLASS, value: CKO_SECRET_KEY },
+          { type: CKA_KEY_TYPE, value: aes ? pkcs11js.CKK_AES : pkcs11js.CKK_GENERIC_SECRET },
+          { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+          { type: CKA_TOKEN, value: true },
+          { type: CKA_PRIVATE, value: true },
+          { type: CKA_LABEL, value: label },
+          { type: CKA_ID, value: id },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_ENCRYPT, value: aes },
+          { type: pkcs11js.CKA_DECRYPT, value: aes },
+          { type: pkcs11js.CKA_SIGN, value: !aes },
+          { type: pkcs11js.CKA_VERIFY, value: !aes },
+          { type: pkcs11js.CKA_WRAP, value: false },
+          { type: pkcs11js.CKA_UNWRAP, value: false },
+          { type: pkcs11js.CKA_DERIVE, value: false },
+          { type: pkcs11js.CKA_MODIFIABLE, value: false },
+        ];
+        const mechanism = aes ? pkcs11js.CKM_AES_KEY_GEN : pkcs11js.CKM_GENERIC_SECRET_KEY_GEN;
+        await this.run("C_GenerateKey", { key: info.uri }, async (s) => {
+          const h = await this.p11.C_GenerateKeyAsync(s, { mechanism }, tpl);
+          this.verifyPrivate(s, h, info.uri, {});
+        });
+      }),
+    );
+  }
+
+  /**
+   * Key generation runs one at a time per store: it is rare (ceremonies, rotation), the label
+   * check and the generation then cannot interleave, and SoftHSM mixes up objects created at once
+   * on one token (a key generated alongside another read back another object's attributes).
+   */
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.generation.then(fn, fn);
+    this.generation = next.catch(() => undefined);
+    return next;
   }
 
   /** Reads back what was generated; a module that ignored the template must not keep the key. */

@@ -10,6 +10,7 @@ const RES_HEAD = 1;
 const WAKE = 2;
 const CLOSE = 3;
 const SLEEPING = 4;
+const BELL = 5;
 const REQ_SLOT = 128;
 const RES_SLOT = 160;
 
@@ -75,15 +76,16 @@ let tail = 0;
 let resHead = 0;
 let unreported = 0;
 for (;;) {
-  const head = Atomics.load(ctrl, REQ_HEAD);
-  if (head === tail) {
+  // The bell is read first: whatever the main thread stores (a request, the close flag), it then
+  // rings the bell, so a change missed by the checks below makes the wait return at once.
+  const bell = Atomics.load(ctrl, BELL);
+  if (Atomics.load(ctrl, REQ_HEAD) === tail) {
     // Deactivation (hsm.deactivation.close): once every accepted request is answered, close this
     // worker's session, so the process holds no session (and no login) once the KeyStore is closed.
     if (Atomics.load(ctrl, CLOSE)) break;
-    // Announce the sleep, then look once more: the main thread only pays for a wake-up (a futex
-    // syscall) when this flag is set, and a request written in between is seen here.
+    // The main thread pays for a wake-up (a futex syscall) only while this flag is set.
     Atomics.store(ctrl, SLEEPING, 1);
-    if (Atomics.load(ctrl, REQ_HEAD) === head && !Atomics.load(ctrl, CLOSE)) Atomics.wait(ctrl, REQ_HEAD, head);
+    Atomics.wait(ctrl, BELL, bell);
     Atomics.store(ctrl, SLEEPING, 0);
     continue;
   }

@@ -10,6 +10,7 @@ const RES_HEAD = 1;
 const WAKE = 2;
 const CLOSE = 3;
 const SLEEPING = 4;
+const BELL = 5;
 const REQ_SLOT = 128;
 const RES_SLOT = 160;
 const MAX_ID = 16;
@@ -148,8 +149,14 @@ export class SignWorkers {
     }
     for (const s of touched) {
       Atomics.store(s.ctrl, REQ_HEAD, s.written);
-      if (Atomics.load(s.ctrl, SLEEPING)) Atomics.notify(s.ctrl, REQ_HEAD);
+      this.ring(s);
     }
+  }
+
+  /** After a store the worker must see: ring its bell, and wake it if it sleeps (see sign-worker.mjs). */
+  private ring(s: Slot): void {
+    Atomics.add(s.ctrl, BELL, 1);
+    if (Atomics.load(s.ctrl, SLEEPING)) Atomics.notify(s.ctrl, BELL);
   }
 
   /** Reads every answer the worker has written; re-arms its wake-up first so none is missed. */
@@ -203,7 +210,7 @@ export class SignWorkers {
           });
           s.worker.once("exit", finish);
           Atomics.store(s.ctrl, CLOSE, 1);
-          Atomics.notify(s.ctrl, REQ_HEAD);
+          this.ring(s);
         });
         await s.worker.terminate();
         for (const p of s.inflight.splice(0)) p.reject(new Error("signing workers closed"));
