@@ -112,7 +112,7 @@ export interface KeyStoreStats {
   sessionsOpened: number;
   sessionsLost: number;
   logins: number;
-  /** ECDSA signatures made on the signing workers, and worker attempts retried on the pool. */
+  /** Signatures (ECDSA and HMAC) made on the signing workers, and worker attempts retried on the pool. */
   workerSignatures: number;
   workerRetries: number;
 }
@@ -169,8 +169,9 @@ export class KeyStore {
   private readonly parsed = new Map<string, Pkcs11Uri>();
   private sessionsLost = 0;
   private workerSignatures = 0;
-  private generation: Promise<unknown> = Promise.resolve();
   private workerRetries = 0;
+  /** Tail of the key generations (see oneAtATime). */
+  private generation: Promise<unknown> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -481,17 +482,8 @@ export class KeyStore {
     const known = typeof ref === "string" ? this.byRef.get(ref) : undefined;
     if (known?.curve && this.signers) {
       const curve = known.curve;
-      // Worker path; any failure (lost session, logged out, stale handle) retries on the recovering path.
-      return this.signers.sign(known.handle, data, 2 * curve.size).then(
-        (sig) => {
-          this.workerSignatures++;
-          return sig;
-        },
-        () => {
-          this.workerRetries++;
-          this.clearKeyCache();
-          return this.signOnPool(ref, uri, data);
-        },
+      return this.onWorkers(this.signers.sign(known.handle, data, 2 * curve.size), () =>
+        this.signOnPool(ref, uri, data),
       );
     }
     return this.signOnPool(ref, uri, data);
@@ -559,19 +551,29 @@ export class KeyStore {
     // Like ECDSA, SoftHSM does most of an HMAC's work in C_SignInit: once the key is known, short
     // messages go to the signing workers; any failure there retries on the recovering pool path.
     const known = typeof ref === "string" ? this.secretByRef.get(ref) : undefined;
-    if (known && this.signers && input.length <= 64)
-      return this.signers.sign(known.handle, input, 32, pkcs11js.CKM_SHA256_HMAC).then(
-        (mac) => {
-          this.workerSignatures++;
-          return mac;
-        },
-        () => {
-          this.workerRetries++;
-          this.clearKeyCache();
-          return this.hmacOnPool(ref, uri, input);
-        },
+    if (known && this.signers && input.length <= SignWorkers.MAX_DATA)
+      return this.onWorkers(this.signers.sign(known.handle, input, 32, pkcs11js.CKM_SHA256_HMAC), () =>
+        this.hmacOnPool(ref, uri, input),
       );
     return this.hmacOnPool(ref, uri, input);
+  }
+
+  /**
+   * A signing-worker attempt, counted; any failure (lost session, logged out, stale handle) drops
+   * the cached handles and retries on the recovering pool path.
+   */
+  private onWorkers(attempt: Promise<Buffer>, onPool: () => Promise<Buffer>): Promise<Buffer> {
+    return attempt.then(
+      (sig) => {
+        this.workerSignatures++;
+        return sig;
+      },
+      () => {
+        this.workerRetries++;
+        this.clearKeyCache();
+        return onPool();
+      },
+    );
   }
 
   private hmacOnPool(ref: KeyRef, uri: Pkcs11Uri, input: Buffer): Promise<Buffer> {

@@ -1,20 +1,12 @@
-// Signing worker thread (see signers.ts): C_SignInit + C_Sign (ECDSA over a digest, or HMAC) on its own session for requests read
-// from a shared-memory ring, results written to another; it sleeps in Atomics.wait when idle and
-// posts a one-word wake-up only when the main thread has none pending. Plain JS: loaded by
-// node:worker_threads as is. The layout constants are mirrored in signers.ts.
+// Signing worker thread (see signers.ts): C_SignInit + C_Sign (ECDSA over a digest, or HMAC) on
+// its own session, for requests read from a shared-memory ring, answers written to another; it
+// sleeps on a bell word when idle and wakes the event loop only when answers are worth reading.
+// Plain JS: loaded by node:worker_threads as is. The ring layout comes from signers.ts (RING).
 import { parentPort, workerData } from "node:worker_threads";
 import pkcs11js from "pkcs11js";
 
-const REQ_HEAD = 0;
-const RES_HEAD = 1;
-const WAKE = 2;
-const CLOSE = 3;
-const SLEEPING = 4;
-const BELL = 5;
-const REQ_SLOT = 128;
-const RES_SLOT = 160;
-
-const { module, ctrl: ctrlBuf, req: reqBuf, res: resBuf, capacity } = workerData;
+const { module, ctrl: ctrlBuf, req: reqBuf, res: resBuf, layout: L } = workerData;
+const { REQ_HEAD, RES_HEAD, WAKE, CLOSE, SLEEPING, BELL, REQ_SLOT, RES_SLOT, CAPACITY: capacity } = L;
 const ctrl = new Int32Array(ctrlBuf);
 const req = new Uint8Array(reqBuf);
 const reqView = new DataView(reqBuf);
@@ -44,14 +36,14 @@ function dropSession() {
 /** Signs request `seq`; returns [status, signature]: 0 and r||s, or a PKCS#11 code (-1: other error). */
 function signOne(seq) {
   const o = (seq % capacity) * REQ_SLOT;
-  const dataLen = reqView.getInt32(o + 4, true);
-  const sigSize = reqView.getInt32(o + 8, true);
-  const handleLen = reqView.getInt32(o + 12, true);
-  const slotLen = reqView.getInt32(o + 16, true);
-  const handle = Buffer.from(req.subarray(o + 20, o + 20 + handleLen));
-  const wantSlot = req.subarray(o + 36, o + 36 + slotLen);
-  const data = Buffer.from(req.subarray(o + 52, o + 52 + dataLen));
-  const m = reqView.getInt32(o + 116, true);
+  const dataLen = reqView.getInt32(o + L.REQ_DATA_LEN, true);
+  const sigSize = reqView.getInt32(o + L.REQ_SIG_SIZE, true);
+  const handleLen = reqView.getInt32(o + L.REQ_HANDLE_LEN, true);
+  const slotLen = reqView.getInt32(o + L.REQ_SLOT_LEN, true);
+  const handle = Buffer.from(req.subarray(o + L.REQ_HANDLE, o + L.REQ_HANDLE + handleLen));
+  const wantSlot = req.subarray(o + L.REQ_SLOT_ID, o + L.REQ_SLOT_ID + slotLen);
+  const data = Buffer.from(req.subarray(o + L.REQ_DATA, o + L.REQ_DATA + dataLen));
+  const m = reqView.getInt32(o + L.REQ_MECHANISM, true);
   let mechanism = mechanisms.get(m);
   if (!mechanism) {
     mechanism = { mechanism: m };
@@ -89,14 +81,14 @@ for (;;) {
     Atomics.store(ctrl, SLEEPING, 0);
     continue;
   }
-  const seq = reqView.getInt32((tail % capacity) * REQ_SLOT, true);
+  const seq = reqView.getInt32((tail % capacity) * REQ_SLOT + L.REQ_SEQ, true);
   const [status, sig] = signOne(tail);
   tail++;
   const o = (resHead % capacity) * RES_SLOT;
-  resView.setInt32(o, seq, true);
-  resView.setInt32(o + 4, status, true);
-  resView.setInt32(o + 8, sig ? sig.length : 0, true);
-  if (sig) res.set(sig, o + 12);
+  resView.setInt32(o + L.RES_SEQ, seq, true);
+  resView.setInt32(o + L.RES_STATUS, status, true);
+  resView.setInt32(o + L.RES_LEN, sig ? sig.length : 0, true);
+  if (sig) res.set(sig, o + L.RES_SIG);
   resHead++;
   Atomics.store(ctrl, RES_HEAD, resHead);
   // A wake-up costs this thread ~10 us (about a sixth of a SoftHSM signature), so answers are

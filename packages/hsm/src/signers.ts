@@ -1,23 +1,44 @@
 import { Worker } from "node:worker_threads";
 import pkcs11js from "pkcs11js";
 
-// Shared-memory layout, mirrored in sign-worker.mjs. ctrl: Int32 words; a request slot holds
-// seq, data length, signature size, handle length, slot-id length, handle[16], slot id[16],
-// data[64] (a digest for ECDSA, the message for HMAC), mechanism; a result slot holds seq, status
-// (0 or a PKCS#11 code, -1 other), length, signature[132].
-const REQ_HEAD = 0;
-const RES_HEAD = 1;
-const WAKE = 2;
-const CLOSE = 3;
-const SLEEPING = 4;
-const BELL = 5;
-const REQ_SLOT = 128;
-const RES_SLOT = 160;
-const MAX_ID = 16;
-const MAX_DATA = 64;
-const MAX_SIG = 132;
-/** Requests a worker holds at once; more wait in the main thread's queue. */
-const CAPACITY = 256;
+/**
+ * Shared-memory layout of a worker's rings, the one definition: sign-worker.mjs receives it in
+ * workerData. ctrl is Int32 words; a request slot holds seq, data length, signature size, handle
+ * length, slot-id length, handle[16], slot id[16], data[64] (a digest for ECDSA, the message for
+ * HMAC), mechanism; a result slot holds seq, status (0 or a PKCS#11 code, -1 other), length,
+ * signature[132].
+ */
+const RING = {
+  REQ_HEAD: 0,
+  RES_HEAD: 1,
+  WAKE: 2,
+  CLOSE: 3,
+  SLEEPING: 4,
+  BELL: 5,
+  CTRL_WORDS: 8,
+  REQ_SLOT: 128,
+  REQ_SEQ: 0,
+  REQ_DATA_LEN: 4,
+  REQ_SIG_SIZE: 8,
+  REQ_HANDLE_LEN: 12,
+  REQ_SLOT_LEN: 16,
+  REQ_HANDLE: 20,
+  REQ_SLOT_ID: 36,
+  REQ_DATA: 52,
+  REQ_MECHANISM: 116,
+  RES_SLOT: 160,
+  RES_SEQ: 0,
+  RES_STATUS: 4,
+  RES_LEN: 8,
+  RES_SIG: 12,
+  MAX_ID: 16,
+  MAX_DATA: 64,
+  MAX_SIG: 132,
+  /** Requests a worker holds at once; more wait in the main thread's queue. */
+  CAPACITY: 256,
+} as const;
+const { REQ_HEAD, RES_HEAD, WAKE, CLOSE, SLEEPING, BELL, REQ_SLOT, RES_SLOT, MAX_ID, MAX_DATA, MAX_SIG, CAPACITY } =
+  RING;
 
 interface Pending {
   seq: number;
@@ -54,6 +75,8 @@ interface Slot {
  * (recovering) path.
  */
 export class SignWorkers {
+  /** Longest data a request carries (a SHA-512 digest, or a short HMAC message). */
+  static readonly MAX_DATA = RING.MAX_DATA;
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private nextSeq = 1;
@@ -66,11 +89,11 @@ export class SignWorkers {
     private readonly slot: () => Buffer,
   ) {
     for (let i = 0; i < count; i++) {
-      const ctrlBuf = new SharedArrayBuffer(4 * 8);
+      const ctrlBuf = new SharedArrayBuffer(4 * RING.CTRL_WORDS);
       const reqBuf = new SharedArrayBuffer(REQ_SLOT * CAPACITY);
       const resBuf = new SharedArrayBuffer(RES_SLOT * CAPACITY);
       const worker = new Worker(new URL("./sign-worker.mjs", import.meta.url), {
-        workerData: { module, ctrl: ctrlBuf, req: reqBuf, res: resBuf, capacity: CAPACITY },
+        workerData: { module, ctrl: ctrlBuf, req: reqBuf, res: resBuf, layout: RING },
       });
       worker.unref();
       const s: Slot = {
@@ -134,15 +157,15 @@ export class SignWorkers {
       const p = this.queue.shift() as Pending;
       const o = (s.written % CAPACITY) * REQ_SLOT;
       const v = s.reqView;
-      v.setInt32(o, p.seq, true);
-      v.setInt32(o + 4, p.data.length, true);
-      v.setInt32(o + 8, p.size, true);
-      v.setInt32(o + 12, p.handle.length, true);
-      v.setInt32(o + 16, slotId.length, true);
-      s.req.set(p.handle, o + 20);
-      s.req.set(slotId, o + 36);
-      s.req.set(p.data, o + 52);
-      v.setInt32(o + 116, p.mechanism, true);
+      v.setInt32(o + RING.REQ_SEQ, p.seq, true);
+      v.setInt32(o + RING.REQ_DATA_LEN, p.data.length, true);
+      v.setInt32(o + RING.REQ_SIG_SIZE, p.size, true);
+      v.setInt32(o + RING.REQ_HANDLE_LEN, p.handle.length, true);
+      v.setInt32(o + RING.REQ_SLOT_LEN, slotId.length, true);
+      s.req.set(p.handle, o + RING.REQ_HANDLE);
+      s.req.set(slotId, o + RING.REQ_SLOT_ID);
+      s.req.set(p.data, o + RING.REQ_DATA);
+      v.setInt32(o + RING.REQ_MECHANISM, p.mechanism, true);
       s.inflight.push(p);
       s.written++;
       touched.add(s);
@@ -168,11 +191,11 @@ export class SignWorkers {
       const p = s.inflight.shift();
       s.read++;
       if (!p) continue;
-      const seq = s.resView.getInt32(o, true);
-      const status = s.resView.getInt32(o + 4, true);
-      const len = s.resView.getInt32(o + 8, true);
+      const seq = s.resView.getInt32(o + RING.RES_SEQ, true);
+      const status = s.resView.getInt32(o + RING.RES_STATUS, true);
+      const len = s.resView.getInt32(o + RING.RES_LEN, true);
       if (seq !== p.seq) p.reject(new Error("signing worker answered out of order"));
-      else if (status === 0) p.resolve(Buffer.from(s.res.subarray(o + 12, o + 12 + len)));
+      else if (status === 0) p.resolve(Buffer.from(s.res.subarray(o + RING.RES_SIG, o + RING.RES_SIG + len)));
       else p.reject(new pkcs11js.Pkcs11Error("signing worker error", status, "C_Sign"));
     }
     this.pump();
