@@ -1,19 +1,6 @@
-// Proof signature worker (see proof-workers.ts): imports each device key from its JWK and checks
-// the ECDSA signature (ieee-p1363) with node:crypto, off the event loop. Plain JS: loaded by
-// node:worker_threads as is.
-import { createPublicKey, verify } from "node:crypto";
+// Proof signature worker (see proof-workers.ts): checks a request's proof signatures off the
+// event loop. Plain JS: loaded by node:worker_threads as is.
 import { parentPort } from "node:worker_threads";
+import { checkSignatures } from "./proof-signature.mjs";
 
-const HASHES = { "P-256": "sha256", "P-384": "sha384", "P-521": "sha512" };
-
-parentPort.on("message", ({ id, items }) => {
-  const ok = items.map(({ crv, x, y, input, signature }) => {
-    try {
-      const key = createPublicKey({ key: { kty: "EC", crv, x, y }, format: "jwk" });
-      return verify(HASHES[crv], Buffer.from(input, "ascii"), { key, dsaEncoding: "ieee-p1363" }, signature);
-    } catch {
-      return false;
-    }
-  });
-  parentPort.postMessage({ id, ok });
-});
+parentPort.on("message", ({ id, items }) => parentPort.postMessage({ id, ok: checkSignatures(items) }));

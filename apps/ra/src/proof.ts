@@ -1,8 +1,9 @@
-import { createHash, createPublicKey, verify } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { DeviceKey } from "@iaca/issuer";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
 import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
+import { checkSignatures } from "./proof-signature.mjs";
 import type { SignatureChecker } from "./proof-workers.ts";
 
 /** Enforced here: every device key signs the nonce (openid4vci-proof+jwt). */
@@ -11,7 +12,6 @@ void DEVICE_KEY_HOLDER_HELD;
 
 export const PROOF_TYP = "openid4vci-proof+jwt";
 const ALGS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
-const HASHES: Record<string, string> = { "P-256": "sha256", "P-384": "sha384", "P-521": "sha512" };
 
 export interface VerifiedProofs {
   nonce: string;
@@ -150,16 +150,8 @@ function parseProof(jwt: string, index: number): ParsedProof {
   }
 }
 
-/** The signature checks on the event loop (no proof workers): the same node:crypto calls as proof-worker.mjs. */
-const checkSignaturesHere: SignatureChecker = async (items) =>
-  items.map(({ crv, x, y, input, signature }) => {
-    try {
-      const key = createPublicKey({ key: { kty: "EC", crv, x, y }, format: "jwk" });
-      return verify(HASHES[crv], Buffer.from(input, "ascii"), { key, dsaEncoding: "ieee-p1363" }, signature);
-    } catch {
-      return false;
-    }
-  });
+/** The signature checks on the event loop (no proof workers): the same function the workers run. */
+const checkSignaturesHere: SignatureChecker = async (items) => checkSignatures(items);
 
 /**
  * Verifies each proof JWT: typ openid4vci-proof+jwt, an EC device key in the jwk header that

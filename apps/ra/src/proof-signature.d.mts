@@ -1,0 +1,3 @@
+import type { SignatureCheck } from "./proof-workers.ts";
+
+export declare function checkSignatures(items: SignatureCheck[]): boolean[];
