@@ -7,6 +7,7 @@ import { discardAudit } from "@iaca/policy";
 import pkcs11js from "pkcs11js";
 import { KeyStore } from "../packages/hsm/src/index.ts";
 import { createSoftHsm } from "../test/support/softhsm.ts";
+import { timeAsync } from "./support/workload.ts";
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const CONCURRENCY = Math.max(8, 4 * availableParallelism());
@@ -28,20 +29,6 @@ function timeSync(ms: number, fn: () => void): number {
     for (let i = 0; i < 20; i++) fn();
     n += 20;
   }
-  return n;
-}
-
-async function timeAsync(ms: number, callers: number, fn: () => Promise<unknown>): Promise<number> {
-  const end = performance.now() + ms;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      while (performance.now() < end) {
-        await fn();
-        n++;
-      }
-    }),
-  );
   return n;
 }
 

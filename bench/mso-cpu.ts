@@ -3,19 +3,15 @@
 // Run: npx tsx bench/mso-cpu.ts [iterations]    (profile: node --cpu-prof --import tsx bench/mso-cpu.ts)
 import "reflect-metadata";
 import { issueMdoc, type MsoSigner } from "../packages/mdoc/src/index.ts";
-import { deviceJwk, makeDs, makeIaca, samplePerson } from "../packages/mdoc/test/support/testpki.ts";
+import { makeDs, makeIaca } from "../packages/mdoc/test/support/testpki.ts";
+import { typicalMdoc } from "./support/workload.ts";
 
 const N = Number(process.argv[2] ?? 3000);
 const iaca = await makeIaca();
 const ds = await makeDs(iaca);
 const sig = new Uint8Array(64).fill(7);
 const signer: MsoSigner = { alg: -7, certificate: new Uint8Array(ds.cert.rawData), sign: async () => sig };
-const portrait = new Uint8Array(20 * 1024);
-portrait.set([0xff, 0xd8, 0xff, 0xe0]);
-for (let i = 4; i < portrait.length; i++) portrait[i] = (i * 131) & 0xff;
-const input = { ...samplePerson(), portrait };
-const deviceKey = await deviceJwk();
-const MSO = { validity: "P30D", expectedUpdate: "P25D", digestAlgorithm: "SHA-256" as const };
+const { input, deviceKey, mso: MSO } = await typicalMdoc();
 const one = () => issueMdoc({ profile: "interop", input, deviceKey, signer, mso: MSO });
 for (let i = 0; i < 300; i++) await one();
 const t0 = performance.now();

@@ -14,8 +14,9 @@ import { Document } from "@auth0/mdl";
 import { discardAudit } from "@iaca/policy";
 import { defaultSignWorkers, KeyStore } from "../packages/hsm/src/index.ts";
 import { issueMdoc, keyStoreSigner } from "../packages/mdoc/src/index.ts";
-import { deviceJwk, makeDs, makeDsCertFor, makeIaca, samplePerson } from "../packages/mdoc/test/support/testpki.ts";
+import { makeDs, makeDsCertFor, makeIaca } from "../packages/mdoc/test/support/testpki.ts";
 import { createSoftHsm } from "../test/support/softhsm.ts";
+import { timeAsync, typicalMdoc } from "./support/workload.ts";
 
 const CHILD = process.argv.includes("--auth0-child");
 const SECONDS = Number(process.argv[2] ?? 3);
@@ -23,28 +24,8 @@ const CONCURRENCY = Math.max(8, 4 * availableParallelism());
 const ROUNDS = 6;
 const WORKERS = process.argv[3] ? Number(process.argv[3]) : defaultSignWorkers();
 
-// A typical document: every interop element, a 20 KB JPEG portrait.
-const portrait = new Uint8Array(20 * 1024);
-portrait.set([0xff, 0xd8, 0xff, 0xe0]);
-for (let i = 4; i < portrait.length; i++) portrait[i] = (i * 131) & 0xff;
-const input = { ...samplePerson(), portrait };
-const deviceKey = await deviceJwk();
-const MSO = { validity: "P30D", expectedUpdate: "P25D", digestAlgorithm: "SHA-256" as const };
+const { portrait, input, deviceKey, mso: MSO } = await typicalMdoc();
 const iaca = await makeIaca();
-
-async function timeAsync(ms: number, fn: () => Promise<unknown>): Promise<number> {
-  const end = performance.now() + ms;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < end) {
-        await fn();
-        n++;
-      }
-    }),
-  );
-  return n;
-}
 
 if (CHILD) {
   // @auth0/mdl with an in-memory key and its own DS certificate, same elements and values.
@@ -72,7 +53,7 @@ if (CHILD) {
   process.stdout.write("READY\n");
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === "QUIT") break;
-    process.stdout.write(`DONE ${await timeAsync(Number(line), auth0Issue)}\n`);
+    process.stdout.write(`DONE ${await timeAsync(Number(line), CONCURRENCY, auth0Issue)}\n`);
   }
   process.exit(0);
 }
@@ -103,9 +84,9 @@ const signer = keyStoreSigner(ks, key.uri, new Uint8Array(dsCert.rawData));
 
 const digest = createHash("sha256").update("mobile security object").digest();
 const cases: Record<string, (ms: number) => Promise<number>> = {
-  "raw KeyStore sign": (ms) => timeAsync(ms, () => ks.signDigestRaw(key.uri, digest)),
+  "raw KeyStore sign": (ms) => timeAsync(ms, CONCURRENCY, () => ks.signDigestRaw(key.uri, digest)),
   "MSO via KeyStore": (ms) =>
-    timeAsync(ms, () => issueMdoc({ profile: "interop", input, deviceKey, signer, mso: MSO })),
+    timeAsync(ms, CONCURRENCY, () => issueMdoc({ profile: "interop", input, deviceKey, signer, mso: MSO })),
   "@auth0/mdl in-memory": auth0Slice,
 };
 
