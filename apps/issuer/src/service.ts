@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { hash as oneShotHash, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
@@ -6,8 +6,10 @@ import {
   algForCurve,
   allProfiles,
   assertDsCanSign,
+  base64url,
   buildIssuerSigned,
   buildMso,
+  buildNameSpaces,
   type CborValue,
   type CoseAlg,
   computeValidity,
@@ -24,10 +26,8 @@ import {
   FullDate,
   get,
   getProfile,
-  issuerSignedItem,
   MdocError,
   type MsoSigner,
-  randomDigestIds,
   readMdocInput,
   restoreElement,
   signMso,
@@ -333,7 +333,7 @@ export class IssuerService implements IssuerApi {
     } catch {
       throw invalid("is not an IssuerSigned");
     }
-    const msoSha256 = createHash("sha256").update(payload).digest("hex");
+    const msoSha256 = oneShotHash("sha256", payload, "hex");
     const [row] = await this.o.db.sql.query<{
       id: string;
       state: string;
@@ -482,30 +482,9 @@ export class IssuerService implements IssuerApi {
     const holderRef = await this.holderRef(prepared.myNumber);
 
     // Build every MSO of the batch: fresh salts and a random digestID permutation per credential.
-    // one CSPRNG call for every 32-byte salt of the batch (fresh per element and per mdoc)
-    const perDoc = prepared.elements.length;
-    const salts = randomBytes(32 * perDoc * deviceKeys.length);
     const docs = deviceKeys.map((deviceKey, i) => {
-      const ids = randomDigestIds(prepared.elements.length);
-      const nameSpaces = new Map<string, EmbeddedCbor[]>();
-      const valueDigests = new Map<string, Map<number, Uint8Array>>();
-      prepared.elements.forEach((e, j) => {
-        const id = ids[j] as number;
-        const off = 32 * (i * perDoc + j);
-        const item = issuerSignedItem(
-          id,
-          e.identifier,
-          e.value,
-          new Uint8Array(salts.buffer, salts.byteOffset + off, 32),
-        );
-        if (!nameSpaces.has(e.namespace)) {
-          nameSpaces.set(e.namespace, []);
-          valueDigests.set(e.namespace, new Map());
-        }
-        nameSpaces.get(e.namespace)!.push(item);
-        valueDigests.get(e.namespace)!.set(id, digest(policy.mso.digestAlgorithm, item.raw));
-      });
-      const msoBytes = encodeCbor(
+      const { nameSpaces, valueDigests } = buildNameSpaces(prepared.elements, policy.mso.digestAlgorithm);
+      const mso = EmbeddedCbor.wrap(
         buildMso({
           docType: prepared.profile.docType,
           digestAlgorithm: policy.mso.digestAlgorithm,
@@ -514,13 +493,13 @@ export class IssuerService implements IssuerApi {
           validityInfo: validity,
         }),
       );
-      const payload = new EmbeddedCbor(msoBytes).raw;
+      const payload = mso.raw;
       return {
         id: randomUUID(),
         index: i,
         nameSpaces,
-        msoBytes,
-        msoSha256: createHash("sha256").update(payload).digest("hex"),
+        mso,
+        msoSha256: oneShotHash("sha256", payload, "hex"),
         thumbprint: req.devices[i]!.thumbprint,
       };
     });
@@ -563,10 +542,10 @@ export class IssuerService implements IssuerApi {
         await this.checkKeyState(chosen, validity.signed, revokedAtStart);
         const s0 = performance.now();
         try {
-          const sig = await keyStore.sign(chosen.ds.keyRef, tbs, hash);
+          const raw = await keyStore.signDigestRaw(chosen.ds.keyRef, digest(hash, tbs));
           metrics?.signLatency.observe((performance.now() - s0) / 1000);
           failpoint("issuer.after-sign", ++signCount);
-          return sig.raw;
+          return raw;
         } catch (e) {
           metrics?.signFailures.inc({ code: (e as { code?: string }).code ?? "unknown" });
           throw e;
@@ -575,10 +554,10 @@ export class IssuerService implements IssuerApi {
     };
     let credentials: IssuedCredential[];
     try {
-      const signed = await Promise.all(docs.map((d) => signMso(d.msoBytes, signer)));
+      const signed = await Promise.all(docs.map((d) => signMso(d.mso, signer)));
       credentials = docs.map((d, i) => ({
         id: d.id,
-        issuerSigned: Buffer.from(encodeCbor(buildIssuerSigned(d.nameSpaces, signed[i]!))).toString("base64url"),
+        issuerSigned: base64url(encodeCbor(buildIssuerSigned(d.nameSpaces, signed[i]!))),
         docType: prepared.profile.docType,
         deviceKeyThumbprint: d.thumbprint,
         validFrom: validity.validFrom.toISOString(),

@@ -51,6 +51,36 @@ export class EmbeddedCbor {
     const { raw, bytes } = encodeTag24(value);
     return new EmbeddedCbor(bytes, raw);
   }
+  /**
+   * Several tag-24 items (the IssuerSignedItems of one MSO) in one allocation, each `raw` a view
+   * of it: an off-heap buffer costs ~1-2 us to allocate and collect whatever its size, more than
+   * encoding a small item.
+   */
+  static wrapAll(values: readonly CborValue[]): EmbeddedCbor[] {
+    return withWriter((w) => {
+      const spans: number[] = [];
+      let total = 0;
+      for (const v of values) {
+        const start = w.pos;
+        write(w, v, 0);
+        spans.push(start, w.pos);
+        total += tag24Size(w.pos - start);
+      }
+      const out = new Uint8Array(total);
+      const items: EmbeddedCbor[] = [];
+      let p = 0;
+      for (let i = 0; i < spans.length; i += 2) {
+        const start = spans[i] as number;
+        const n = (spans[i + 1] as number) - start;
+        const h = writeTag24Head(out, p, n);
+        out.set(w.buf.subarray(start, start + n), p + h);
+        const raw = out.subarray(p, p + h + n);
+        items.push(new EmbeddedCbor(raw.subarray(h), raw));
+        p += h + n;
+      }
+      return items;
+    });
+  }
   decode(): CborValue {
     if (!this.#done) {
       this.#decoded = decodeCbor(this.bytes);
@@ -60,22 +90,43 @@ export class EmbeddedCbor {
   }
 }
 
+/** Size of #6.24(bstr) around n bytes in shortest form: d8 18, the bstr head, the bytes. */
+function tag24Size(n: number): number {
+  return 2 + (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n <= 0xffffffff ? 5 : 9) + n;
+}
+
+/** Writes d8 18 and the shortest bstr head for n bytes at out[p]; returns the header length. */
+function writeTag24Head(out: Uint8Array, p: number, n: number): number {
+  out[p] = 0xd8;
+  out[p + 1] = 0x18;
+  if (n < 24) {
+    out[p + 2] = 0x40 | n;
+    return 3;
+  }
+  if (n < 0x100) {
+    out[p + 2] = 0x58;
+    out[p + 3] = n;
+    return 4;
+  }
+  if (n < 0x10000) {
+    out[p + 2] = 0x59;
+    out[p + 3] = n >> 8;
+    out[p + 4] = n & 0xff;
+    return 5;
+  }
+  if (n > 0xffffffff) throw new MdocError("MDOC_ENCODING", "embedded CBOR larger than 4 GB");
+  out[p + 2] = 0x5a;
+  out[p + 3] = (n >>> 24) & 0xff;
+  out[p + 4] = (n >> 16) & 0xff;
+  out[p + 5] = (n >> 8) & 0xff;
+  out[p + 6] = n & 0xff;
+  return 7;
+}
+
 /** #6.24(bstr) encoded directly: tag header d8 18, shortest bstr length header, the bytes. */
 function tag24Bytes(bytes: Uint8Array): Uint8Array {
-  const n = bytes.length;
-  const head =
-    n < 24
-      ? [0x40 | n]
-      : n < 0x100
-        ? [0x58, n]
-        : n < 0x10000
-          ? [0x59, n >> 8, n & 0xff]
-          : [0x5a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-  const out = new Uint8Array(2 + head.length + n);
-  out[0] = 0xd8;
-  out[1] = 0x18;
-  out.set(head, 2);
-  out.set(bytes, 2 + head.length);
+  const out = new Uint8Array(tag24Size(bytes.length));
+  out.set(bytes, writeTag24Head(out, 0, bytes.length));
   return out;
 }
 
@@ -320,8 +371,7 @@ function write(w: Writer, v: unknown, depth: number): void {
     // a raw built here (or received in shortest form) is exactly the deterministic tag-24 item
     const b = v.bytes;
     const n = b.length;
-    const canonical = 2 + (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n <= 0xffffffff ? 5 : 9) + n;
-    if (v.raw.length === canonical) {
+    if (v.raw.length === tag24Size(n)) {
       w.bytes(v.raw);
       return;
     }
@@ -377,19 +427,16 @@ export function encodeCbor(value: CborValue | Record<string, unknown>): Uint8Arr
   });
 }
 
-/** The tag-24 item #6.24(bstr .cbor value) in one pass: [raw, offset of the embedded bytes]. */
+/** The tag-24 item #6.24(bstr .cbor value) in one pass: the item and a view of its embedded bytes. */
 function encodeTag24(value: CborValue): { raw: Uint8Array; bytes: Uint8Array } {
   return withWriter((w) => {
-    w.pos = 11; // room for d8 18 and the longest bstr head in front
+    w.pos = 7; // room for d8 18 and the longest bstr head in front
     write(w, value, 0);
-    const n = w.pos - 11;
-    const head = n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n <= 0xffffffff ? 5 : 9;
-    const end = w.pos;
-    w.pos = 11 - head - 2;
-    w.head(6, 24);
-    w.head(2, n);
-    const raw = w.buf.slice(11 - head - 2, end);
-    return { raw, bytes: raw.subarray(2 + head) };
+    const n = w.pos - 7;
+    const h = tag24Size(n) - n;
+    writeTag24Head(w.buf, 7 - h, n);
+    const raw = w.buf.slice(7 - h, w.pos);
+    return { raw, bytes: raw.subarray(h) };
   });
 }
 

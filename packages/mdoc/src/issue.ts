@@ -152,16 +152,56 @@ export function issuerSignedItem(
   elementValue: CborValue,
   salt?: Uint8Array,
 ): EmbeddedCbor {
-  const s = salt ?? new Uint8Array(randomBytes(32));
-  if (s.length < 16) throw new MdocError("MDOC_FORMAT", `salt must be at least 16 bytes (${SALT_RANDOM.id})`);
-  return EmbeddedCbor.wrap(
-    new Map<CborValue, CborValue>([
-      ["digestID", digestID],
-      ["random", s],
-      ["elementIdentifier", elementIdentifier],
-      ["elementValue", elementValue],
-    ]),
+  return EmbeddedCbor.wrap(itemMap(digestID, elementIdentifier, elementValue, salt ?? csprng(32)));
+}
+
+function itemMap(digestID: number, elementIdentifier: string, elementValue: CborValue, salt: Uint8Array) {
+  if (salt.length < 16) throw new MdocError("MDOC_FORMAT", `salt must be at least 16 bytes (${SALT_RANDOM.id})`);
+  return new Map<CborValue, CborValue>([
+    ["digestID", digestID],
+    ["random", salt],
+    ["elementIdentifier", elementIdentifier],
+    ["elementValue", elementValue],
+  ]);
+}
+
+/** What an IssuerSignedItem carries: the element, and the namespace it goes in. */
+export interface ItemElement {
+  namespace: string;
+  identifier: string;
+  value: CborValue;
+}
+
+/**
+ * The IssuerNameSpaces of one mdoc and the MSO valueDigests over them: a random digestID
+ * permutation and a fresh 32-byte CSPRNG salt per item (mdoc.salt.random), the items encoded in
+ * one allocation.
+ */
+export function buildNameSpaces(
+  elements: readonly ItemElement[],
+  digestAlgorithm: MsoInput["digestAlgorithm"],
+): { nameSpaces: Map<string, EmbeddedCbor[]>; valueDigests: Map<string, Map<number, Uint8Array>> } {
+  const ids = randomDigestIds(elements.length);
+  const salts = csprng(32 * elements.length);
+  const items = EmbeddedCbor.wrapAll(
+    elements.map((e, i) => itemMap(ids[i] as number, e.identifier, e.value, salts.subarray(32 * i, 32 * i + 32))),
   );
+  const nameSpaces = new Map<string, EmbeddedCbor[]>();
+  const valueDigests = new Map<string, Map<number, Uint8Array>>();
+  elements.forEach((e, i) => {
+    let list = nameSpaces.get(e.namespace);
+    let digests = valueDigests.get(e.namespace);
+    if (!list || !digests) {
+      list = [];
+      digests = new Map();
+      nameSpaces.set(e.namespace, list);
+      valueDigests.set(e.namespace, digests);
+    }
+    const item = items[i] as EmbeddedCbor;
+    list.push(item);
+    digests.set(ids[i] as number, digest(digestAlgorithm, item.raw));
+  });
+  return { nameSpaces, valueDigests };
 }
 
 /**
@@ -187,13 +227,19 @@ function csprng(n: number): Uint8Array {
 /** A random permutation of 0..n-1 (CSPRNG, unbiased): unique digestIDs that leak no element order. */
 export function randomDigestIds(n: number): number[] {
   const ids = Array.from({ length: n }, (_, i) => i);
-  const pool = new Uint32Array(csprng(4 * 2 * n).slice().buffer);
+  const words = 2 * n;
+  const pool = csprng(4 * words); // read in place: a copy would be one more off-heap buffer
   let next = 0;
   const below = (m: number) => {
     // rejection sampling over 32-bit words; refills from the CSPRNG if the pool runs out
     const limit = 0x100000000 - (0x100000000 % m);
     for (;;) {
-      const w = next < pool.length ? (pool[next++] as number) : randomInt(0, 0xffffffff);
+      const k = 4 * next++;
+      const w =
+        next <= words
+          ? ((pool[k] as number) | ((pool[k + 1] as number) << 8) | ((pool[k + 2] as number) << 16)) +
+            (pool[k + 3] as number) * 0x1000000
+          : randomInt(0, 0xffffffff);
       if (w < limit) return w % m;
     }
   };
@@ -251,9 +297,14 @@ export function buildMso(m: MsoInput): Map<CborValue, CborValue> {
  * only alg, unprotected x5chain (33) holds the DS certificate as a single bstr. `mso` may be a
  * map or already-encoded MSO bytes (tests craft non-conforming ones that way).
  */
-export async function signMso(mso: Map<CborValue, CborValue> | Uint8Array, signer: MsoSigner): Promise<CborValue[]> {
+export async function signMso(
+  mso: Map<CborValue, CborValue> | Uint8Array | EmbeddedCbor,
+  signer: MsoSigner,
+): Promise<CborValue[]> {
   const protectedBytes = encodeCbor(new Map<CborValue, CborValue>([[HEADER_ALG, signer.alg]]));
-  const payload = new EmbeddedCbor(mso instanceof Uint8Array ? mso : encodeCbor(mso)).raw;
+  const payload = (
+    mso instanceof EmbeddedCbor ? mso : mso instanceof Uint8Array ? new EmbeddedCbor(mso) : EmbeddedCbor.wrap(mso)
+  ).raw;
   const signature = await signer.sign(sigStructure(protectedBytes, payload));
   const size = COSE_ALGS[signer.alg].size * 2;
   if (signature.length !== size)
@@ -380,20 +431,7 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
     ds.notAfter,
     elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
   );
-  const ids = randomDigestIds(elements.length);
-  const salts = csprng(32 * elements.length); // 32 CSPRNG bytes per item
-  const nameSpaces = new Map<string, EmbeddedCbor[]>();
-  const valueDigests = new Map<string, Map<number, Uint8Array>>();
-  elements.forEach((e, i) => {
-    const id = ids[i] as number;
-    const item = issuerSignedItem(id, e.identifier, e.value, salts.subarray(32 * i, 32 * i + 32));
-    if (!nameSpaces.has(e.namespace)) {
-      nameSpaces.set(e.namespace, []);
-      valueDigests.set(e.namespace, new Map());
-    }
-    nameSpaces.get(e.namespace)!.push(item);
-    valueDigests.get(e.namespace)!.set(id, digest(o.mso.digestAlgorithm, item.raw));
-  });
+  const { nameSpaces, valueDigests } = buildNameSpaces(elements, o.mso.digestAlgorithm);
   const mso = buildMso({
     docType: profile.docType,
     digestAlgorithm: o.mso.digestAlgorithm,

@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   ageAt,
   type DoctypeProfile,
   decodeCbor,
+  digest,
   EmbeddedCbor,
   encodeCbor,
   FullDate,
@@ -47,6 +49,30 @@ describe("cbor (18013-5 9.1.2)", () => {
     );
     expect(hex(encodeCbor(new FullDate("2000-03-31")))).toBe(`d903ec6a${Buffer.from("2000-03-31").toString("hex")}`);
     expect(hex(encodeCbor(EmbeddedCbor.wrap(1)))).toBe("d8184101");
+  });
+
+  it("wraps several items in one buffer with the same bytes as one at a time, across every bstr head size", () => {
+    // 1-byte content (head in the initial byte), 30 bytes (1-byte length), 300 and 20 KB (2-byte), 70 KB (4-byte)
+    const values = [1, "x".repeat(28), new Uint8Array(300).fill(3), new Uint8Array(20 * 1024).fill(5)];
+    values.push(new Uint8Array(70_000).fill(9));
+    const all = EmbeddedCbor.wrapAll(values);
+    expect(all.map((e) => hex(e.raw))).toEqual(values.map((v) => hex(EmbeddedCbor.wrap(v).raw)));
+    expect(all.map((e) => hex(e.bytes))).toEqual(values.map((v) => hex(encodeCbor(v))));
+    // each item is its own view: writing one never shows in another
+    expect(new Set(all.map((e) => e.raw.buffer)).size).toBe(1);
+    expect(all.map((e) => e.decode())).toEqual(values);
+  });
+
+  it("digests equal node:crypto's for SHA-256/384/512 and stay distinct when many are made", () => {
+    const data = [new Uint8Array(0), new Uint8Array(80).fill(1), new Uint8Array(20 * 1024).fill(2)];
+    const made: Array<[Uint8Array, string]> = [];
+    for (const alg of ["SHA-256", "SHA-384", "SHA-512"] as const)
+      for (let i = 0; i < 400; i++) {
+        const d = data[i % 3] as Uint8Array;
+        made.push([digest(alg, d), createHash(alg.replace("-", "").toLowerCase()).update(d).digest("hex")]);
+      }
+    // checked after all were made: digests share Buffer's pool and must not overwrite each other
+    for (const [d, want] of made) expect(hex(d)).toBe(want);
   });
 
   it("decoding keeps tag-24 bytes as received and keeps tag 0, tag 1 and tag 1004 apart", () => {
