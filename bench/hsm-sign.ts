@@ -7,7 +7,7 @@ import { discardAudit } from "@iaca/policy";
 import pkcs11js from "pkcs11js";
 import { KeyStore } from "../packages/hsm/src/index.ts";
 import { createSoftHsm } from "../test/support/softhsm.ts";
-import { timeAsync } from "./support/workload.ts";
+import { median, timeAsync } from "./support/workload.ts";
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const CONCURRENCY = Math.max(8, 4 * availableParallelism());
@@ -80,10 +80,6 @@ const cases: Array<[string, (ms: number) => number | Promise<number>]> = [
 const counts: number[][] = cases.map(() => []);
 const slice = (SECONDS * 1000) / ROUNDS;
 for (let r = 0; r < ROUNDS; r++) for (const [i, [, run]] of cases.entries()) counts[i]!.push(await run(slice));
-const median = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
-};
 const rates = counts.map((c) => c.reduce((a, b) => a + b, 0) / SECONDS);
 // Ratio per round against the raw loop of the same round, median over rounds: robust to load shifts.
 const ratios = counts.map((c) => median(c.map((n, r) => n / counts[0]![r]!)));

@@ -17,6 +17,14 @@ export async function timeAsync(ms: number, callers: number, fn: () => Promise<u
   return n;
 }
 
+/** Median of per-round values: a ratio taken within each round, then the median, shrugs off load shifts. */
+export function median(xs: number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2
+    ? (v[(v.length - 1) / 2] as number)
+    : ((v[v.length / 2 - 1] as number) + (v[v.length / 2] as number)) / 2;
+}
+
 /** The typical document: the sample person with a 20 KB JPEG portrait, a device key, the seed's MSO policy. */
 export async function typicalMdoc() {
   const portrait = new Uint8Array(20 * 1024);
