@@ -2,9 +2,11 @@ import { spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import {
+  AUDIT_SUCCEEDED_SQL,
   AuditError,
   AuditLog,
   auditHash,
+  auditSucceeded,
   canonicalJson,
   exportAudit,
   GENESIS_HASH,
@@ -444,5 +446,21 @@ describe("hash-chained audit log on PostgreSQL", () => {
     for (let i = 1; i < rows.length; i++)
       expect(rows[i]!.at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.at.getTime());
     expect((await verifyAuditChain(fresh.db)).ok).toBe(true);
+  });
+});
+
+describe("audit lookups", () => {
+  it("auditSucceeded finds a successful action on a target, and the lookup can use the action index", async () => {
+    await log.append({ ...event(1), action: "ds.activate", targets: ["ds-1", "k-1"] });
+    await log.append({ ...event(2), action: "ds.activate", targets: ["ds-2"], outcome: "denied" });
+    expect(await auditSucceeded(fresh.db.sql, "ds.activate", "k-1")).toBe(true);
+    expect(await auditSucceeded(fresh.db.sql, "ds.activate", "ds-2")).toBe(false);
+    expect(await auditSucceeded(fresh.db.sql, "ds.retire", "ds-1")).toBe(false);
+    // a small table is scanned whatever its indexes; with scans priced out the plan shows the index is there and usable
+    const plan = await fresh.db.sql.transaction(async (tx) => {
+      await tx.query("SET LOCAL enable_seqscan = off");
+      return tx.query<{ "QUERY PLAN": string }>(`EXPLAIN ${AUDIT_SUCCEEDED_SQL}`, ["ds.activate", "k-1"]);
+    });
+    expect(plan.map((r) => r["QUERY PLAN"]).join("\n")).toMatch(/audit_event_action_idx/);
   });
 });

@@ -1,7 +1,7 @@
 // `iaca rotate`: the unattended key-rotation job. One idempotent pass, under a PostgreSQL advisory
 // lock, that does whatever is due at `now` and says what it did: DS activation and retirement,
 // destruction of retired DS keys, trust-list re-signing; and warns when a ceremony is needed soon.
-import type { Database } from "@iaca/db";
+import { auditSucceeded, type Database } from "@iaca/db";
 import {
   currentTrustListSigner,
   DbSource,
@@ -110,13 +110,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
   const later = (d: Date | null | undefined) => {
     if (d && d > now) upcoming.push(d);
   };
-  const audited = async (action: string, target: string) =>
-    (
-      await db.sql.query<{ n: number }>(
-        `SELECT 1 AS n FROM audit_event WHERE action = $1 AND $2 = ANY(targets) AND outcome = 'success' LIMIT 1`,
-        [action, target],
-      )
-    ).length > 0;
+  const audited = (action: string, target: string) => auditSucceeded(db.sql, action, target);
   const record = (action: string, c: string, targets: string[], details: Record<string, unknown>) =>
     deps.audit.append({
       actor,

@@ -1,5 +1,5 @@
 export * from "./canonical.ts";
 export * from "./export.ts";
 export * from "./log.ts";
-export type { AuditRow } from "./rows.ts";
+export { AUDIT_SUCCEEDED_SQL, type AuditRow, auditSucceeded } from "./rows.ts";
 export * from "./verify.ts";

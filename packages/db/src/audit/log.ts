@@ -8,7 +8,7 @@ import {
 } from "../controls.ts";
 import type { Database } from "../database.ts";
 import { AuditError } from "../errors.ts";
-import { advisoryKey, type Sql } from "../sql.ts";
+import { advisoryKey, type Sql, valuesRows } from "../sql.ts";
 import { auditHash, canonicalJson, GENESIS_HASH } from "./canonical.ts";
 
 /** Transaction-scoped advisory lock serialising appends across processes (audit.append-only). */
@@ -138,15 +138,11 @@ async function appendIn(
     prev = hash;
   });
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const chunk = rows.slice(i, i + INSERT_CHUNK);
-    const tuples = chunk.map((_, k) => {
-      const b = k * 10;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::jsonb, $${b + 9}, $${b + 10})`;
-    });
+    const values = valuesRows(["", "", "", "", "", "", "", "::jsonb", "", ""], rows.slice(i, i + INSERT_CHUNK));
     await tx.query(
       `INSERT INTO audit_event (seq, at, actor, action, targets, outcome, clause, details, prev_hash, hash)
-       VALUES ${tuples.join(", ")}`,
-      chunk.flat(),
+       VALUES ${values.sql}`,
+      values.params,
     );
   }
   return out;

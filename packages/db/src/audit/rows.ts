@@ -1,4 +1,4 @@
-import type { Row } from "../sql.ts";
+import type { Row, Sql } from "../sql.ts";
 import type { AuditRecord } from "./canonical.ts";
 
 /** A stored audit row: the hashed record plus its stored hash. */
@@ -23,4 +23,15 @@ export function toAuditRow(r: Row): AuditRow {
     prev: String(r.prev_hash),
     hash: String(r.hash),
   };
+}
+
+/**
+ * Whether `action` already succeeded for `target` (the rotation job's "already done?" check).
+ * Served by the index on action (migration *_audit_action_index): the log grows with every
+ * issuance batch, the actions asked about are rare.
+ */
+export const AUDIT_SUCCEEDED_SQL = `SELECT 1 AS n FROM audit_event WHERE action = $1 AND $2 = ANY(targets) AND outcome = 'success' LIMIT 1`;
+
+export async function auditSucceeded(sql: Sql, action: string, target: string): Promise<boolean> {
+  return (await sql.query(AUDIT_SUCCEEDED_SQL, [action, target])).length > 0;
 }
