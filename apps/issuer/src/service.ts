@@ -1,6 +1,6 @@
 import { hash as oneShotHash, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import type { Database } from "@iaca/db";
+import { type Database, valuesRows } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import {
   algForCurve,
@@ -99,8 +99,8 @@ interface ChosenDs {
   alg: CoseAlg;
 }
 
-/** Columns of an issuance record as `records` writes them (state is 'pending'). */
-const RECORD_COLUMNS = 14;
+/** Columns of an issuance record as `records` writes them: 14 values, state 'pending'. */
+const RECORD_COLUMNS = [...Array<string>(14).fill(""), "='pending'"];
 
 /** Test-only fault injection (`IACA_FAILPOINT=issuer.after-sign:3` kills the process after the 3rd MSO signature). */
 function failpoint(name: string, count: number): void {
@@ -146,17 +146,12 @@ export class IssuerService implements IssuerApi {
     this.actor = o.actor ?? "svc:issuer";
     this.now = o.now ?? (() => new Date());
     this.records = new GroupWriter(async (rows) => {
-      const values: unknown[] = [];
-      const tuples = rows.map((row, k) => {
-        values.push(...row);
-        const b = k * RECORD_COLUMNS;
-        return `(${Array.from({ length: RECORD_COLUMNS }, (_, c) => `$${b + c + 1}`).join(", ")}, 'pending')`;
-      });
+      const values = valuesRows(RECORD_COLUMNS, rows);
       await o.db.sql.query(
         `INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
            device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at, state)
-         VALUES ${tuples.join(", ")}`,
-        values,
+         VALUES ${values.sql}`,
+        values.params,
       );
     }, 2000);
     this.completions = new GroupWriter(async (done) => {

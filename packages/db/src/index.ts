@@ -7,4 +7,4 @@ export * from "./migrations/runner.ts";
 export * from "./schema/dmmf.ts";
 export * from "./schema/drift.ts";
 export type { Row, Sql } from "./sql.ts";
-export { advisoryKey } from "./sql.ts";
+export { advisoryKey, valuesRows } from "./sql.ts";

@@ -16,6 +16,29 @@ export interface Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
 }
 
+/**
+ * Multi-row VALUES for one INSERT: `($1, $2::jsonb, 'x'), ($3, $4::jsonb, 'x')` and the flat
+ * parameters. Each column is "" (a plain parameter), "::type" (a cast parameter) or "=literal"
+ * (SQL text written as is in every row, no parameter).
+ */
+export function valuesRows(
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const tuples = rows.map((row) => {
+    let i = 0;
+    const cells = columns.map((c) => {
+      if (c.startsWith("=")) return c.slice(1);
+      params.push(row[i++]);
+      return `$${params.length}${c}`;
+    });
+    if (i !== row.length) throw new RangeError(`a row has ${row.length} values for ${i} parameter columns`);
+    return `(${cells.join(", ")})`;
+  });
+  return { sql: tuples.join(", "), params };
+}
+
 /** int64 advisory-lock key: numbers and bigints as they are, strings by SHA-256 (first 8 bytes, signed). */
 export function advisoryKey(key: number | bigint | string): string {
   if (typeof key === "string") return createHash("sha256").update(key).digest().readBigInt64BE(0).toString();

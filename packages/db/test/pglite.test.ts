@@ -10,6 +10,7 @@ import {
   migrationStatus,
   openDatabase,
   readMigrations,
+  valuesRows,
   verifyAuditChain,
 } from "@iaca/db";
 import { clause } from "@iaca/policy";
@@ -86,5 +87,28 @@ describe("PGlite smoke test", () => {
     const err = await openDatabase({}).catch((e) => e);
     expect(err).toBeInstanceOf(DbError);
     expect(err.code).toBe("DB_LOCKED");
+  });
+});
+
+describe("valuesRows (multi-row INSERT)", () => {
+  it("numbers parameters row by row, writes casts and literals, and refuses a row of the wrong width", async () => {
+    const v = valuesRows(
+      ["", "::jsonb", "='fixed'"],
+      [
+        ["a", '{"n":1}'],
+        ["b", '{"n":2}'],
+      ],
+    );
+    expect(v.sql).toBe("($1, $2::jsonb, 'fixed'), ($3, $4::jsonb, 'fixed')");
+    expect(v.params).toEqual(["a", '{"n":1}', "b", '{"n":2}']);
+    const rows = await db.sql.query<{ k: string; j: { n: number }; s: string }>(
+      `SELECT * FROM (VALUES ${v.sql}) AS t (k, j, s) ORDER BY k`,
+      v.params,
+    );
+    expect(rows).toEqual([
+      { k: "a", j: { n: 1 }, s: "fixed" },
+      { k: "b", j: { n: 2 }, s: "fixed" },
+    ]);
+    expect(() => valuesRows(["", ""], [["only one"]])).toThrow(/1 values for 2 parameter columns/);
   });
 });
