@@ -212,9 +212,10 @@ export async function rootSignCsr(
     );
   const issuer = issuerInfo(root.cert);
   const nb = opts.notBefore ?? nowOf(r);
+  // never past the root's notAfter (asn1 Time.getTime() gives a Date)
   const rootEnd = root.cert.tbsCertificate.validity.notAfter.getTime();
   const natural = addDuration(nb, r.policy.ds.validity);
-  const na = natural > rootEnd ? rootEnd : natural;
+  const na = new Date(Math.min(natural.getTime(), rootEnd.getTime()));
   const seq = opts.seq ?? (await r.db.prisma.pkiCertificate.count({ where: { kind: "ds" } })) + 1;
   const tbs =
     profile === "tsl-signer"
@@ -496,7 +497,7 @@ export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array
     throw new CeremonyError("NOT_A_DS", "not a Document Signer certificate");
   const info = publicKeyInfo(spkiOf(cert));
   const key = await r.db.prisma.pkiKey.findUnique({ where: { spkiSha256: info.fingerprint } });
-  if (!key || key.role !== "ds" || key.destroyedAt)
+  if (key?.role !== "ds" || key.destroyedAt)
     throw new CeremonyError("DS_KEY_UNKNOWN", `no DS key with fingerprint ${info.fingerprint} in this room`, {
       control: CONTROLS.csrKeyDelivery.id,
     });
