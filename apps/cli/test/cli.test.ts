@@ -76,6 +76,84 @@ describe("iaca CLI on the embedded defaults", { timeout: 600_000 }, () => {
   });
 });
 
+describe("iaca operator: a room's ceremony operators", { timeout: 600_000 }, () => {
+  const secrets = {
+    IACA_OPERATOR_SECRET_ALICE: "alice-secret-123456",
+    IACA_OPERATOR_SECRET_BOB: "bob-secret-1234567",
+    IACA_OPERATOR_SECRET_CAROL: "carol-secret-123456",
+    IACA_OPERATOR_SECRET_DAVE: "dave-secret-1234567",
+  };
+  const op = (args: string[]) => iaca([...args, "--room", "ops"], secrets);
+
+  it("pki.operator.registry: enrol once, add and disable only under dual control, never lock the room out", () => {
+    expect(op(["operator", "enroll", "--operator", "alice"]).err).toContain("OPERATOR_TOO_FEW");
+    const first = op(["operator", "enroll", "--operator", "alice", "--operator", "bob"]);
+    expect(first.err).toBe("");
+    expect(first.out).toContain("enrolled op:alice, op:bob in the ops room");
+    const again = op(["operator", "enroll", "--operator", "alice", "--operator", "bob"]);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("OPERATOR_REGISTRY_NOT_EMPTY");
+
+    const alone = op(["operator", "add", "carol", "--operator", "alice"]);
+    expect(alone.code).toBe(1);
+    expect(alone.err).toContain("DUAL_CONTROL_REQUIRED");
+    expect(op(["operator", "add", "carol", "--operator", "alice", "--operator", "bob"]).code).toBe(0);
+    expect(op(["operator", "add", "carol", "--operator", "alice", "--operator", "bob"]).err).toContain(
+      "OPERATOR_EXISTS",
+    );
+
+    const off = op([
+      "operator",
+      "disable",
+      "alice",
+      "--reason",
+      "moved to another team",
+      "--operator",
+      "bob",
+      "--operator",
+      "carol",
+    ]);
+    expect(off.err).toBe("");
+    // alice can no longer take part in a step
+    expect(op(["operator", "add", "dave", "--operator", "alice", "--operator", "bob"]).err).toContain(
+      "OPERATOR_CREDENTIAL_INVALID",
+    );
+    const lockout = op(["operator", "disable", "bob", "--reason", "test", "--operator", "bob", "--operator", "carol"]);
+    expect(lockout.code).toBe(1);
+    expect(lockout.err).toContain("OPERATOR_LOCKOUT");
+
+    const list = op(["operator", "list", "--json"]);
+    expect(list.code).toBe(0);
+    const rows = JSON.parse(list.out) as { id: string; disabledAt: string | null }[];
+    expect(rows.map((r) => [r.id, r.disabledAt !== null])).toEqual([
+      ["alice", true],
+      ["bob", false],
+      ["carol", false],
+    ]);
+    expect(list.out).not.toMatch(/secret|scrypt/);
+  });
+
+  it("pki.ceremony.dual-control: DS key generation needs two operators; the registry changes are in the audit log", () => {
+    const one = iaca(["ds", "keygen", "--operator", "bob", "--out", join(dataDir, "one.csr")], secrets);
+    expect(one.code).toBe(1);
+    expect(one.err).toContain("DUAL_CONTROL_REQUIRED");
+    const file = join(dataDir, "operators-audit.jsonl");
+    expect(iaca(["audit", "export", "--out", file]).code).toBe(0);
+    const events = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((e) => String(e.action).startsWith("operator."));
+    expect(events.map((e) => [e.action, e.targets, e.actor])).toEqual([
+      ["operator.enroll", ["op:alice", "op:bob"], "op:alice+op:bob"],
+      ["operator.add", ["op:carol"], "op:alice+op:bob"],
+      ["operator.disable", ["op:alice"], "op:bob+op:carol"],
+    ]);
+    expect(events.every((e) => e.clause === "5.2.3")).toBe(true);
+    expect(JSON.stringify(events)).not.toMatch(/secret-/);
+  });
+});
+
 describe("iaca CLI on PostgreSQL", { timeout: 600_000 }, () => {
   it("db migrate applies every migration once and db status is then up to date", async () => {
     const pg = await createEmptyDatabase();

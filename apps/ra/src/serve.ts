@@ -17,10 +17,10 @@ import {
 import { startRotationScheduler } from "@iaca/lifecycle";
 import {
   authorize,
+  bootstrapOperators,
   currentRoot,
   dsInstall,
   dsKeygen,
-  enrollOperators,
   type Room,
   rootCrl,
   rootInit,
@@ -113,7 +113,7 @@ export async function ensureDemoPki(
     ];
     const [ops] = await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM pki_operator`);
     if (Number(ops?.n) === 0) {
-      await enrollOperators(db, creds);
+      await bootstrapOperators({ policy, db, audit }, creds);
       mkdirSync(resolve(opsFile, ".."), { recursive: true });
       writeFileSync(
         opsFile,

@@ -141,7 +141,14 @@ export const CONTROLS = {
   dualControl: defineControl({
     id: "pki.ceremony.dual-control",
     clause: clause("6.2.2"),
-    summary: "Root ceremony steps listed in policy.ceremony.dualControl need two distinct authenticated operators.",
+    summary:
+      "Ceremony steps listed in policy.ceremony.dualControl (by default the root key's uses, DS key generation and operator changes) need two distinct authenticated operators.",
+  }),
+  operatorRegistry: defineControl({
+    id: "pki.operator.registry",
+    clause: clause("5.2.3"),
+    summary:
+      "A room's first operators enrol together (enough for dual control); later operators are added and disabled only by authorised operators, each change audited; ids are never reused; a disable that would leave too few operators for dual control is refused (OPERATOR_LOCKOUT).",
   }),
   audited: defineControl({
     id: "pki.ceremony.audited",

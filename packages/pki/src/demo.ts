@@ -8,7 +8,7 @@ import { AuditLog, type Database, openDatabase } from "@iaca/db";
 import { createSoftHsmTokens, DEFAULT_MODULE, KeyStore } from "@iaca/hsm";
 import { DEFAULT_POLICY, type Policy } from "@iaca/policy";
 import { dsInstall, dsKeygen, type Room, rootCrl, rootInit, rootRekey, rootRevoke, rootSignCsr } from "./ceremony.ts";
-import { authorize, enrollOperators, type OperatorCredential } from "./operators.ts";
+import { authorize, bootstrapOperators, type OperatorCredential } from "./operators.ts";
 import { formatPlan, plan } from "./planner.ts";
 import { toPem } from "./sign.ts";
 import { planSvg } from "./svg.ts";
@@ -66,7 +66,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     { id: "alice", secret: randomBytes(18).toString("base64url") },
     { id: "bob", secret: randomBytes(18).toString("base64url") },
   ];
-  await enrollOperators(db, operators);
+  await bootstrapOperators({ policy, db, audit }, operators);
   const as = async (h: DemoRoomHandles, step: string) => {
     h.room.actors = await authorize(h.db, policy, step, operators);
     return h.room;

@@ -2,7 +2,7 @@
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
 import type { Database } from "@iaca/db";
-import { IacaError, type Policy } from "@iaca/policy";
+import { type AuditSink, IacaError, type Policy } from "@iaca/policy";
 import { CONTROLS } from "./controls.ts";
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: object) => Promise<Buffer>;
@@ -36,8 +36,9 @@ export async function checkSecret(secret: string, stored: string): Promise<boole
 }
 
 /**
- * Adds operators to the registry (first ceremony: the registry is empty; later: under dual control).
- * pki.operator.authenticated: only a salted scrypt hash of each secret is stored.
+ * Adds operators to the registry (first ceremony: the registry is empty; later: `addOperator`
+ * under dual control). pki.operator.authenticated: only a salted scrypt hash of each secret is
+ * stored. All are checked before any is written, so a bad one leaves the registry as it was.
  */
 export async function enrollOperators(db: Database, creds: OperatorCredential[]): Promise<void> {
   const control = CONTROLS.operatorAuthenticated.id;
@@ -46,8 +47,117 @@ export async function enrollOperators(db: Database, creds: OperatorCredential[])
       throw new CeremonyError("OPERATOR_INVALID", `operator id "${c.id}" must be 2-32 of a-z 0-9 _ -`, { control });
     if (c.secret.length < 12)
       throw new CeremonyError("OPERATOR_INVALID", `operator ${c.id}: secret shorter than 12 characters`, { control });
-    await db.prisma.pkiOperator.create({ data: { id: c.id, secretHash: await hashSecret(c.secret) } });
   }
+  const ids = creds.map((c) => c.id);
+  if (new Set(ids).size !== ids.length)
+    throw new CeremonyError("OPERATOR_INVALID", "an operator id is named twice", { control });
+  const existing = await db.prisma.pkiOperator.findMany({ where: { id: { in: ids } }, select: { id: true } });
+  if (existing.length > 0)
+    throw new CeremonyError(
+      "OPERATOR_EXISTS",
+      `operator ${existing.map((e) => e.id).join(", ")} is already registered (ids are never reused)`,
+      { control },
+    );
+  const data = await Promise.all(creds.map(async (c) => ({ id: c.id, secretHash: await hashSecret(c.secret) })));
+  await db.prisma.pkiOperator.createMany({ data });
+}
+
+/** What the registry steps need of a room: no HSM. */
+export interface OperatorRoom {
+  policy: Policy;
+  db: Database;
+  audit: AuditSink;
+  /** The authorised operators ("op:alice"), from authorize(). */
+  actors: string[];
+}
+
+/** Enabled operators a room needs so that every step stays possible: two when any step is under dual control. */
+export function minimumOperators(policy: Policy): number {
+  return policy.ceremony.dualControl.length > 0 ? 2 : 1;
+}
+
+async function recordRegistry(
+  r: OperatorRoom,
+  action: string,
+  targets: string[],
+  details: Record<string, unknown> = {},
+): Promise<void> {
+  await r.audit.append({
+    actor: r.actors.join("+") || "svc:pki",
+    action,
+    targets,
+    outcome: "success",
+    clause: CONTROLS.operatorRegistry.clause,
+    details: { operators: r.actors, ...details },
+  });
+}
+
+/**
+ * The first operators of a room whose registry is empty (the operations room's, or a root room
+ * before `root init`): enough of them for the dual-control steps, each with their own secret.
+ */
+export async function bootstrapOperators(
+  r: Omit<OperatorRoom, "actors">,
+  creds: OperatorCredential[],
+): Promise<string[]> {
+  const control = CONTROLS.operatorRegistry.id;
+  if ((await r.db.prisma.pkiOperator.count()) > 0)
+    throw new CeremonyError(
+      "OPERATOR_REGISTRY_NOT_EMPTY",
+      "this room already has operators: add one with `iaca operator add` under their control",
+      { control },
+    );
+  const min = minimumOperators(r.policy);
+  if (new Set(creds.map((c) => c.id)).size < min)
+    throw new CeremonyError("OPERATOR_TOO_FEW", `a room starts with at least ${min} operators (dual control)`, {
+      control,
+    });
+  await enrollOperators(r.db, creds);
+  const actors = creds.map((c) => `op:${c.id}`);
+  await recordRegistry({ ...r, actors }, "operator.enroll", actors, { bootstrap: true });
+  return actors;
+}
+
+/** Adds one operator; `r.actors` are the existing operators who authorised it (step operator.add). */
+export async function addOperator(r: OperatorRoom, cred: OperatorCredential): Promise<void> {
+  await enrollOperators(r.db, [cred]);
+  await recordRegistry(r, "operator.add", [`op:${cred.id}`]);
+}
+
+/**
+ * Disables an operator for good (ids are never reused). Refused when it would leave fewer enabled
+ * operators than the dual-control steps need: the room would be locked out of its own ceremonies.
+ */
+export async function disableOperator(r: OperatorRoom, id: string, reason: string): Promise<void> {
+  const control = CONTROLS.operatorRegistry.id;
+  const row = await r.db.prisma.pkiOperator.findUnique({ where: { id } });
+  if (!row) throw new CeremonyError("OPERATOR_UNKNOWN", `no operator ${id} in this room`, { control });
+  if (row.disabledAt)
+    throw new CeremonyError("OPERATOR_DISABLED", `operator ${id} was disabled on ${row.disabledAt.toISOString()}`, {
+      control,
+    });
+  const enabled = await r.db.prisma.pkiOperator.count({ where: { disabledAt: null } });
+  const min = minimumOperators(r.policy);
+  if (enabled - 1 < min)
+    throw new CeremonyError(
+      "OPERATOR_LOCKOUT",
+      `disabling ${id} would leave ${enabled - 1} enabled operator(s); this room needs ${min}: add one first`,
+      { control },
+    );
+  await r.db.prisma.pkiOperator.update({ where: { id }, data: { disabledAt: new Date() } });
+  await recordRegistry(r, "operator.disable", [`op:${id}`], { reason });
+}
+
+export interface OperatorEntry {
+  id: string;
+  enrolledAt: Date;
+  disabledAt: Date | null;
+}
+
+/** The registry without secrets. */
+export async function listOperators(db: Database): Promise<OperatorEntry[]> {
+  const rows = await db.prisma.pkiOperator.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  return rows.map((o) => ({ id: o.id, enrolledAt: o.createdAt, disabledAt: o.disabledAt }));
 }
 
 /**

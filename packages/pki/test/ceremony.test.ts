@@ -249,7 +249,11 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
       code: "DUAL_CONTROL_REQUIRED",
     });
     await expect(authorize(rootDb.db, policy, "root.rekey", ops)).resolves.toEqual(["op:alice", "op:bob"]);
-    await expect(authorize(opsDb.db, policy, "ds.keygen", [ops[1]!])).resolves.toEqual(["op:bob"]);
+    await expect(authorize(opsDb.db, policy, "ds.install", [ops[1]!])).resolves.toEqual(["op:bob"]);
+    // DS key generation is under dual control (CP/CPS 6.2.2)
+    await expect(authorize(opsDb.db, policy, "ds.keygen", [ops[1]!])).rejects.toMatchObject({
+      code: "DUAL_CONTROL_REQUIRED",
+    });
   });
 
   it("pki.operator.authenticated: unknown, disabled and wrong-secret operators are refused; only salted scrypt hashes are stored", async () => {

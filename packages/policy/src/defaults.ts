@@ -48,6 +48,16 @@ export const DEFAULT_POLICY: Policy = {
     warnBefore: "P14D",
   },
   profile: "interop",
-  ceremony: { dualControl: ["root.init", "root.rekey", "root.sign-csr", "root.revoke"] },
+  ceremony: {
+    dualControl: [
+      "root.init",
+      "root.rekey",
+      "root.sign-csr",
+      "root.revoke",
+      "ds.keygen",
+      "operator.add",
+      "operator.disable",
+    ],
+  },
   audit: { retention: "P10Y" },
 };

@@ -5,6 +5,7 @@ import { registerDemo } from "./demo.ts";
 import { registerDs } from "./ds.ts";
 import { registerLint } from "./lint.ts";
 import { registerMdoc } from "./mdoc.ts";
+import { registerOperator } from "./operator.ts";
 import { registerPlan } from "./plan.ts";
 import { registerPolicy } from "./policy.ts";
 import { registerRoot } from "./root.ts";
@@ -26,6 +27,7 @@ export const commands: ((program: Command) => void)[] = [
   registerMdoc,
   registerRoot,
   registerDs,
+  registerOperator,
   registerLint,
   registerPlan,
   registerDemo,

@@ -4,8 +4,9 @@ import { AuditLog, type Database, openDatabase } from "@iaca/db";
 import { hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
   authorize,
+  bootstrapOperators,
   credentialsFromEnv,
-  enrollOperators,
+  type OperatorRoom,
   type Room,
   rootCrl,
   rootInit,
@@ -32,14 +33,44 @@ export function ceremonyOptions(c: Command): Command {
     .option("--data-dir <dir>", "this room's embedded database (default $IACA_DATA_DIR / $DATABASE_URL)");
 }
 
-async function openRoomDb(room: "root" | "ops", dataDir?: string): Promise<Database> {
+export async function openRoomDb(room: "root" | "ops", dataDir?: string): Promise<Database> {
   // The root room is offline: its own embedded database under --data-dir (or $IACA_DATA_DIR).
   if (dataDir) return openDatabase({ url: "", dataDir: resolve(dataDir, "db"), migrate: true });
   if (room === "root" && process.env.IACA_DATA_DIR) return openDatabase({ url: "", migrate: true });
   return openDatabase({ migrate: true });
 }
 
-/** Opens the room (database, HSM), authenticates the operators, runs the step, writes the transcript. */
+/** What a step of a room gets when it needs no HSM (the operator registry). */
+export type RegistryRoom = OperatorRoom & { transcript: Transcript };
+
+/** Opens the room's database, authenticates the operators, runs the step, writes the transcript. */
+export async function withRoomDb(
+  program: Command,
+  room: "root" | "ops",
+  step: string,
+  o: CeremonyOpts,
+  fn: (r: RegistryRoom) => Promise<void>,
+): Promise<void> {
+  const policy = loadPolicy(program.opts().policy);
+  const creds = credentialsFromEnv(o.operator);
+  const db = await openRoomDb(room, o.dataDir);
+  try {
+    const audit = new AuditLog(db);
+    // the first ceremony of a root room enrols the operators who run it
+    if (step === "root.init" && (await db.prisma.pkiOperator.count()) === 0)
+      await bootstrapOperators({ policy, db, audit }, creds);
+    const actors = await authorize(db, policy, step, creds);
+    const transcript = new Transcript(step, policy);
+    transcript.add("date", new Date().toISOString());
+    transcript.add("operators", actors.join(", "));
+    await fn({ policy, db, audit, actors, transcript });
+    if (o.transcript) transcript.write(o.transcript, actors);
+  } finally {
+    await db.close();
+  }
+}
+
+/** withRoomDb, plus the room's HSM (root token in the root room, DS token in operations). */
 export async function withRoom(
   program: Command,
   room: "root" | "ops",
@@ -47,36 +78,24 @@ export async function withRoom(
   o: CeremonyOpts,
   fn: (r: Room) => Promise<void>,
 ): Promise<void> {
-  const policy = loadPolicy(program.opts().policy);
-  const creds = credentialsFromEnv(o.operator);
-  const db = await openRoomDb(room, o.dataDir);
-  let hsm: KeyStore | undefined;
-  try {
-    const audit = new AuditLog(db);
-    if (step === "root.init" && (await db.prisma.pkiOperator.count()) === 0) await enrollOperators(db, creds);
-    const actors = await authorize(db, policy, step, creds);
-    const node = roleConfig(
-      hsmConfigFromEnv(process.env, { roles: [room === "root" ? "root" : "ds"] }),
-      room === "root" ? "root" : "ds",
-    ).nodes[0];
+  await withRoomDb(program, room, step, o, async (r) => {
+    const role = room === "root" ? "root" : "ds";
+    const node = roleConfig(hsmConfigFromEnv(process.env, { roles: [role] }), role).nodes[0];
     if (!node) throw new IacaError("HSM_CONFIG_INVALID", `no HSM configured for the ${room} room`);
-    hsm = await KeyStore.open({
+    const hsm = await KeyStore.open({
       module: node.module,
       token: node.token,
       pin: node.pin,
-      audit,
-      actor: actors[0] ?? "svc:cli",
+      audit: r.audit,
+      actor: r.actors[0] ?? "svc:cli",
       sessions: 2,
     });
-    const transcript = new Transcript(step, policy);
-    transcript.add("date", new Date().toISOString());
-    transcript.add("operators", actors.join(", "));
-    await fn({ policy, db, hsm, audit, actors, transcript });
-    if (o.transcript) transcript.write(o.transcript, actors);
-  } finally {
-    hsm?.close();
-    await db.close();
-  }
+    try {
+      await fn({ ...r, hsm });
+    } finally {
+      hsm.close();
+    }
+  });
 }
 
 export function registerRoot(program: Command): void {
