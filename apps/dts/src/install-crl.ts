@@ -25,6 +25,8 @@ export interface InstallCrlResult {
   nextUpdate: Date;
   sha256: string;
   revoked: number;
+  /** Certificates of this room the list revoked that were not marked revoked here before (serials). */
+  newlyRevoked: string[];
   lint: LintResult[];
 }
 
@@ -42,7 +44,10 @@ export function kindFromFileName(name: string): "crl" | "arl" | undefined {
  * Installs a CRL/ARL signed at a root ceremony (control dts.crl.install-verified): the signature
  * verifies under a published IACA key named by its AKI, the issuer is that IACA, the CRL number is
  * strictly greater than the installed one, the Annex B profile lints clean, and nextUpdate is in
- * the future. Only then is it written to pki_crl, from where every DTS replica publishes it.
+ * the future. Only then is it written to pki_crl, from where every DTS replica publishes it, and
+ * the certificates it lists are marked revoked in this (operations) database in the same
+ * transaction: the issuer stops signing with a listed DS within its cache time (1 s), and the
+ * rotation job retires it.
  */
 export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult> {
   void DTS_CRL_INSTALL_VERIFIED;
@@ -111,20 +116,22 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     throw await refuse("DTS_CRL_EXPIRED", "the list's nextUpdate has already passed; sign a new one");
   if (crl.thisUpdate.getTime() > now.getTime() + 5 * 60_000)
     throw await refuse("DTS_CRL_NOT_YET_VALID", "thisUpdate is in the future (check the root room clock)");
-  await o.source.insertCrl({
-    kind: o.kind,
-    number: crl.number,
-    thisUpdate: crl.thisUpdate,
-    nextUpdate: crl.nextUpdate,
-    der: der!,
-  });
+  const newlyRevoked = await o.source.insertCrl(
+    { kind: o.kind, number: crl.number, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, der: der! },
+    crl.revoked,
+  );
   await o.audit?.append({
     actor: o.actor ?? "svc:dts",
     action: "dts.crl.install",
-    targets: [`${o.kind}:${crl.number}`],
+    targets: [`${o.kind}:${crl.number}`, ...newlyRevoked],
     outcome: "success",
     clause: clause("4.9.7"),
-    details: { sha256: crl.sha256, nextUpdate: crl.nextUpdate.toISOString(), revoked: crl.revokedSerials.length },
+    details: {
+      sha256: crl.sha256,
+      nextUpdate: crl.nextUpdate.toISOString(),
+      revoked: crl.revokedSerials.length,
+      newlyRevoked,
+    },
   });
   return {
     kind: o.kind,
@@ -134,6 +141,7 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     nextUpdate: crl.nextUpdate,
     sha256: crl.sha256,
     revoked: crl.revokedSerials.length,
+    newlyRevoked,
     lint: results,
   };
 }

@@ -35,6 +35,9 @@ interface TrustListRow {
 
 const bytes = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
+/** What each list revokes (Annex B: the CRL covers end-entity certificates, the ARL CA certificates). */
+const LISTED_KINDS = { crl: ["ds", "tsl-signer"], arl: ["iaca", "link"] } as const;
+
 /** The DTS source over the operations database. */
 export class DbSource implements DtsSource {
   constructor(private readonly sql: Sql) {}
@@ -104,10 +107,31 @@ export class DbSource implements DtsSource {
     return r?.n === null || r?.n === undefined ? undefined : BigInt(r.n);
   }
 
-  async insertCrl(l: { kind: "crl" | "arl"; number: bigint; thisUpdate: Date; nextUpdate: Date; der: Uint8Array }) {
-    await this.sql.query(
-      `INSERT INTO pki_crl (kind, number, this_update, next_update, der, sha256) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [l.kind, l.number.toString(), l.thisUpdate, l.nextUpdate, Buffer.from(l.der), sha256Hex(l.der)],
-    );
+  /**
+   * Stores a verified list and, in the same transaction, marks the certificates it lists as
+   * revoked here (a CRL: DS and trust-list signers; an ARL: roots and links). The root room
+   * revokes in its own offline database; this is how the operations room learns of it, so the
+   * issuer stops signing with a revoked DS key and the rotation job retires it. Returns the
+   * serials newly marked.
+   */
+  async insertCrl(
+    l: { kind: "crl" | "arl"; number: bigint; thisUpdate: Date; nextUpdate: Date; der: Uint8Array },
+    revoked: { serial: string; at: Date }[] = [],
+  ): Promise<string[]> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO pki_crl (kind, number, this_update, next_update, der, sha256) VALUES ($1, $2, $3, $4, $5, $6)`,
+        [l.kind, l.number.toString(), l.thisUpdate, l.nextUpdate, Buffer.from(l.der), sha256Hex(l.der)],
+      );
+      if (revoked.length === 0) return [];
+      const rows = await tx.query<{ serial: string }>(
+        `UPDATE pki_certificate AS c SET revoked_at = v.at
+           FROM unnest($1::text[], $2::timestamptz[]) AS v (serial, at)
+          WHERE c.serial = v.serial AND c.revoked_at IS NULL AND c.kind = ANY($3::text[])
+          RETURNING c.serial`,
+        [revoked.map((r) => r.serial), revoked.map((r) => r.at), LISTED_KINDS[l.kind]],
+      );
+      return rows.map((r) => r.serial).sort();
+    });
   }
 }

@@ -51,6 +51,8 @@ export interface CrlInfo {
   nextUpdate: Date | undefined;
   /** Lower-case hex serials (no leading zeros) of the revoked certificates. */
   revokedSerials: string[];
+  /** Each entry's serial (lower-case hex) and revocation date. */
+  revoked: { serial: string; at: Date }[];
   /** Distribution point URIs from the IssuingDistributionPoint extension, if present. */
   idpUris: string[];
   onlyCaCerts: boolean;
@@ -135,6 +137,7 @@ export function parseCrl(der: Uint8Array): CrlInfo {
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
     revokedSerials: crl.entries.map((e) => normaliseHex(e.serialNumber)),
+    revoked: crl.entries.map((e) => ({ serial: normaliseHex(e.serialNumber), at: e.revocationDate })),
     idpUris,
     onlyCaCerts,
     onlyUserCerts,

@@ -96,9 +96,20 @@ describe("DTS over the operations database", () => {
     const pem = Buffer.from(
       `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString("base64")}\n-----END X509 CRL-----\n`,
     );
+    const revokedAt = (serial: string) =>
+      fresh.db.sql
+        .query<{ revoked_at: Date | null }>("SELECT revoked_at FROM pki_certificate WHERE serial = $1", [serial])
+        .then((rows) => rows[0]?.revoked_at ?? null);
+    const scheduledSerial = parseCertificate(pki.dsScheduled).serial;
+    const before = await revokedAt(parseCertificate(pki.dsRevoked).serial);
+    expect(await revokedAt(scheduledSerial)).toBeNull();
     const r = await installCrl({ source, policy: pki.policy, data: pem, kind: "crl", now });
     expect(r.number).toBe(2n);
     expect(r.previous).toBe(1n);
+    // the operations room learns the revocation from the list: only the DS not yet marked here is new
+    expect(r.newlyRevoked).toEqual([scheduledSerial]);
+    expect(await revokedAt(scheduledSerial)).toEqual(addDuration(pki.t0, "P9D"));
+    expect(await revokedAt(parseCertificate(pki.dsRevoked).serial)).toEqual(before);
     const p = new Publisher({ source, policy: pki.policy, signer: pki.signer, clock });
     await p.refresh();
     const app = createDtsApp({ publisher: p, pollMs: 0 });

@@ -118,6 +118,7 @@ export function registerDts(program: Command): void {
           thisUpdate: r.thisUpdate.toISOString(),
           nextUpdate: r.nextUpdate.toISOString(),
           revoked: r.revoked,
+          newlyRevoked: r.newlyRevoked,
           sha256: r.sha256,
         });
       });
