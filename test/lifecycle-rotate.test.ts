@@ -5,7 +5,7 @@ import { AuditLog, type Database, openDatabase } from "@iaca/db";
 import { signerInstall, signerKeygen } from "@iaca/dts";
 import { KeyStore } from "@iaca/hsm";
 import { runRotation, startRotationScheduler } from "@iaca/lifecycle";
-import { dsInstall, dsKeygen, type Room, rootCrl, rootInit, rootSignCsr } from "@iaca/pki";
+import { dsInstall, dsKeygen, dsStop, type Room, rootCrl, rootInit, rootSignCsr } from "@iaca/pki";
 import { addDuration, DEFAULT_POLICY, type Policy } from "@iaca/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "./support/db.ts";
@@ -195,5 +195,24 @@ describe("iaca rotate", () => {
     );
     expect(r.warnings.map((w) => w.kind)).toContain("ds.none-usable");
     expect(r.exitCode).toBe(3);
+  });
+
+  it("pki.compromise.no-further-use: a DS stopped before its activation never takes over; its retirement says why", async () => {
+    const ds2 = await db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: serials[1]! } });
+    const late = addDuration(ds2.notAfter, "P2D");
+    const activates = addDuration(late, "P1D");
+    const room = (k: KeyStore): Room => ({ policy, db, hsm: k, audit, actors: ["op:a", "op:b"], now: () => late });
+    const k = await dsKeygen(room(ds));
+    const s = await rootSignCsr(room(root), k.csr, { notBefore: activates });
+    await dsInstall(room(ds), s.cert.der, [
+      new Uint8Array((await db.prisma.pkiCertificate.findFirstOrThrow({ where: { kind: "iaca" } })).der),
+    ]);
+    await dsStop(room(ds), s.serial, "CSR handling irregularity");
+    const r = await runRotation({ db, policy, audit, hsm: ds, now: at(new Date(activates.getTime() + 300_000)) });
+    expect(done(r, "ds.activate")).toEqual([]);
+    expect(done(r, "ds.retire").map((a) => [a.target, a.detail])).toEqual([
+      [s.serial, expect.stringContaining("(stopped ")],
+    ]);
+    expect(r.warnings.map((w) => w.kind)).toContain("ds.none-usable");
   });
 });

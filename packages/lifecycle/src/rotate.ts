@@ -142,7 +142,8 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     later(u.end);
     later(row.retiredAt);
     later(addDuration(row.notAfter, policy.ds.destroyGrace));
-    if (row.revokedAt || at > now || now > u.end) continue;
+    // revoked, or stopped (`iaca ds stop`) before its activation: it never takes over
+    if (row.revokedAt || (row.retiredAt && row.retiredAt <= at) || at > now || now > u.end) continue;
     if (await audited("ds.activate", row.serial)) continue;
     const older = rows.filter(
       (o) => o.serial !== row.serial && !o.retiredAt && (o.activatesAt ?? o.notBefore) < at && !o.revokedAt,
@@ -177,7 +178,14 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     const retiredAt = new Date(Math.min(...ends.map((d) => d.getTime())));
     if (retiredAt > now) continue;
     if (await audited("ds.retire", row.serial)) continue;
-    const why = row.revokedAt && row.revokedAt <= retiredAt ? "revoked" : row.retiredAt ? "superseded" : "usage-end";
+    const why =
+      row.revokedAt && row.revokedAt <= retiredAt
+        ? "revoked"
+        : row.retiredAt
+          ? (await audited("ds.stop", row.serial))
+            ? "stopped"
+            : "superseded"
+          : "usage-end";
     actions.push({
       kind: "ds.retire",
       target: row.serial,

@@ -71,14 +71,20 @@ export interface Room {
   transcript?: Transcript;
 }
 
-const nowOf = (r: Room) => (r.now ? r.now() : new Date());
+const nowOf = (r: Pick<Room, "now">) => (r.now ? r.now() : new Date());
 
 /** A KeyStore key as a SigningKey (KeyStore.sign hashes and signs on the token). */
 export function hsmSigner(hsm: KeyStore, uri: string): SigningKey {
   return { signRaw: async (data: Uint8Array, hash: Hash) => toBytes((await hsm.sign(uri, data, hash)).raw) };
 }
 
-async function record(r: Room, action: string, c: Clause, targets: string[], details: Record<string, unknown>) {
+async function record(
+  r: Pick<Room, "audit" | "actors">,
+  action: string,
+  c: Clause,
+  targets: string[],
+  details: Record<string, unknown>,
+) {
   void CONTROLS.audited;
   await r.audit.append({
     actor: r.actors.join("+") || "svc:pki",
@@ -562,6 +568,40 @@ export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array
     usageEnd: usagePeriod({ ...row, activatesAt }, r.policy).end.toISOString(),
   });
   return { serial: row.serial, activatesAt, chain };
+}
+
+/**
+ * Stops a DS key signing now, ahead of the root room's CRL (CP/CPS 4.9.5: on a suspected
+ * compromise the operations room stops the key at once; the revocation follows at the next root
+ * visit, and `iaca dts install-crl` records it here). The DS is retired as of now, so the issuer
+ * refuses it within its cache time (1 s) and a pending one never activates. Needs no HSM.
+ */
+export async function dsStop(
+  r: Omit<Room, "hsm">,
+  serial: string,
+  reason: string,
+): Promise<{ serial: string; stoppedAt: Date; signer: string | undefined }> {
+  const control = CONTROLS.compromiseNoFurtherUse.id;
+  const s = serial.toLowerCase();
+  const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
+  if (row?.kind !== "ds")
+    throw new CeremonyError("DS_UNKNOWN", `no DS certificate ${serial} in this room`, { control });
+  const at = nowOf(r);
+  if (row.retiredAt && row.retiredAt <= at)
+    throw new CeremonyError("DS_ALREADY_STOPPED", `DS ${s} stopped signing on ${row.retiredAt.toISOString()}`, {
+      control,
+    });
+  await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { retiredAt: at } });
+  await record(r, "ds.stop", clause("4.9.5"), [s, ...(row.keyRef ? [row.keyRef] : [])], {
+    reason,
+    stoppedAt: at.toISOString(),
+  });
+  r.transcript?.add("stopped", `ds ${s}`);
+  const signer = await currentSigner(r.db, r.policy, at).then(
+    (c) => c.serial,
+    () => undefined,
+  );
+  return { serial: s, stoppedAt: at, signer };
 }
 
 export type DsState = "pending" | "active" | "retired" | "usage-over" | "expired" | "revoked";

@@ -19,6 +19,7 @@ import {
   dsInstall,
   dsKeygen,
   dsList,
+  dsStop,
   dsTbs,
   enrollOperators,
   hex,
@@ -428,6 +429,32 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     const arl = await rootCrl(await as(rootRoom, "root.arl"), "arl");
     expect(listed(arl.crl.der)).toContain(root.row.serial);
     expect(verifySigned(arl.crl.der, spkiOf(rk.root.der).spkiDer)).toBe(true);
+  });
+
+  it("pki.compromise.no-further-use: the operations room stops a DS at once, before any CRL; it never signs again", async () => {
+    const afterNext = new Date(later.getTime() + 86_400_000);
+    expect((await currentSigner(opsDb.db, policy, afterNext)).serial).toBe(serials.pending);
+    const room = await as(opsRoom, "ds.stop", [ops[0]!]);
+    const r = await dsStop(room, serials.pending!.toUpperCase(), "key suspected compromised");
+    expect(r.serial).toBe(serials.pending);
+    expect(r.signer).toBeUndefined(); // the other DS was revoked above: nothing may sign
+    await expect(currentSigner(opsDb.db, policy, afterNext)).rejects.toMatchObject({ code: "DS_NONE_USABLE" });
+    const states = Object.fromEntries((await dsList(opsDb.db, policy, afterNext)).map((x) => [x.serial, x.state]));
+    expect(states[serials.pending!]).toBe("retired");
+    await expect(dsStop(room, serials.pending!, "again")).rejects.toMatchObject({ code: "DS_ALREADY_STOPPED" });
+    await expect(dsStop(room, "00ff", "typo")).rejects.toMatchObject({ code: "DS_UNKNOWN" });
+    const [event] = await opsDb.db.sql.query<{
+      actor: string;
+      targets: string[];
+      clause: string;
+      details: { reason: string };
+    }>("SELECT actor, targets, clause, details FROM audit_event WHERE action = 'ds.stop'");
+    expect(event).toMatchObject({
+      actor: "op:alice",
+      clause: "4.9.5",
+      details: { reason: "key suspected compromised" },
+    });
+    expect(event!.targets[0]).toBe(serials.pending);
   });
 
   it("pki.rekey.recorded: the new root and both links are stored as made and named in the audit event", async () => {

@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { dsInstall, dsKeygen, dsList } from "@iaca/pki";
+import { dsInstall, dsKeygen, dsList, dsStop } from "@iaca/pki";
 import { IacaError, loadPolicy } from "@iaca/policy";
 import type { Command } from "commander";
 import { printJson } from "../output.ts";
-import { type CeremonyOpts, ceremonyOptions, withRoom } from "./root.ts";
+import { type CeremonyOpts, ceremonyOptions, withRoom, withRoomDb } from "./root.ts";
 
 export function registerDs(program: Command): void {
   const ds = program.command("ds").description("operations room: Document Signer keys and certificates");
@@ -34,6 +34,24 @@ export function registerDs(program: Command): void {
         );
         process.stdout.write(
           `installed ${r.serial} (chain via ${r.chain}), activates ${r.activatesAt.toISOString()}\n`,
+        );
+      });
+    });
+
+  ceremonyOptions(
+    ds.command("stop").description("stop a DS key signing now (suspected compromise), before the root room's CRL"),
+  )
+    .argument("<serial>", "DS certificate serial (hex)")
+    .requiredOption("--reason <text>", "why (kept in the audit log; no personal data)")
+    .action(async (serial: string, o: CeremonyOpts & { reason: string }) => {
+      await withRoomDb(program, "ops", "ds.stop", o, async (room) => {
+        const r = await dsStop(room, serial, o.reason);
+        process.stdout.write(
+          `DS ${r.serial} stopped signing at ${r.stoppedAt.toISOString()}; ${
+            r.signer
+              ? `the issuer now signs with DS ${r.signer}`
+              : "no DS can sign now: issuance answers 503 until another DS is installed"
+          }\nrevoke it at the next root ceremony (iaca root revoke ${r.serial} --reason keyCompromise), then install the CRL here (iaca dts install-crl)\n`,
         );
       });
     });
