@@ -202,6 +202,13 @@ export async function rootSignCsr(
   // pki.csr.key-delivery: the certified key is the key inside the checked PKCS#10 request, nothing else.
   void CONTROLS.csrKeyDelivery;
   const csr = checkCsr(csrData);
+  // pki.profile.algorithms: a DS key on the policy's curve only (the linter accepts any of the three)
+  if (profile === "ds" && csr.key.curve !== r.policy.ds.key.curve)
+    throw new CeremonyError(
+      "CSR_KEY_POLICY",
+      `the CSR's key is on ${csr.key.curve}; policy ds.key.curve is ${r.policy.ds.key.curve}`,
+      { control: CONTROLS.algorithms.id },
+    );
   const root = await currentRoot(r.db);
   if (root.row.revokedAt)
     throw new CeremonyError(

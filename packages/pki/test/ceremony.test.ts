@@ -337,6 +337,17 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     for (const k of keys) expect(checkCsr(new Uint8Array(k.csr!)).key.fingerprint).toBe(k.spkiSha256);
   });
 
+  it("pki.profile.algorithms: a DS CSR on another curve than the policy's is refused", async () => {
+    const k = await dsKeygen({
+      ...(await as(opsRoom, "ds.keygen")),
+      policy: { ...policy, ds: { ...policy.ds, key: { curve: "P-384", hash: "SHA-384" } } },
+    });
+    await expect(rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr)).rejects.toMatchObject({
+      code: "CSR_KEY_POLICY",
+      message: expect.stringContaining("P-384; policy ds.key.curve is P-256"),
+    });
+  });
+
   it("pki.rekey.new-key: a CSR whose key already has a certificate is refused; each root generation has its own key", async () => {
     const k = await dsKeygen(await as(opsRoom, "ds.keygen"));
     await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr);

@@ -33,6 +33,18 @@ export function validatePolicy(input: unknown): Policy {
     });
   }
   const policy = input as Policy;
+  // ECDSA hashes follow the curve (7.1.3: ecdsa-with-SHA256 on P-256 ...): a policy naming another
+  // pair would be silently overridden by the signers, so it is refused here
+  for (const [path, key] of [
+    ["/iaca/key", policy.iaca.key],
+    ["/ds/key", policy.ds.key],
+  ] as const)
+    if (HASH_FOR_CURVE[key.curve] !== key.hash)
+      throw new PolicyError(
+        "POLICY_INVALID",
+        `invalid policy:\n  ${path}/hash: ${key.curve} keys sign with ${HASH_FOR_CURVE[key.curve]}, not ${key.hash}`,
+        { fields: [`${path}/hash`] },
+      );
   for (const [path, d] of durations(policy)) {
     const parsed = parseDuration(d);
     if (parsed.years + parsed.months + parsed.days + parsed.seconds === 0) {
@@ -43,6 +55,8 @@ export function validatePolicy(input: unknown): Policy {
   }
   return policy;
 }
+
+const HASH_FOR_CURVE: Record<string, string> = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" };
 
 /** TypeBox's messages, but a duration field says what it expects instead of printing a regex. */
 function describe(e: ValueError): string {

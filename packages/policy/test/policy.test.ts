@@ -38,6 +38,13 @@ describe("policy", () => {
     expect(msg).toContain("/bogus: unknown field");
   });
 
+  it("refuses a key whose hash does not go with its curve (the signers would use the curve's)", () => {
+    expect(() => parsePolicy("ds:\n  key: { curve: P-256, hash: SHA-512 }\n")).toThrow(
+      /\/ds\/key\/hash: P-256 keys sign with SHA-256, not SHA-512/,
+    );
+    expect(parsePolicy("ds:\n  key: { curve: P-384, hash: SHA-384 }\n").ds.key.curve).toBe("P-384");
+  });
+
   it("rejects zero durations and unreadable text", () => {
     expect(() => parsePolicy("mso:\n  validity: P0D\n")).toThrow(/\/mso\/validity: duration must be positive/);
     expect(() => parsePolicy("ds: [")).toThrow(PolicyError);
