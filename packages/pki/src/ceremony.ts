@@ -392,14 +392,17 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
   const root = await currentRoot(r.db);
   const issuer = issuerInfo(root.cert);
   const now = nowOf(r);
-  // pki.revoke.compromise-listed: every revoked, unexpired certificate of the list's kinds is listed.
+  // pki.revoke.compromise-listed: every revoked certificate of the list's kinds is listed while it
+  // is valid and on the first list issued after it expired (CP/CPS 4.10.1): those that expired
+  // since the previous list are still listed, once.
   void CONTROLS.compromiseListed;
   const kinds = kind === "crl" ? ["ds", "tsl-signer"] : ["iaca", "link"];
+  const last = await r.db.prisma.pkiCrl.findFirst({ where: { kind }, orderBy: { number: "desc" } });
+  const cutoff = last && last.thisUpdate < now ? last.thisUpdate : now;
   const revoked = await r.db.prisma.pkiCertificate.findMany({
-    where: { kind: { in: kinds }, revokedAt: { not: null }, notAfter: { gt: now } },
+    where: { kind: { in: kinds }, revokedAt: { not: null }, notAfter: { gt: cutoff } },
     orderBy: { revokedAt: "asc" },
   });
-  const last = await r.db.prisma.pkiCrl.findFirst({ where: { kind }, orderBy: { number: "desc" } });
   const number = (last?.number ?? 0n) + 1n;
   const nextUpdate = opts.nextUpdate ?? addDuration(now, r.policy.revocation.nextUpdate);
   const first = await r.db.prisma.pkiCertificate.findFirst({ where: { kind: "iaca" }, orderBy: { rootGen: "asc" } });

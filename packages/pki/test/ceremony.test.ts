@@ -179,6 +179,12 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     expect(text).not.toMatch(/Reason Code|Issuing Distribution Point/);
     const row = await rootDb.db.prisma.pkiCertificate.findUnique({ where: { serial: serials.revoked! } });
     expect(row?.revocationReason).toBe("keyCompromise");
+    // after it expires it is listed once more (the first list issued after its notAfter), then dropped
+    const day = (n: number) => ({ now: () => new Date(row!.notAfter.getTime() + n * 86_400_000) });
+    const once = await rootCrl({ ...(await as(rootRoom, "root.crl")), ...day(1) }, "crl");
+    expect(listed(once.crl.der)).toEqual([serials.revoked]);
+    const dropped = await rootCrl({ ...(await as(rootRoom, "root.crl")), ...day(2) }, "crl");
+    expect(listed(dropped.crl.der)).toEqual([]);
   });
 
   it("pki.csr.proof-of-possession: a CSR whose signature does not verify is refused", async () => {
@@ -396,7 +402,7 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     serials.pending = r.serial;
   });
 
-  it("pki.revoke.compromise-listed: reasons are RFC 5280 names without suspension; a revoked DS stays on later CRLs", async () => {
+  it("pki.revoke.compromise-listed: reasons are RFC 5280 names without suspension; a revoked DS stays on later CRLs, and on one after it expired", async () => {
     for (const reason of ["certificateHold", "removeFromCRL", "stolen"])
       await expect(rootRevoke(await as(rootRoom, "root.revoke"), serials.ds!, reason)).rejects.toMatchObject({
         code: "REVOCATION_REASON_INVALID",
@@ -409,6 +415,12 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     expect(listed(next.crl.der)).toEqual([serials.revoked]);
     const row = await rootDb.db.prisma.pkiCertificate.findUnique({ where: { serial: serials.revoked! } });
     expect(row?.revocationReason).toBe("keyCompromise");
+    // after it expires it is listed once more (the first list issued after its notAfter), then dropped
+    const day = (n: number) => ({ now: () => new Date(row!.notAfter.getTime() + n * 86_400_000) });
+    const once = await rootCrl({ ...(await as(rootRoom, "root.crl")), ...day(1) }, "crl");
+    expect(listed(once.crl.der)).toEqual([serials.revoked]);
+    const dropped = await rootCrl({ ...(await as(rootRoom, "root.crl")), ...day(2) }, "crl");
+    expect(listed(dropped.crl.der)).toEqual([]);
   });
 
   it("pki.compromise.no-further-use: a revoked DS is never the signer; a revoked root signs no DS until re-keyed", async () => {
