@@ -54,6 +54,8 @@ export const DEFAULT_POLICY: Policy = {
       "root.rekey",
       "root.sign-csr",
       "root.revoke",
+      "root.crl",
+      "root.arl",
       "ds.keygen",
       "operator.add",
       "operator.disable",
