@@ -1,5 +1,6 @@
 // Crash safety: the server process is killed in the middle of a batch (after its 4th MSO
-// signature), restarted, and the client retries with the same Idempotency-Key.
+// signature), restarted, and the client retries with the same Idempotency-Key. Then the same
+// server with two DS HSM nodes configured.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -57,7 +58,7 @@ function start(extraEnv: Record<string, string> = {}): Promise<Server> {
 }
 
 beforeAll(async () => {
-  hsm = createSoftHsm();
+  hsm = createSoftHsm(["iaca-root", "iaca-ds", "iaca-ds-b"]);
   fresh = await freshDatabase();
   dataDir = mkdtempSync(join(tmpdir(), "iaca-crash-"));
 });
@@ -138,6 +139,29 @@ describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () 
       `SELECT targets FROM audit_event WHERE action = 'mdoc.issue.abandoned'`,
     );
     expect(audit.some((a) => a.targets.includes(requestId))).toBe(true);
+    server.proc.kill("SIGTERM");
+    await server.exited;
+  }, 240_000);
+
+  it("hsm.cluster.failover: with two DS nodes configured the issuer signs through the cluster, skipping a node without the key", async () => {
+    // the DS key was made on node a (token iaca-ds) by the first start above; node b comes first and
+    // holds no DS key, so a plain KeyStore on the first node could not sign at all
+    const nodes = JSON.stringify([
+      { name: "b", token: "iaca-ds-b", pinEnv: "TEST_DS_B_PIN" },
+      { name: "a", token: "iaca-ds" },
+    ]);
+    const server = await start({ IACA_HSM_DS_NODES: nodes, TEST_DS_B_PIN: "iaca-ds-b-pin" });
+    const { serverCa, client } = tls();
+    const stack = { url: server.url, serverCa };
+    const nonce = (await call<{ nonce: string }>(stack, client, "POST", "/v1/nonce")).json.nonce;
+    const keys = await Promise.all(Array.from({ length: 2 }, () => deviceKey()));
+    const issued = await call<{ credentials: { id: string }[] }>(stack, client, "POST", "/v1/credentials", {
+      profile: "interop",
+      holder,
+      proofs: { jwt: await Promise.all(keys.map((k) => proof(k, nonce))) },
+    });
+    expect(issued.status, issued.text).toBe(201);
+    expect(issued.json.credentials).toHaveLength(2);
     server.proc.kill("SIGTERM");
     await server.exited;
   }, 240_000);

@@ -63,10 +63,16 @@ const HASH_OF: Record<number, "SHA-256" | "SHA-384" | "SHA-512"> = {
   [-36]: "SHA-512",
 };
 
+/**
+ * What the issuer asks of the DS HSM: a KeyStore (one token) or a ClusterKeyStore (several nodes
+ * holding the same cloned keys; an unavailable node is skipped, CP/CPS 5.7.2).
+ */
+export type IssuerKeyStore = Pick<KeyStore, "signDigestRaw" | "hmac" | "encrypt" | "decrypt" | "uriFor">;
+
 export interface IssuerServiceOptions {
   db: Database;
-  /** The DS token: DS private keys and the issuer's secret keys (holder HMAC, response AES). */
-  keyStore: KeyStore;
+  /** The DS token(s): DS private keys and the issuer's secret keys (holder HMAC, response AES). */
+  keyStore: IssuerKeyStore;
   policy: Policy;
   ds: DsSource;
   audit: AuditSink;

@@ -4,13 +4,14 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
 import { createDtsApp, currentTrustListSigner, DbSource, Publisher } from "@iaca/dts";
-import { type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
+import { ClusterKeyStore, type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
   buildIssuerHttp,
   Gauge,
   IssuanceMetrics,
   type IssuerApi,
   IssuerClient,
+  type IssuerKeyStore,
   IssuerService,
   PkiDsSource,
 } from "@iaca/issuer";
@@ -84,6 +85,23 @@ export async function addClient(
 async function openRole(role: HsmRole, audit: AuditSink, actor: string): Promise<KeyStore> {
   const node = roleConfig(hsmConfigFromEnv(process.env, { roles: [role] }), role).nodes[0]!;
   return KeyStore.open({ module: node.module, token: node.token, pin: node.pin, audit, actor, name: node.name });
+}
+
+/**
+ * The DS HSM: one token, or, when `IACA_HSM_DS_NODES` names several, a cluster the issuer signs
+ * through (an unavailable node is skipped; hsm.cluster.failover). Key administration (the demo
+ * ceremony, secret keys, rotation, the trust-list signer) uses the first node; a production
+ * cluster clones keys to every node by the HSM vendor's own mechanism.
+ */
+async function openDs(audit: AuditSink): Promise<{ admin: KeyStore; signing: IssuerKeyStore; close(): Promise<void> }> {
+  const config = hsmConfigFromEnv(process.env, { roles: ["ds"] });
+  const nodes = roleConfig(config, "ds").nodes;
+  if (nodes.length > 1) {
+    const cluster = await ClusterKeyStore.forRole(config, "ds", audit);
+    return { admin: await cluster.node(nodes[0]!.name), signing: cluster, close: () => cluster.close() };
+  }
+  const ks = await openRole("ds", audit, "svc:issuer");
+  return { admin: ks, signing: ks, close: () => ks.close() };
 }
 
 /**
@@ -232,12 +250,13 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
       closers.push(() => client.close());
       issuer = client;
     } else {
-      const dsKs = await openRole("ds", audit, "svc:issuer");
-      closers.push(() => dsKs.close());
+      const ds = await openDs(audit);
+      const dsKs = ds.admin;
+      closers.push(() => ds.close());
       if (o.demoPki ?? role === "all") await ensureDemoPki(db, policy, audit, dsKs, log);
       await IssuerService.ensureSecretKeys(dsKs, audit);
       const source = new PkiDsSource(db.sql);
-      const service = new IssuerService({ db, keyStore: dsKs, policy, ds: source, audit, metrics });
+      const service = new IssuerService({ db, keyStore: ds.signing, policy, ds: source, audit, metrics });
       service.startSweeper();
       closers.push(() => service.stop());
       metrics.registry.register(

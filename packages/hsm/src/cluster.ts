@@ -3,8 +3,14 @@ import { type HsmConfig, type HsmRole, roleConfig } from "./config.ts";
 import { CLUSTER_FAILOVER } from "./controls.ts";
 import type { HashAlgorithm } from "./ec.ts";
 import { HsmError, type HsmErrorCode, toHsmError } from "./errors.ts";
-import { type EcdsaSignature, KeyStore, type KeyStoreOptions, type PublicKeyInfo } from "./keystore.ts";
-import { type KeyRef, type Pkcs11Uri, toUri } from "./uri.ts";
+import {
+  type AesGcmSealed,
+  type EcdsaSignature,
+  KeyStore,
+  type KeyStoreOptions,
+  type PublicKeyInfo,
+} from "./keystore.ts";
+import { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, toUri } from "./uri.ts";
 
 export interface ClusterNodeOptions extends Omit<KeyStoreOptions, "audit"> {
   name: string;
@@ -115,6 +121,36 @@ export class ClusterKeyStore {
   sign(ref: KeyRef, data: Buffer | Uint8Array, hash: HashAlgorithm = "SHA-256"): Promise<Served<EcdsaSignature>> {
     const u = nodeRef(ref);
     return this.serve((ks) => ks.sign(u, data, hash));
+  }
+
+  /** signDigest without the DER form: the issuer's hot path (the serving node is not reported). */
+  async signDigestRaw(ref: KeyRef, digest: Buffer | Uint8Array): Promise<Buffer> {
+    const u = nodeRef(ref);
+    return (await this.serve(async (ks) => ({ value: await ks.signDigestRaw(u, digest) }))).value;
+  }
+
+  /** HMAC with a secret key every node holds (cloned: the same key gives the same MAC on any node). */
+  async hmac(ref: KeyRef, data: Buffer | Uint8Array): Promise<Buffer> {
+    const u = nodeRef(ref);
+    return (await this.serve(async (ks) => ({ value: await ks.hmac(u, data) }))).value;
+  }
+
+  encrypt(ref: KeyRef, plaintext: Buffer | Uint8Array, opts: { aad?: Buffer | Uint8Array } = {}) {
+    const u = nodeRef(ref);
+    return this.serve((ks) => ks.encrypt(u, plaintext, opts));
+  }
+
+  async decrypt(ref: KeyRef, sealed: AesGcmSealed, opts: { aad?: Buffer | Uint8Array } = {}): Promise<Buffer> {
+    const u = nodeRef(ref);
+    return (await this.serve(async (ks) => ({ value: await ks.decrypt(u, sealed, opts) }))).value;
+  }
+
+  /** A key named by label (and id) only: every node holds it under its own token label. */
+  uriFor(label: string, id?: Buffer | string): string {
+    return formatPkcs11Uri({
+      object: label,
+      ...(id !== undefined ? { id: typeof id === "string" ? Buffer.from(id, "hex") : id } : {}),
+    });
   }
 
   /** Public key as held by one node (default: the node that would serve now). */

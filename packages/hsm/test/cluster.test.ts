@@ -1,4 +1,4 @@
-import { verify } from "node:crypto";
+import { createHash, verify } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { discardAudit } from "@iaca/policy";
 import pkcs11js from "pkcs11js";
@@ -80,6 +80,44 @@ describe("ClusterKeyStore", () => {
     await expect(cluster.sign("pkcs11:object=nowhere", Buffer.from("x"))).rejects.toMatchObject({
       code: "HSM_KEY_NOT_FOUND",
     });
+  });
+
+  it("hsm.cluster.failover: the issuer's operations (raw signature, HMAC, AES-GCM) are served by another node when one is down", async () => {
+    for (const n of ["a", "b"]) {
+      const ks = await cluster.node(n);
+      await ks.generateHmacKey("holder-ref");
+      await ks.generateAesKey("responses");
+    }
+    const ref = cluster.uriFor("ds-2025-01");
+    expect(ref).toBe("pkcs11:object=ds-2025-01");
+    const msg = Buffer.from("mso");
+    const digest = createHash("sha256").update(msg).digest();
+    const verifiesOn = async (raw: Buffer, node: string) =>
+      verify("sha256", msg, { key: (await cluster.getPublicKey(ref, node)).keyObject, dsaEncoding: "ieee-p1363" }, raw);
+    // node a serves while it is up (SoftHSM nodes cannot share one key: each signs with its own)
+    expect(await verifiesOn(await cluster.signDigestRaw(ref, digest), "a")).toBe(true);
+
+    const p11 = rawPkcs11(hsm.module);
+    const slotA = (await cluster.node("a")).slotId;
+    const s = p11.C_OpenSession(slotA, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    p11.C_SetPIN(s, "ds-a-pin", "down-pin");
+    p11.C_CloseAllSessions(slotA);
+    try {
+      expect(await verifiesOn(await cluster.signDigestRaw(ref, digest), "b")).toBe(true);
+      const mac = await cluster.hmac(cluster.uriFor("holder-ref"), Buffer.from("x"));
+      expect(mac).toEqual(
+        await (await cluster.node("b")).hmac((await cluster.node("b")).uriFor("holder-ref"), Buffer.from("x")),
+      );
+      const sealed = await cluster.encrypt(cluster.uriFor("responses"), Buffer.from("reply"));
+      expect(sealed.node).toBe("b");
+      expect((await cluster.decrypt(cluster.uriFor("responses"), sealed)).toString()).toBe("reply");
+      expect(cluster.status().find((n) => n.name === "a")?.consecutiveFailures).toBeGreaterThan(0);
+    } finally {
+      const s2 = p11.C_OpenSession(slotA, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+      p11.C_Login(s2, pkcs11js.CKU_USER, "down-pin");
+      p11.C_SetPIN(s2, "down-pin", "ds-a-pin");
+      p11.C_CloseSession(s2);
+    }
   });
 
   it("a cluster whose nodes cannot be opened reports HSM_UNAVAILABLE with per-node codes", async () => {
