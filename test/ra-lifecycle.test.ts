@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Pem } from "../apps/ra/src/index.ts";
 import {
   call,
+  type DeviceKey,
   deviceKey,
   issueBody,
   nonceFor,
@@ -50,16 +51,24 @@ function element(issuerSigned: string, id: string): unknown {
   return undefined;
 }
 
-async function refresh(issuerSigned: string, n = 1, key?: string) {
+/** The device key each issued credential is bound to (by credential id), for the holder proof of a refresh. */
+const holderKeys = new Map<string, DeviceKey>();
+function remember(issued: Issued, keys: DeviceKey[]): Issued {
+  for (const [i, c] of issued.credentials.entries()) holderKeys.set(c.issuerSigned, keys[i]!);
+  return issued;
+}
+
+async function refresh(issuerSigned: string, n = 1, key?: string, holder?: DeviceKey) {
   const nonce = await nonceFor(stack, wallet);
   const keys = await Promise.all(Array.from({ length: n }, () => deviceKey()));
   const jwt = await Promise.all(keys.map((k) => proof(k, nonce)));
+  const holderKey = holder ?? holderKeys.get(issuerSigned) ?? (await deviceKey());
   return call<Issued & { type?: string }>(
     stack,
     wallet,
     "POST",
     "/v1/credentials/refresh",
-    { issuerSigned, proofs: { jwt } },
+    { issuerSigned, holderProof: await proof(holderKey, nonce), proofs: { jwt } },
     key ? { "idempotency-key": key } : {},
   );
 }
@@ -68,10 +77,10 @@ describe("issuer.refresh", () => {
   let first: Issued;
 
   it("issues an mdoc whose validity is cut at the next age change", async () => {
-    const { body } = await issueBody(stack, wallet, bob, 1);
+    const { body, keys } = await issueBody(stack, wallet, bob, 1);
     const r = await call<Issued>(stack, wallet, "POST", "/v1/credentials", body);
     expect(r.status, r.text).toBe(201);
-    first = r.json;
+    first = remember(r.json, keys);
     expect(element(first.credentials[0]!.issuerSigned, "age_over_20")).toBe(false);
     expect(new Date(first.credentials[0]!.validUntil).getTime()).toBeLessThan(Date.now() + 21 * DAY);
   });
@@ -119,6 +128,29 @@ describe("issuer.refresh", () => {
     }
   });
 
+  it("issuer.refresh: only the holder of the mdoc's device key may refresh it (another key: holder-mismatch)", async () => {
+    stack.clock.offsetMs = 18 * DAY;
+    try {
+      const stranger = await refresh(first.credentials[0]!.issuerSigned, 1, undefined, await deviceKey());
+      expect(stranger.status).toBe(422);
+      expect(stranger.json.type).toBe("urn:iaca:problem:holder-mismatch");
+      // a holder proof over another nonce is refused before the issuer is asked
+      const nonce = await nonceFor(stack, wallet);
+      const other = await nonceFor(stack, wallet);
+      const dk = await deviceKey();
+      const r = await call<{ type: string; detail: string }>(stack, wallet, "POST", "/v1/credentials/refresh", {
+        issuerSigned: first.credentials[0]!.issuerSigned,
+        holderProof: await proof(holderKeys.get(first.credentials[0]!.issuerSigned)!, other),
+        proofs: { jwt: [await proof(dk, nonce)] },
+      });
+      expect(r.status).toBe(400);
+      expect(r.json.type).toBe("urn:iaca:problem:invalid-proof");
+      expect(r.json.detail).toContain("holderProof");
+    } finally {
+      stack.clock.offsetMs = 0;
+    }
+  });
+
   it("issuer.refresh: a tampered mdoc is refused as invalid-credential", async () => {
     const bytes = Buffer.from(first.credentials[0]!.issuerSigned, "base64url");
     bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0x01; // inside the last element (portrait)
@@ -137,8 +169,8 @@ describe("issuer.revocation / ra.revocation.request", () => {
   let carolIssued: Issued;
 
   it("ra.revocation.request / issuer.refresh.revoked: one credential is revoked with a reason; GET shows it; refresh is then refused", async () => {
-    const { body } = await issueBody(stack, wallet, carol, 2);
-    carolIssued = (await call<Issued>(stack, wallet, "POST", "/v1/credentials", body)).json;
+    const { body, keys } = await issueBody(stack, wallet, carol, 2);
+    carolIssued = remember((await call<Issued>(stack, wallet, "POST", "/v1/credentials", body)).json, keys);
     const id = carolIssued.credentials[0]!.id;
     const r = await call<{ revoked: string[] }>(stack, wallet, "POST", `/v1/credentials/${id}/revoke`, {
       reason: "device-lost",

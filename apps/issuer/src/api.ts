@@ -21,8 +21,11 @@ export interface IssueRequest {
   profile: string;
   holder: HolderData;
   devices: DeviceKey[];
-  /** Set for a refresh: the issuance the presented mdoc came from (checked by the issuer). */
-  refresh?: { issuerSigned: string };
+  /**
+   * Set for a refresh: the presented mdoc, and the RFC 7638 thumbprint of the key that signed the
+   * holder proof (checked by the RA); the issuer requires it to be the mdoc's device key.
+   */
+  refresh?: { issuerSigned: string; holderKeyThumbprint: string };
 }
 
 export interface IssuedCredential {

@@ -58,7 +58,7 @@ export const REFRESH_RULES = defineControl({
   id: "issuer.refresh",
   clause: clause("3.3.1"),
   summary:
-    "再発行は提示された mdoc を当局の IACA で検証し、失効しておらず、ポリシーの更新期間内で、同一保有者である場合に限る。",
+    "再発行は提示された mdoc を当局の IACA で検証し、失効しておらず、ポリシーの更新期間内で、同一保有者であり、申請者がその mdoc の Device Key を保持する（所持証明）場合に限る。",
 });
 
 /** Revocation of a credential or all credentials of a holder is stored with its reason and audited. */

@@ -322,7 +322,7 @@ export class IssuerService implements IssuerApi {
    * on record), verify against our IACA, not be revoked, lie within the refresh window and carry
    * every element of its profile. Age elements are derived again; the rest is copied.
    */
-  private async prepareRefresh(issuerSigned: string, now: Date): Promise<Prepared> {
+  private async prepareRefresh(issuerSigned: string, holderKeyThumbprint: string, now: Date): Promise<Prepared> {
     void REFRESH_RULES;
     const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
     let root: CborValue;
@@ -343,8 +343,10 @@ export class IssuerService implements IssuerApi {
       holder_ref: string;
       profile: string;
       ds_cert_serial: string;
+      device_key_thumbprint: string;
     }>(
-      `SELECT id, state, valid_until, revoked_at, holder_ref, profile, ds_cert_serial FROM issuance WHERE mso_sha256 = $1`,
+      `SELECT id, state, valid_until, revoked_at, holder_ref, profile, ds_cert_serial, device_key_thumbprint
+         FROM issuance WHERE mso_sha256 = $1`,
       [msoSha256],
     );
     if (row?.state !== "issued") throw invalid("was not issued by this issuer");
@@ -372,6 +374,13 @@ export class IssuerService implements IssuerApi {
       const failed = result.checks.filter((c) => c.status === "FAIL").map((c) => c.name);
       throw invalid(`does not verify (${failed.join(", ")})`);
     }
+    // the same subscriber and Device Key (CP/CPS 4.6.1): whoever asks holds the mdoc's device key,
+    // not only a copy of the mdoc
+    if (row.device_key_thumbprint !== holderKeyThumbprint)
+      throw new IssuanceError(
+        "HOLDER_MISMATCH",
+        "the holder proof is not signed by the device key of the presented mdoc",
+      );
     const doc = result.documents[0];
     const profile = this.profileOf(doc?.profile ?? row.profile);
     // element values straight from the CBOR (only those whose digest verified)
@@ -443,7 +452,7 @@ export class IssuerService implements IssuerApi {
         `1..${policy.mso.maxBatch} device keys per batch (policy mso.maxBatch)`,
       );
     const prepared = req.refresh
-      ? await this.prepareRefresh(req.refresh.issuerSigned, now)
+      ? await this.prepareRefresh(req.refresh.issuerSigned, req.refresh.holderKeyThumbprint, now)
       : this.prepareNew(req.profile, req.holder, now);
     const deviceKeys = req.devices.map((d, index) => {
       try {

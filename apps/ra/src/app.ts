@@ -252,6 +252,20 @@ async function build(opts: RaOptions) {
   );
 
   const maxBatch = policy.mso.maxBatch;
+  /** The refresh's holder proof: valid like any proof, over the request's nonce; its key's thumbprint. */
+  const verifyHolderProof = async (jwt: string, nonce: string): Promise<string> => {
+    let verified: Awaited<ReturnType<typeof verifyProofs>>;
+    try {
+      verified = await verifyProofs([jwt], proofOptions);
+    } catch (e) {
+      if (e instanceof ProblemError) throw new ProblemError(e.problem, e.message.replace(/^proof 0/, "holderProof"));
+      throw e;
+    }
+    if (verified.nonce !== nonce)
+      throw new ProblemError("invalid-proof", "holderProof: must carry the same nonce as the other proofs");
+    return verified.devices[0]!.thumbprint;
+  };
+
   const issueLike = async (
     req: FastifyRequest,
     reply: FastifyReply,
@@ -259,8 +273,11 @@ async function build(opts: RaOptions) {
     build: (
       requestId: string,
       devices: Awaited<ReturnType<typeof verifyProofs>>["devices"],
+      holderKey: string | undefined,
     ) => Parameters<IssuerApi["issue"]>[0],
     jwts: string[],
+    /** Refresh: a proof by the presented mdoc's device key over the same nonce. */
+    holderProof?: string,
   ) => {
     if (jwts.length > maxBatch)
       throw new ProblemError("batch-too-large", `at most ${maxBatch} device keys per request (policy mso.maxBatch)`, {
@@ -293,8 +310,9 @@ async function build(opts: RaOptions) {
     }
     try {
       const proofs = await verifyProofs(jwts, proofOptions);
+      const holder = holderProof === undefined ? undefined : await verifyHolderProof(holderProof, proofs.nonce);
       await nonces.consume(proofs.nonce, client.id, requestId);
-      const result: IssueResult = await issuer.issue(build(requestId, proofs.devices));
+      const result: IssueResult = await issuer.issue(build(requestId, proofs.devices, holder));
       if (tracked) {
         const { sealed } = await issuer.seal({
           plaintext: JSON.stringify({ status: 201, body: result }),
@@ -351,15 +369,16 @@ async function build(opts: RaOptions) {
         req,
         reply,
         "POST /v1/credentials/refresh",
-        (requestId, devices) => ({
+        (requestId, devices, holderKey) => ({
           requestId,
           clientId: req.apiClient!.id,
           profile: "",
           holder: {},
           devices,
-          refresh: { issuerSigned: body.issuerSigned },
+          refresh: { issuerSigned: body.issuerSigned, holderKeyThumbprint: holderKey! },
         }),
         body.proofs.jwt,
+        body.holderProof,
       );
     },
   );

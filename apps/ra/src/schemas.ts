@@ -63,6 +63,12 @@ export type IssueBody = Static<typeof IssueBody>;
 export const RefreshBody = T.Object(
   {
     issuerSigned: B64u("a previously issued IssuerSigned (base64url CBOR) with all its elements", 400_000),
+    holderProof: T.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        "a proof JWT like those in `proofs` (same nonce) signed by the device key of the presented mdoc: the holder still holds that key",
+    }),
     proofs: Proofs,
   },
   { additionalProperties: false },

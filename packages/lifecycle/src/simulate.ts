@@ -359,7 +359,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
         profile: policy.profile,
         holder: refreshOf ? {} : syntheticHolder(holder),
         devices: [dk],
-        ...(refreshOf ? { refresh: { issuerSigned: refreshOf.issuerSigned } } : {}),
+        // the holder's device key signed the mdoc being refreshed (the RA checks the holder proof)
+        ...(refreshOf ? { refresh: { issuerSigned: refreshOf.issuerSigned, holderKeyThumbprint: dk.thumbprint } } : {}),
       });
       const c = r.credentials[0]!;
       const signed = new Date(c.validFrom);
