@@ -162,6 +162,12 @@ describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () 
     });
     expect(issued.status, issued.text).toBe(201);
     expect(issued.json.credentials).toHaveLength(2);
+    // each start recorded the policy it runs under and the HSM logins (CP/CPS 5.4.1)
+    const starts = await fresh.db.sql.query<{ action: string; targets: string[] }>(
+      `SELECT action, targets FROM audit_event WHERE action IN ('policy.load', 'hsm.activate') AND outcome = 'success'`,
+    );
+    expect(starts.filter((e) => e.action === "policy.load").length).toBeGreaterThanOrEqual(3);
+    expect(starts.some((e) => e.action === "hsm.activate" && e.targets[0] === "pkcs11:token=iaca-ds-b")).toBe(true);
     server.proc.kill("SIGTERM");
     await server.exited;
   }, 240_000);

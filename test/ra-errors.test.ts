@@ -320,4 +320,12 @@ describe("operations", () => {
     for (const v of personalValues(alice))
       for (const line of stack.logs) expect(line.includes(v), `${v} in log`).toBe(false);
   });
+
+  it("refusals are in the access log with their problem type and client (not their detail)", () => {
+    const refused = stack.logs.filter((l) => l.includes('"request refused"')).map((l) => JSON.parse(l));
+    const types = new Set(refused.map((r) => r.problem));
+    for (const t of ["validation-failed", "invalid-my-number", "invalid-proof"]) expect(types).toContain(t);
+    expect(refused.some((r) => r.problem === "invalid-proof" && typeof r.client === "string")).toBe(true);
+    expect(refused.every((r) => r.detail === undefined)).toBe(true);
+  });
 });

@@ -139,11 +139,19 @@ describe("iaca operator: a room's ceremony operators", { timeout: 600_000 }, () 
     expect(one.err).toContain("DUAL_CONTROL_REQUIRED");
     const file = join(dataDir, "operators-audit.jsonl");
     expect(iaca(["audit", "export", "--out", file]).code).toBe(0);
-    const events = readFileSync(file, "utf8")
+    const all = readFileSync(file, "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l))
-      .filter((e) => String(e.action).startsWith("operator."));
+      .map((l) => JSON.parse(l));
+    // every refused authorisation is in the audit log too (who claimed to act, which step, why)
+    expect(
+      all.filter((e) => e.action === "ceremony.authorize").map((e) => [e.targets[0], e.outcome, e.details.code]),
+    ).toEqual([
+      ["operator.add", "denied", "DUAL_CONTROL_REQUIRED"],
+      ["operator.add", "denied", "OPERATOR_CREDENTIAL_INVALID"],
+      ["ds.keygen", "denied", "DUAL_CONTROL_REQUIRED"],
+    ]);
+    const events = all.filter((e) => String(e.action).startsWith("operator."));
     expect(events.map((e) => [e.action, e.targets, e.actor])).toEqual([
       ["operator.enroll", ["op:alice", "op:bob"], "op:alice+op:bob"],
       ["operator.add", ["op:carol"], "op:alice+op:bob"],

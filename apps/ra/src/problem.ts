@@ -151,6 +151,13 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
       { code: (error as { code?: string }).code, problem: p.type, err: scrub(error) },
       "request failed",
     );
+  // every refusal (authentication, scope, proof, input) in the access log with the client and the
+  // problem type; the detail may quote input, so it is not logged
+  else
+    request.log.info(
+      { problem: p.type, status, client: (request as { apiClient?: { id: string } }).apiClient?.id ?? null },
+      "request refused",
+    );
   return sendProblem(reply, p.type, status === 500 ? "internal error" : p.detail, { instance: request.id, ...p.extra });
 }
 

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import type { AuditSink } from "@iaca/policy";
 import pkcs11js, { type Template } from "pkcs11js";
 import {
+  ACTIVATION_LOGIN,
   DEACTIVATION_CLOSE,
   KEY_DESTROY_AUDITED,
   KEY_GENERATE_AUDITED,
@@ -198,16 +199,34 @@ export class KeyStore {
       throw new HsmError("HSM_CONFIG_INVALID", "sessions must be a positive integer");
     const mod = acquireModule(opts.module);
     let ks: KeyStore | undefined;
+    // hsm.activation.login: the login that activates the token's keys is an audit event (CP/CPS 5.4.1)
+    const activation = (outcome: "success" | "failure", details: Record<string, unknown> = {}) =>
+      opts.audit.append({
+        actor: opts.actor ?? "svc:hsm",
+        action: "hsm.activate",
+        targets: [formatPkcs11Uri({ token: opts.token })],
+        outcome,
+        clause: ACTIVATION_LOGIN.clause,
+        details: { control: ACTIVATION_LOGIN.id, node: opts.name ?? opts.token, ...details },
+      });
     try {
       ks = new KeyStore(opts, mod, findSlot(mod.p11, opts.token));
       // Open one session now so a wrong PIN or a missing token fails at start, not on first use.
       ks.pool.release(await ks.pool.acquire());
-      return ks;
     } catch (e) {
       if (ks) ks.close();
       else releaseModule(mod);
-      throw toHsmError(e, `open token "${opts.token}"`, { token: opts.token });
+      const err = toHsmError(e, `open token "${opts.token}"`, { token: opts.token });
+      await activation("failure", { code: err.code }).catch(() => undefined);
+      throw err;
     }
+    try {
+      await activation("success");
+    } catch (e) {
+      ks.close();
+      throw e;
+    }
+    return ks;
   }
 
   /** `pkcs11:` URI for a key on this token. */

@@ -277,6 +277,15 @@ describe("KeyStore on SoftHSM", () => {
       await Promise.all(Array.from({ length: 6 }, () => root.sign(k.uri, Buffer.from("x"), "SHA-384")));
       expect(root.stats().logins).toBe(1);
       expect(root.stats().sessionsOpened).toBeGreaterThan(1);
+      // the refused and the accepted activation are both audit events (CP/CPS 5.4.1), without the PIN
+      const activations = events.filter(
+        (e) => e.action === "hsm.activate" && e.targets[0] === "pkcs11:token=iaca-root",
+      );
+      expect(activations.slice(-2).map((e) => [e.outcome, e.details?.code, e.clause.id])).toEqual([
+        ["failure", "HSM_PIN_INCORRECT", "6.2.8"],
+        ["success", undefined, "6.2.8"],
+      ]);
+      expect(JSON.stringify(activations)).not.toContain("iaca-root-pin");
     } finally {
       root.close();
     }

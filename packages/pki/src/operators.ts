@@ -170,23 +170,42 @@ export async function authorize(
   policy: Policy,
   step: string,
   creds: OperatorCredential[],
+  /** When given, a refusal is an audit event (CP/CPS 5.4.1: authentication failures are recorded). */
+  audit?: AuditSink,
 ): Promise<string[]> {
   const ids = [...new Set(creds.map((c) => c.id))];
-  if (ids.length === 0)
-    throw new CeremonyError("OPERATOR_REQUIRED", `${step}: name the operator(s) with --operator`, {
-      control: CONTROLS.operatorsPerStep.id,
+  const refuse = async (e: CeremonyError): Promise<never> => {
+    await audit?.append({
+      actor: ids.map((id) => `op:${id}`).join("+") || "svc:pki",
+      action: "ceremony.authorize",
+      targets: [step],
+      outcome: "denied",
+      clause: CONTROLS.operatorAuthenticated.clause,
+      details: { code: e.code, operators: ids },
     });
+    throw e;
+  };
+  if (ids.length === 0)
+    return refuse(
+      new CeremonyError("OPERATOR_REQUIRED", `${step}: name the operator(s) with --operator`, {
+        control: CONTROLS.operatorsPerStep.id,
+      }),
+    );
   for (const c of creds) {
     const row = await db.prisma.pkiOperator.findUnique({ where: { id: c.id } });
     if (!row || row.disabledAt || !(await checkSecret(c.secret, row.secretHash)))
-      throw new CeremonyError("OPERATOR_CREDENTIAL_INVALID", `${step}: credential of operator ${c.id} rejected`, {
-        control: CONTROLS.operatorAuthenticated.id,
-      });
+      return refuse(
+        new CeremonyError("OPERATOR_CREDENTIAL_INVALID", `${step}: credential of operator ${c.id} rejected`, {
+          control: CONTROLS.operatorAuthenticated.id,
+        }),
+      );
   }
   if (policy.ceremony.dualControl.includes(step) && ids.length < 2)
-    throw new CeremonyError("DUAL_CONTROL_REQUIRED", `${step} requires two operators (policy.ceremony.dualControl)`, {
-      control: CONTROLS.dualControl.id,
-    });
+    return refuse(
+      new CeremonyError("DUAL_CONTROL_REQUIRED", `${step} requires two operators (policy.ceremony.dualControl)`, {
+        control: CONTROLS.dualControl.id,
+      }),
+    );
   return ids.map((id) => `op:${id}`);
 }
 

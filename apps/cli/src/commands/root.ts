@@ -59,7 +59,7 @@ export async function withRoomDb(
     // the first ceremony of a root room enrols the operators who run it
     if (step === "root.init" && (await db.prisma.pkiOperator.count()) === 0)
       await bootstrapOperators({ policy, db, audit }, creds);
-    const actors = await authorize(db, policy, step, creds);
+    const actors = await authorize(db, policy, step, creds, audit);
     const transcript = new Transcript(step, policy);
     transcript.add("date", new Date().toISOString());
     transcript.add("operators", actors.join(", "));
