@@ -504,10 +504,18 @@ export const CRL_RULES: readonly LintRule<TBSCertList>[] = [
   ),
   crlRule(
     "crl.next-update",
-    "nextUpdate present and after thisUpdate",
-    (t) => {
+    "nextUpdate present, after thisUpdate, and no later than thisUpdate + policy revocation.nextUpdate",
+    (t, ctx) => {
       if (!t.nextUpdate) return "nextUpdate missing";
-      return timeOf(t.nextUpdate) > timeOf(t.thisUpdate) || "nextUpdate <= thisUpdate";
+      const thisUpdate = timeOf(t.thisUpdate).getTime();
+      const nextUpdate = timeOf(t.nextUpdate).getTime();
+      if (nextUpdate <= thisUpdate) return "nextUpdate <= thisUpdate";
+      // CP/CPS 4.9.7: a list may promise freshness for at most the policy's interval (shorter is fine)
+      const limit = addDuration(new Date(thisUpdate), ctx.policy.revocation.nextUpdate).getTime();
+      return (
+        nextUpdate <= limit ||
+        `nextUpdate is later than thisUpdate + ${ctx.policy.revocation.nextUpdate} (policy revocation.nextUpdate)`
+      );
     },
     { clause: C72 },
   ),

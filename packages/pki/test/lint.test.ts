@@ -332,6 +332,25 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
     wrongAki.crlExtensions = wrongAki.crlExtensions!.map((e) => (e.extnID === OID.aki ? extensions.aki(dsKey.ski) : e));
     await expectRefusal(signCrl(wrongAki, rootKey, crlCtx()), "crl.aki.issuer");
   });
+  it("pki.crl.next-update: a list promising freshness beyond thisUpdate + policy revocation.nextUpdate -> crl.next-update", async () => {
+    const long = crlTbs({
+      issuer: root,
+      number: 5n,
+      thisUpdate: t0,
+      nextUpdate: addDuration(t0, "P107D"),
+      revoked: [],
+    });
+    await expectRefusal(signCrl(long, rootKey, crlCtx()), "crl.next-update");
+    const atLimit = crlTbs({
+      issuer: root,
+      number: 5n,
+      thisUpdate: t0,
+      nextUpdate: addDuration(t0, "P106D"),
+      revoked: [],
+    });
+    await expect(signCrl(atLimit, rootKey, crlCtx())).resolves.toHaveProperty("der");
+  });
+
   it("pki.crl.version: a v1 CRL -> crl.version.v2", async () => {
     const t = goodCrl();
     t.version = Version.v1;

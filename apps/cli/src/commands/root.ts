@@ -165,7 +165,10 @@ export function registerRoot(program: Command): void {
         ),
     )
       .option("--out <file>", "DER output", `${kind}.der`)
-      .option("--next-update <date>", "override nextUpdate (default thisUpdate + policy.revocation.nextUpdate)")
+      .option(
+        "--next-update <date>",
+        "an earlier nextUpdate (default and latest: thisUpdate + policy.revocation.nextUpdate)",
+      )
       .action(async (o: CeremonyOpts & { out: string; nextUpdate?: string }) => {
         await withRoom(program, "root", `root.${kind}`, o, async (room) => {
           const r = await rootCrl(room, kind, o.nextUpdate ? { nextUpdate: new Date(o.nextUpdate) } : {});
