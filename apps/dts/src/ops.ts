@@ -20,7 +20,7 @@ import { DTS_TRUST_LIST_SIGNED } from "./controls.ts";
 import { DtsError } from "./paths.ts";
 import type { CoseAlg, TrustListSigner } from "./vical.ts";
 import { EKU_VICAL_SIGNER } from "./vical.ts";
-import { type CertInfo, fromPemOrDer, parseCertificate } from "./x509.ts";
+import { type CertInfo, fromPemOrDer, parseCertificate, sha256Hex } from "./x509.ts";
 
 const spkiDer = (c: CertInfo) => new Uint8Array(c.cert.publicKey.rawData);
 
@@ -90,7 +90,7 @@ export async function signerKeygen(o: {
     clause: clause("6.1.1"),
     details: { keyFingerprint: info.fingerprint },
   });
-  return { keyUri: key.uri, csr, csrPem: csrPem(csr), fingerprint: info.fingerprint };
+  return { keyUri: key.uri, csr, csrPem: csrPem(csr), csrSha256: sha256Hex(csr), fingerprint: info.fingerprint };
 }
 
 /** Verifies `der` was signed by one of the published IACA keys (roots, or link certificates' subject keys). */

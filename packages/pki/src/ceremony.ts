@@ -196,12 +196,25 @@ export async function rootInit(r: Room, opts: { at?: Date } = {}) {
 export async function rootSignCsr(
   r: Room,
   csrData: Uint8Array,
-  opts: { notBefore?: Date; seq?: number; profile?: "ds" | "tsl-signer"; commonName?: string } = {},
+  opts: {
+    notBefore?: Date;
+    seq?: number;
+    profile?: "ds" | "tsl-signer";
+    commonName?: string;
+    /** SHA-256 (hex) of the CSR's DER as recorded in the operations room (CP/CPS 4.3.1 step 1). */
+    expectSha256?: string;
+  } = {},
 ) {
   const profile = opts.profile ?? "ds";
   // pki.csr.key-delivery: the certified key is the key inside the checked PKCS#10 request, nothing else.
   void CONTROLS.csrKeyDelivery;
   const csr = checkCsr(csrData);
+  if (opts.expectSha256 !== undefined && sha256(csr.der) !== opts.expectSha256.trim().toLowerCase())
+    throw new CeremonyError(
+      "CSR_DIGEST_MISMATCH",
+      `the CSR's SHA-256 is ${sha256(csr.der)}, not the ${opts.expectSha256} recorded in the operations room: do not sign`,
+      { control: CONTROLS.csrKeyDelivery.id },
+    );
   // pki.profile.algorithms: a DS key on the policy's curve only (the linter accepts any of the three)
   if (profile === "ds" && csr.key.curve !== r.policy.ds.key.curve)
     throw new CeremonyError(
@@ -475,7 +488,7 @@ export async function dsKeygen(r: Room, opts: { seq?: number } = {}) {
     keyFingerprint: info.fingerprint,
     csrSha256: sha256(csr),
   });
-  return { keyUri: key.uri, csr, csrPem: csrPem(csr), fingerprint: info.fingerprint, seq };
+  return { keyUri: key.uri, csr, csrPem: csrPem(csr), csrSha256: sha256(csr), fingerprint: info.fingerprint, seq };
 }
 
 function certsFrom(files: Uint8Array[]): Certificate[] {

@@ -365,7 +365,14 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
 
   it("pki.csr.key-delivery: the certificate carries the CSR's key, which is the HSM key; another room's key is not installed", async () => {
     const k = await dsKeygen(await as(opsRoom, "ds.keygen"));
-    const s = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr);
+    // the CSR carried in must be the one recorded in the operations room (CP/CPS 4.3.1 step 1)
+    const other = await dsKeygen(await as(opsRoom, "ds.keygen"));
+    await expect(
+      rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr, { expectSha256: other.csrSha256 }),
+    ).rejects.toMatchObject({ code: "CSR_DIGEST_MISMATCH" });
+    const s = await rootSignCsr(await as(rootRoom, "root.sign-csr"), k.csr, {
+      expectSha256: k.csrSha256.toUpperCase(),
+    });
     const certKey = spkiOf(s.cert.der).fingerprint;
     expect(certKey).toBe(checkCsr(k.csr).key.fingerprint);
     expect(certKey).toBe(publicKeyInfo((await opsRoom.hsm.getPublicKey(k.keyUri)).spki).fingerprint);

@@ -14,7 +14,9 @@ export function registerDs(program: Command): void {
       await withRoom(program, "ops", "ds.keygen", o, async (room) => {
         const k = await dsKeygen(room);
         writeFileSync(o.out, k.csrPem);
-        process.stdout.write(`DS key     ${k.keyUri}\nfingerprint sha256 ${k.fingerprint}\nCSR        ${o.out}\n`);
+        process.stdout.write(
+          `DS key     ${k.keyUri}\nfingerprint sha256 ${k.fingerprint}\nCSR        ${o.out} sha256 ${k.csrSha256}  <- record it; the root room signs only with --expect-sha256 ${k.csrSha256}\n`,
+        );
       });
     });
 

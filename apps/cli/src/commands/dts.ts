@@ -159,7 +159,7 @@ export function registerDts(program: Command): void {
         try {
           const r = await signerKeygen({ db, hsm, policy, audit, actor: actorOf(cmd) });
           writeFileSync(opts.out, r.csrPem);
-          printJson({ keyUri: r.keyUri, fingerprint: r.fingerprint, csr: opts.out });
+          printJson({ keyUri: r.keyUri, fingerprint: r.fingerprint, csr: opts.out, csrSha256: r.csrSha256 });
         } finally {
           hsm.close();
         }

@@ -119,22 +119,32 @@ export function registerRoot(program: Command): void {
       .description("check a DS CSR (proof of possession, policy, lint) and sign the DS certificate"),
   )
     .argument("<csr>", "CSR from the operations room")
+    .requiredOption("--expect-sha256 <hex>", "the CSR's SHA-256 recorded in the operations room (printed by ds keygen)")
     .option("--out <file>", "DS certificate", "ds.pem")
     .option("--not-before <date>", "future activation (pre-signing per the plan)")
     .option("--profile <profile>", "ds, or tsl-signer for the DTS trust-list signer (EKU 1.0.18013.5.1.8)", "ds")
-    .action(async (csr: string, o: CeremonyOpts & { out: string; notBefore?: string; profile: string }) => {
-      await withRoom(program, "root", "root.sign-csr", o, async (room) => {
-        const nb = o.notBefore ? new Date(o.notBefore) : undefined;
-        if (nb && Number.isNaN(nb.getTime())) throw new IacaError("CLI_INVALID", "--not-before: not a date");
-        if (o.profile !== "ds" && o.profile !== "tsl-signer")
-          throw new IacaError("CLI_INVALID", "--profile: ds or tsl-signer");
-        const r = await rootSignCsr(room, readFileSync(csr), { ...(nb ? { notBefore: nb } : {}), profile: o.profile });
-        writeFileSync(o.out, r.cert.pem);
-        process.stdout.write(
-          `CSR key fingerprint sha256 ${r.fingerprint}  <- compare with the operations room before carrying ${o.out} out\nDS ${r.serial} -> ${o.out}\n`,
-        );
-      });
-    });
+    .action(
+      async (
+        csr: string,
+        o: CeremonyOpts & { out: string; notBefore?: string; profile: string; expectSha256: string },
+      ) => {
+        await withRoom(program, "root", "root.sign-csr", o, async (room) => {
+          const nb = o.notBefore ? new Date(o.notBefore) : undefined;
+          if (nb && Number.isNaN(nb.getTime())) throw new IacaError("CLI_INVALID", "--not-before: not a date");
+          if (o.profile !== "ds" && o.profile !== "tsl-signer")
+            throw new IacaError("CLI_INVALID", "--profile: ds or tsl-signer");
+          const r = await rootSignCsr(room, readFileSync(csr), {
+            ...(nb ? { notBefore: nb } : {}),
+            profile: o.profile,
+            expectSha256: o.expectSha256,
+          });
+          writeFileSync(o.out, r.cert.pem);
+          process.stdout.write(
+            `CSR key fingerprint sha256 ${r.fingerprint}  <- compare with the operations room before carrying ${o.out} out\nDS ${r.serial} -> ${o.out}\n`,
+          );
+        });
+      },
+    );
 
   ceremonyOptions(
     root.command("rekey").description("new root key and certificate (same name) plus both link certificates"),
