@@ -377,6 +377,42 @@ export const REVOCATION_REASONS = [
   "aACompromise",
 ] as const;
 
+/**
+ * Destroys the private key of a superseded root (CP/CPS 5.6, 6.2.10): after a re-key the old key
+ * signs nothing more, and it is destroyed once its certificate has expired (at once when the root
+ * was revoked: a compromised key is not kept). The current root's key is never destroyed here.
+ */
+export async function rootDestroyKey(r: Room, serial: string): Promise<{ serial: string; keyUri: string }> {
+  const control = CONTROLS.compromiseNoFurtherUse.id;
+  const s = serial.toLowerCase();
+  const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
+  if (row?.kind !== "iaca" || !row.keyRef)
+    throw new CeremonyError("ROOT_KEY_UNKNOWN", `no IACA root ${serial} with a key in this room`, { control });
+  const current = await currentRoot(r.db);
+  if (current.row.serial === s)
+    throw new CeremonyError("ROOT_KEY_IN_USE", `root ${s} is the current root; re-key first`, { control });
+  const at = nowOf(r);
+  if (!row.revokedAt && row.notAfter > at)
+    throw new CeremonyError(
+      "ROOT_KEY_STILL_VALID",
+      `root ${s} is valid until ${row.notAfter.toISOString()}: its key is kept until then (CP/CPS 5.6)`,
+      { control },
+    );
+  const keyUri = row.keyRef;
+  await r.hsm.destroy(keyUri, {
+    actor: r.actors.join("+") || "svc:pki",
+    reason: row.revokedAt ? `root ${s} revoked` : `root ${s} expired after re-key`,
+  });
+  await r.db.prisma.pkiKey.updateMany({ where: { uri: keyUri, destroyedAt: null }, data: { destroyedAt: at } });
+  await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { keyRef: null } });
+  await record(r, "root.key.destroy", clause("6.2.10"), [s, keyUri], {
+    why: row.revokedAt ? "revoked" : "expired",
+    notAfter: row.notAfter.toISOString(),
+  });
+  r.transcript?.add("destroyed", `root key ${keyUri}`);
+  return { serial: s, keyUri };
+}
+
 export async function rootRevoke(r: Room, serial: string, reason: string, opts: { at?: Date } = {}) {
   if (!(REVOCATION_REASONS as readonly string[]).includes(reason))
     throw new CeremonyError(

@@ -33,6 +33,7 @@ import {
   publicKeyInfo,
   type Room,
   rootCrl,
+  rootDestroyKey,
   rootInit,
   rootRekey,
   rootRevoke,
@@ -521,5 +522,39 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     await expect(rootRekey(room)).rejects.toMatchObject({ code: "REKEY_UNVERIFIED" });
     expect(await rootDb.db.prisma.pkiCertificate.count()).toBe(before);
     expect((await currentRoot(rootDb.db)).row.serial).toBe(old.row.serial);
+  });
+  it("pki.compromise.no-further-use: a superseded root's key is destroyed once its certificate expired, at once if revoked; never the current one", async () => {
+    const roots = await rootDb.db.prisma.pkiCertificate.findMany({
+      where: { kind: "iaca" },
+      orderBy: { rootGen: "asc" },
+    });
+    const current = await currentRoot(rootDb.db);
+    const [expiredLater, revoked] = [
+      roots.find((x) => !x.revokedAt && x.keyRef && x.serial !== current.row.serial)!,
+      roots.find((x) => x.revokedAt)!,
+    ];
+    const room = await as(rootRoom, "root.destroy-key");
+    await expect(rootDestroyKey(room, current.row.serial)).rejects.toMatchObject({ code: "ROOT_KEY_IN_USE" });
+    await expect(rootDestroyKey(room, expiredLater.serial)).rejects.toMatchObject({ code: "ROOT_KEY_STILL_VALID" });
+    const gone = await rootDestroyKey(room, revoked.serial);
+    expect(gone.keyUri).toBe(revoked.keyRef);
+    const after = { ...room, now: () => new Date(expiredLater.notAfter.getTime() + 86_400_000) };
+    await rootDestroyKey(after, expiredLater.serial);
+    for (const r of [revoked, expiredLater]) {
+      expect((await rootDb.db.prisma.pkiKey.findUnique({ where: { uri: r.keyRef! } }))?.destroyedAt).toBeInstanceOf(
+        Date,
+      );
+      await expect(rootRoom.hsm.getPublicKey(r.keyRef!)).rejects.toMatchObject({ code: "HSM_KEY_NOT_FOUND" });
+    }
+    await expect(rootDestroyKey(room, revoked.serial)).rejects.toMatchObject({ code: "ROOT_KEY_UNKNOWN" });
+    const events = await rootDb.db.sql.query<{ targets: string[]; details: { why: string } }>(
+      "SELECT targets, details FROM audit_event WHERE action = 'root.key.destroy' ORDER BY seq",
+    );
+    expect(events.map((e) => [e.targets[0], e.details.why])).toEqual([
+      [revoked.serial, "revoked"],
+      [expiredLater.serial, "expired"],
+    ]);
+    // the current root still signs
+    expect((await rootCrl(await as(rootRoom, "root.crl"), "crl")).number).toBeGreaterThan(0n);
   });
 });

@@ -56,6 +56,7 @@ export const DEFAULT_POLICY: Policy = {
       "root.revoke",
       "root.crl",
       "root.arl",
+      "root.destroy-key",
       "ds.keygen",
       "operator.add",
       "operator.disable",

@@ -9,6 +9,7 @@ import {
   type OperatorRoom,
   type Room,
   rootCrl,
+  rootDestroyKey,
   rootInit,
   rootRekey,
   rootRevoke,
@@ -189,6 +190,19 @@ export function registerRoot(program: Command): void {
           if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
         });
       });
+
+  ceremonyOptions(
+    root
+      .command("destroy-key")
+      .description("destroy the key of a superseded root once its certificate expired (at once if revoked)"),
+  )
+    .argument("<serial>", "serial number (hex) of the old IACA certificate")
+    .action(async (serial: string, o: CeremonyOpts) => {
+      await withRoom(program, "root", "root.destroy-key", o, async (room) => {
+        const r = await rootDestroyKey(room, serial);
+        process.stdout.write(`destroyed ${r.keyUri} (root ${r.serial})\n`);
+      });
+    });
 
   ceremonyOptions(root.command("revoke").description("revoke a certificate (listed in the next CRL or ARL)"))
     .argument("<serial>", "serial number (hex)")
