@@ -324,7 +324,14 @@ describe("operations", () => {
   it("refusals are in the access log with their problem type and client (not their detail)", () => {
     const refused = stack.logs.filter((l) => l.includes('"request refused"')).map((l) => JSON.parse(l));
     const types = new Set(refused.map((r) => r.problem));
-    for (const t of ["validation-failed", "invalid-my-number", "invalid-proof"]) expect(types).toContain(t);
+    for (const t of [
+      "validation-failed",
+      "invalid-my-number",
+      "invalid-proof",
+      "client-certificate-required",
+      "scope-missing",
+    ])
+      expect(types).toContain(t);
     expect(refused.some((r) => r.problem === "invalid-proof" && typeof r.client === "string")).toBe(true);
     expect(refused.every((r) => r.detail === undefined)).toBe(true);
   });

@@ -156,7 +156,12 @@ describe("issuer.refresh", () => {
     bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0x01; // inside the last element (portrait)
     stack.clock.offsetMs = 18 * DAY;
     try {
-      const r = await refresh(bytes.toString("base64url"));
+      const r = await refresh(
+        bytes.toString("base64url"),
+        1,
+        undefined,
+        holderKeys.get(first.credentials[0]!.issuerSigned),
+      );
       expect(r.status).toBe(400);
       expect(r.json.type).toBe("urn:iaca:problem:invalid-credential");
     } finally {

@@ -350,6 +350,13 @@ export class IssuerService implements IssuerApi {
       [msoSha256],
     );
     if (row?.state !== "issued") throw invalid("was not issued by this issuer");
+    // the same subscriber and Device Key (CP/CPS 4.6.1): whoever asks holds the mdoc's device key,
+    // not only a copy of it; checked first, so a copy tells nothing about the mdoc's state
+    if (row.device_key_thumbprint !== holderKeyThumbprint)
+      throw new IssuanceError(
+        "HOLDER_MISMATCH",
+        "the holder proof is not signed by the device key of the presented mdoc",
+      );
     void REFRESH_AFTER_REVOCATION;
     if (row.revoked_at) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked; refresh refused");
     const validUntil = new Date(row.valid_until);
@@ -374,13 +381,6 @@ export class IssuerService implements IssuerApi {
       const failed = result.checks.filter((c) => c.status === "FAIL").map((c) => c.name);
       throw invalid(`does not verify (${failed.join(", ")})`);
     }
-    // the same subscriber and Device Key (CP/CPS 4.6.1): whoever asks holds the mdoc's device key,
-    // not only a copy of the mdoc
-    if (row.device_key_thumbprint !== holderKeyThumbprint)
-      throw new IssuanceError(
-        "HOLDER_MISMATCH",
-        "the holder proof is not signed by the device key of the presented mdoc",
-      );
     const doc = result.documents[0];
     const profile = this.profileOf(doc?.profile ?? row.profile);
     // element values straight from the CBOR (only those whose digest verified)

@@ -130,6 +130,17 @@ export function sendProblem(
   extra: Record<string, unknown> = {},
 ): FastifyReply {
   const body = problemBody(type, detail, extra);
+  // every refusal (client certificate, scope, schema, proof, input) in the access log with the
+  // client and the problem type; the detail may quote input, so it is not logged
+  if (body.status < 500)
+    reply.request.log.info(
+      {
+        problem: type,
+        status: body.status,
+        client: (reply.request as { apiClient?: { id: string } }).apiClient?.id ?? null,
+      },
+      "request refused",
+    );
   return reply.code(body.status).type("application/problem+json").send(body);
 }
 
@@ -150,13 +161,6 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
     request.log.error(
       { code: (error as { code?: string }).code, problem: p.type, err: scrub(error) },
       "request failed",
-    );
-  // every refusal (authentication, scope, proof, input) in the access log with the client and the
-  // problem type; the detail may quote input, so it is not logged
-  else
-    request.log.info(
-      { problem: p.type, status, client: (request as { apiClient?: { id: string } }).apiClient?.id ?? null },
-      "request refused",
     );
   return sendProblem(reply, p.type, status === 500 ? "internal error" : p.detail, { instance: request.id, ...p.extra });
 }

@@ -98,7 +98,13 @@ async function openDs(audit: AuditSink): Promise<{ admin: KeyStore; signing: Iss
   const nodes = roleConfig(config, "ds").nodes;
   if (nodes.length > 1) {
     const cluster = await ClusterKeyStore.forRole(config, "ds", audit);
-    return { admin: await cluster.node(nodes[0]!.name), signing: cluster, close: () => cluster.close() };
+    // administration on the first node that opens: the service starts whenever the cluster can sign
+    for (const n of nodes) {
+      const admin = await cluster.node(n.name).catch(() => undefined);
+      if (admin) return { admin, signing: cluster, close: () => cluster.close() };
+    }
+    await cluster.close();
+    throw new IacaError("HSM_UNAVAILABLE", "no DS HSM node could be opened");
   }
   const ks = await openRole("ds", audit, "svc:issuer");
   return { admin: ks, signing: ks, close: () => ks.close() };

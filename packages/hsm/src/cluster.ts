@@ -125,13 +125,14 @@ export class ClusterKeyStore {
 
   /** signDigest without the DER form: the issuer's hot path (the serving node is not reported). */
   async signDigestRaw(ref: KeyRef, digest: Buffer | Uint8Array): Promise<Buffer> {
-    const u = nodeRef(ref);
+    // a string reference: the nodes' KeyStores cache string refs and sign them on their workers
+    const u = nodeRefString(ref);
     return (await this.serve(async (ks) => ({ value: await ks.signDigestRaw(u, digest) }))).value;
   }
 
   /** HMAC with a secret key every node holds (cloned: the same key gives the same MAC on any node). */
   async hmac(ref: KeyRef, data: Buffer | Uint8Array): Promise<Buffer> {
-    const u = nodeRef(ref);
+    const u = nodeRefString(ref);
     return (await this.serve(async (ks) => ({ value: await ks.hmac(u, data) }))).value;
   }
 
@@ -252,4 +253,16 @@ export class ClusterKeyStore {
 function nodeRef(ref: KeyRef): Pkcs11Uri {
   const { token: _token, ...rest } = toUri(ref);
   return rest;
+}
+
+/** nodeRef as a URI string, parsed once per distinct reference. */
+const nodeRefs = new Map<string, string>();
+function nodeRefString(ref: KeyRef): string {
+  if (typeof ref !== "string") return formatPkcs11Uri(nodeRef(ref));
+  let s = nodeRefs.get(ref);
+  if (s === undefined) {
+    s = formatPkcs11Uri(nodeRef(ref));
+    if (nodeRefs.size < 1024) nodeRefs.set(ref, s);
+  }
+  return s;
 }

@@ -755,9 +755,12 @@ export class KeyStore {
   private cachedKey(s: Buffer, u: Pkcs11Uri, cls: number, ref?: KeyRef): CachedKey {
     const cacheKey = `${cls}|${u.object ?? ""}|${u.id?.toString("hex") ?? ""}`;
     let k = this.keys.get(cacheKey);
-    if (k) return k;
-    k = this.lookupKey(s, u, cls);
-    this.keys.set(cacheKey, k);
+    if (!k) {
+      k = this.lookupKey(s, u, cls);
+      this.keys.set(cacheKey, k);
+    }
+    // also on a hit: the same key named by another string (e.g. a cluster's token-less URI) must
+    // reach the worker fast path too
     if (typeof ref === "string" && this.byRef.size + this.secretByRef.size < 10_000) {
       if (cls === CKO_PRIVATE_KEY) this.byRef.set(ref, k);
       if (cls === CKO_SECRET_KEY) this.secretByRef.set(ref, k);

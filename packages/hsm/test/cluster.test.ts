@@ -94,8 +94,11 @@ describe("ClusterKeyStore", () => {
     const digest = createHash("sha256").update(msg).digest();
     const verifiesOn = async (raw: Buffer, node: string) =>
       verify("sha256", msg, { key: (await cluster.getPublicKey(ref, node)).keyObject, dsaEncoding: "ieee-p1363" }, raw);
-    // node a serves while it is up (SoftHSM nodes cannot share one key: each signs with its own)
-    expect(await verifiesOn(await cluster.signDigestRaw(ref, digest), "a")).toBe(true);
+    // node a serves while it is up (SoftHSM nodes cannot share one key: each signs with its own),
+    // on its signing workers like a single KeyStore would
+    const before = (await cluster.node("a")).stats().workerSignatures;
+    for (let i = 0; i < 5; i++) expect(await verifiesOn(await cluster.signDigestRaw(ref, digest), "a")).toBe(true);
+    expect((await cluster.node("a")).stats().workerSignatures).toBeGreaterThan(before);
 
     const p11 = rawPkcs11(hsm.module);
     const slotA = (await cluster.node("a")).slotId;

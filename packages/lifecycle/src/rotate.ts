@@ -142,9 +142,11 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     later(u.end);
     later(row.retiredAt);
     later(addDuration(row.notAfter, policy.ds.destroyGrace));
-    // revoked, or stopped (`iaca ds stop`) before its activation: it never takes over
+    // revoked, or stopped (`iaca ds stop`) before its activation or before this run saw it: it
+    // never takes over
     if (row.revokedAt || (row.retiredAt && row.retiredAt <= at) || at > now || now > u.end) continue;
     if (await audited("ds.activate", row.serial)) continue;
+    if (await audited("ds.stop", row.serial)) continue;
     const older = rows.filter(
       (o) => o.serial !== row.serial && !o.retiredAt && (o.activatesAt ?? o.notBefore) < at && !o.revokedAt,
     );

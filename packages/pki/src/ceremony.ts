@@ -399,16 +399,24 @@ export async function rootDestroyKey(r: Room, serial: string): Promise<{ serial:
       { control },
     );
   const keyUri = row.keyRef;
-  await r.hsm.destroy(keyUri, {
-    actor: r.actors.join("+") || "svc:pki",
-    reason: row.revokedAt ? `root ${s} revoked` : `root ${s} expired after re-key`,
-  });
-  await r.db.prisma.pkiKey.updateMany({ where: { uri: keyUri, destroyedAt: null }, data: { destroyedAt: at } });
-  await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { keyRef: null } });
+  // destroy, audit, then clear the records: each step can be repeated, so a run interrupted
+  // anywhere is finished by running it again (a key already gone counts as destroyed)
+  await r.hsm
+    .destroy(keyUri, {
+      actor: r.actors.join("+") || "svc:pki",
+      reason: row.revokedAt ? `root ${s} revoked` : `root ${s} expired after re-key`,
+    })
+    .catch((e: { code?: string }) => {
+      if (e.code !== "HSM_KEY_NOT_FOUND") throw e;
+    });
   await record(r, "root.key.destroy", clause("6.2.10"), [s, keyUri], {
     why: row.revokedAt ? "revoked" : "expired",
     notAfter: row.notAfter.toISOString(),
   });
+  await r.db.prisma.$transaction([
+    r.db.prisma.pkiKey.updateMany({ where: { uri: keyUri, destroyedAt: null }, data: { destroyedAt: at } }),
+    r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { keyRef: null } }),
+  ]);
   r.transcript?.add("destroyed", `root key ${keyUri}`);
   return { serial: s, keyUri };
 }
@@ -650,8 +658,18 @@ export async function dsStop(
     throw new CeremonyError("DS_ALREADY_STOPPED", `DS ${s} stopped signing on ${row.retiredAt.toISOString()}`, {
       control,
     });
+  // a DS stopped before it took over hands nothing over: its predecessors, retired by dsInstall
+  // as of its activation, keep signing (otherwise nothing could sign from that moment on)
+  const restored =
+    row.activatesAt && row.activatesAt > at
+      ? await r.db.prisma.pkiCertificate.updateMany({
+          where: { kind: "ds", serial: { not: s }, retiredAt: row.activatesAt },
+          data: { retiredAt: null },
+        })
+      : { count: 0 };
   await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { retiredAt: at } });
   await record(r, "ds.stop", clause("4.9.5"), [s, ...(row.keyRef ? [row.keyRef] : [])], {
+    predecessorsKept: restored.count,
     reason,
     stoppedAt: at.toISOString(),
   });

@@ -1,7 +1,7 @@
 // Ceremony operators: per-operator secrets verified against scrypt hashes in the room's database.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
-import type { Database } from "@iaca/db";
+import { advisoryKey, type Database } from "@iaca/db";
 import { type AuditSink, IacaError, type Policy } from "@iaca/policy";
 import { CONTROLS } from "./controls.ts";
 
@@ -136,15 +136,23 @@ export async function disableOperator(r: OperatorRoom, id: string, reason: strin
     throw new CeremonyError("OPERATOR_DISABLED", `operator ${id} was disabled on ${row.disabledAt.toISOString()}`, {
       control,
     });
-  const enabled = await r.db.prisma.pkiOperator.count({ where: { disabledAt: null } });
   const min = minimumOperators(r.policy);
-  if (enabled - 1 < min)
-    throw new CeremonyError(
-      "OPERATOR_LOCKOUT",
-      `disabling ${id} would leave ${enabled - 1} enabled operator(s); this room needs ${min}: add one first`,
-      { control },
+  // count and disable under one lock: two disables at once must not both pass the count
+  await r.db.sql.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [advisoryKey("iaca.pki_operator.registry")]);
+    const [row] = await tx.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pki_operator WHERE disabled_at IS NULL AND id <> $1",
+      [id],
     );
-  await r.db.prisma.pkiOperator.update({ where: { id }, data: { disabledAt: new Date() } });
+    const left = Number(row?.n ?? 0);
+    if (left < min)
+      throw new CeremonyError(
+        "OPERATOR_LOCKOUT",
+        `disabling ${id} would leave ${left} enabled operator(s); this room needs ${min}: add one first`,
+        { control },
+      );
+    await tx.query("UPDATE pki_operator SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL", [id]);
+  });
   await recordRegistry(r, "operator.disable", [`op:${id}`], { reason });
 }
 

@@ -12,10 +12,12 @@ import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
 import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
 import {
   authorize,
+  bootstrapOperators,
   checkCsr,
   credentialsFromEnv,
   currentRoot,
   currentSigner,
+  disableOperator,
   dsInstall,
   dsKeygen,
   dsList,
@@ -464,7 +466,13 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     const afterNext = new Date(later.getTime() + 86_400_000);
     expect((await currentSigner(opsDb.db, policy, afterNext)).serial).toBe(serials.pending);
     const room = await as(opsRoom, "ds.stop", [ops[0]!]);
+    const retiredAt = async (serial: string) =>
+      (await opsDb.db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial } })).retiredAt;
+    // installing the pending DS retired its predecessor as of its activation; stopping it undoes that
+    const pending = await opsDb.db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: serials.pending! } });
+    expect(await retiredAt(serials.ds!)).toEqual(pending.activatesAt);
     const r = await dsStop(room, serials.pending!.toUpperCase(), "key suspected compromised");
+    expect(await retiredAt(serials.ds!)).toBeNull();
     expect(r.serial).toBe(serials.pending);
     expect(r.signer).toBeUndefined(); // the other DS was revoked above: nothing may sign
     await expect(currentSigner(opsDb.db, policy, afterNext)).rejects.toMatchObject({ code: "DS_NONE_USABLE" });
@@ -536,6 +544,8 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     const room = await as(rootRoom, "root.destroy-key");
     await expect(rootDestroyKey(room, current.row.serial)).rejects.toMatchObject({ code: "ROOT_KEY_IN_USE" });
     await expect(rootDestroyKey(room, expiredLater.serial)).rejects.toMatchObject({ code: "ROOT_KEY_STILL_VALID" });
+    // a run interrupted after the HSM destroyed the key is finished by running it again
+    await rootRoom.hsm.destroy(revoked.keyRef!);
     const gone = await rootDestroyKey(room, revoked.serial);
     expect(gone.keyUri).toBe(revoked.keyRef);
     const after = { ...room, now: () => new Date(expiredLater.notAfter.getTime() + 86_400_000) };
@@ -556,5 +566,25 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     ]);
     // the current root still signs
     expect((await rootCrl(await as(rootRoom, "root.crl"), "crl")).number).toBeGreaterThan(0n);
+  });
+});
+
+describe("pki.operator.registry under concurrency", () => {
+  it("two disables at once cannot both pass the lock-out check", async () => {
+    const db = await freshDatabase();
+    try {
+      const audit = new AuditLog(db.db);
+      const three = ["ann", "ben", "cid"].map((id) => ({ id, secret: `${id}-secret-123456` }));
+      await bootstrapOperators({ policy, db: db.db, audit }, three);
+      const r = { policy, db: db.db, audit, actors: ["op:cid"] };
+      const outcomes = await Promise.allSettled([disableOperator(r, "ann", "t"), disableOperator(r, "ben", "t")]);
+      expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+      expect((outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult).reason).toMatchObject({
+        code: "OPERATOR_LOCKOUT",
+      });
+      expect(await db.db.prisma.pkiOperator.count({ where: { disabledAt: null } })).toBe(2);
+    } finally {
+      await db.drop();
+    }
   });
 });
