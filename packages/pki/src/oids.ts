@@ -1,3 +1,4 @@
+import { HASH_FOR_CURVE as POLICY_HASH_FOR_CURVE } from "@iaca/policy";
 export const OID = {
   ecPublicKey: "1.2.840.10045.2.1",
   P256: "1.2.840.10045.3.1.7",
@@ -33,7 +34,8 @@ export type Hash = "SHA-256" | "SHA-384" | "SHA-512";
 export const CURVE_OID: Record<Curve, string> = { "P-256": OID.P256, "P-384": OID.P384, "P-521": OID.P521 };
 export const CURVE_BY_OID: Record<string, Curve> = { [OID.P256]: "P-256", [OID.P384]: "P-384", [OID.P521]: "P-521" };
 /** Annex B: the signature hash matches the signing key's curve. */
-export const HASH_FOR_CURVE: Record<Curve, Hash> = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" };
+/** The policy package's table: the one place that pairs each curve with its ECDSA hash. */
+export const HASH_FOR_CURVE: Record<Curve, Hash> = POLICY_HASH_FOR_CURVE;
 export const SIG_OID: Record<Hash, string> = {
   "SHA-256": OID.ecdsaSha256,
   "SHA-384": OID.ecdsaSha384,

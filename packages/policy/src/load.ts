@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULT_POLICY } from "./defaults.ts";
 import { parseDuration } from "./duration.ts";
 import { PolicyError } from "./errors.ts";
-import { type Policy, PolicySchema } from "./schema.ts";
+import { HASH_FOR_CURVE, type Policy, PolicySchema } from "./schema.ts";
 
 type Plain = Record<string, unknown>;
 
@@ -55,8 +55,6 @@ export function validatePolicy(input: unknown): Policy {
   }
   return policy;
 }
-
-const HASH_FOR_CURVE: Record<string, string> = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" };
 
 /** TypeBox's messages, but a duration field says what it expects instead of printing a regex. */
 function describe(e: ValueError): string {
