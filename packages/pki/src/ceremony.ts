@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import type { Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
-import { type AuditSink, addDuration, type Clause, clause, IacaError, type Policy } from "@iaca/policy";
+import { type AuditSink, addDuration, clause, IacaError, type Policy } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import type { Certificate } from "@peculiar/asn1-x509";
 import { AuthorityKeyIdentifier } from "@peculiar/asn1-x509";
@@ -29,6 +29,7 @@ import {
   sha256,
   tslSignerTbs,
 } from "./profiles.ts";
+import { actorOf, recordStep as record } from "./record.ts";
 import { parseCertificate, type Signed, type SigningKey, signCertificate, signCrl, verifySigned } from "./sign.ts";
 import { assertCanSign, usagePeriod } from "./usage.ts";
 
@@ -76,24 +77,6 @@ const nowOf = (r: Pick<Room, "now">) => (r.now ? r.now() : new Date());
 /** A KeyStore key as a SigningKey (KeyStore.sign hashes and signs on the token). */
 export function hsmSigner(hsm: KeyStore, uri: string): SigningKey {
   return { signRaw: async (data: Uint8Array, hash: Hash) => toBytes((await hsm.sign(uri, data, hash)).raw) };
-}
-
-async function record(
-  r: Pick<Room, "audit" | "actors">,
-  action: string,
-  c: Clause,
-  targets: string[],
-  details: Record<string, unknown>,
-) {
-  void CONTROLS.audited;
-  await r.audit.append({
-    actor: r.actors.join("+") || "svc:pki",
-    action,
-    targets,
-    outcome: "success",
-    clause: c,
-    details: { operators: r.actors, ...details },
-  });
 }
 
 function artifact(r: Room, name: string, s: { sha256: string }) {
@@ -403,7 +386,7 @@ export async function rootDestroyKey(r: Room, serial: string): Promise<{ serial:
   // anywhere is finished by running it again (a key already gone counts as destroyed)
   await r.hsm
     .destroy(keyUri, {
-      actor: r.actors.join("+") || "svc:pki",
+      actor: actorOf(r.actors),
       reason: row.revokedAt ? `root ${s} revoked` : `root ${s} expired after re-key`,
     })
     .catch((e: { code?: string }) => {

@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { advisoryKey, type Database } from "@iaca/db";
 import { type AuditSink, IacaError, type Policy } from "@iaca/policy";
 import { CONTROLS } from "./controls.ts";
+import { actorOf, recordStep } from "./record.ts";
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: object) => Promise<Buffer>;
 const N = 16384;
@@ -76,21 +77,7 @@ export function minimumOperators(policy: Policy): number {
   return policy.ceremony.dualControl.length > 0 ? 2 : 1;
 }
 
-async function recordRegistry(
-  r: OperatorRoom,
-  action: string,
-  targets: string[],
-  details: Record<string, unknown> = {},
-): Promise<void> {
-  await r.audit.append({
-    actor: r.actors.join("+") || "svc:pki",
-    action,
-    targets,
-    outcome: "success",
-    clause: CONTROLS.operatorRegistry.clause,
-    details: { operators: r.actors, ...details },
-  });
-}
+const REGISTRY_CLAUSE = CONTROLS.operatorRegistry.clause;
 
 /**
  * The first operators of a room whose registry is empty (the operations room's, or a root room
@@ -114,14 +101,14 @@ export async function bootstrapOperators(
     });
   await enrollOperators(r.db, creds);
   const actors = creds.map((c) => `op:${c.id}`);
-  await recordRegistry({ ...r, actors }, "operator.enroll", actors, { bootstrap: true });
+  await recordStep({ ...r, actors }, "operator.enroll", REGISTRY_CLAUSE, actors, { bootstrap: true });
   return actors;
 }
 
 /** Adds one operator; `r.actors` are the existing operators who authorised it (step operator.add). */
 export async function addOperator(r: OperatorRoom, cred: OperatorCredential): Promise<void> {
   await enrollOperators(r.db, [cred]);
-  await recordRegistry(r, "operator.add", [`op:${cred.id}`]);
+  await recordStep(r, "operator.add", REGISTRY_CLAUSE, [`op:${cred.id}`]);
 }
 
 /**
@@ -153,7 +140,7 @@ export async function disableOperator(r: OperatorRoom, id: string, reason: strin
       );
     await tx.query("UPDATE pki_operator SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL", [id]);
   });
-  await recordRegistry(r, "operator.disable", [`op:${id}`], { reason });
+  await recordStep(r, "operator.disable", REGISTRY_CLAUSE, [`op:${id}`], { reason });
 }
 
 export interface OperatorEntry {
@@ -184,7 +171,7 @@ export async function authorize(
   const ids = [...new Set(creds.map((c) => c.id))];
   const refuse = async (e: CeremonyError): Promise<never> => {
     await audit?.append({
-      actor: ids.map((id) => `op:${id}`).join("+") || "svc:pki",
+      actor: actorOf(ids.map((id) => `op:${id}`)),
       action: "ceremony.authorize",
       targets: [step],
       outcome: "denied",
