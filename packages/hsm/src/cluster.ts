@@ -10,7 +10,7 @@ import {
   type KeyStoreOptions,
   type PublicKeyInfo,
 } from "./keystore.ts";
-import { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, toUri } from "./uri.ts";
+import { formatPkcs11Uri, type KeyRef, keyUri, type Pkcs11Uri, toUri } from "./uri.ts";
 
 export interface ClusterNodeOptions extends Omit<KeyStoreOptions, "audit"> {
   name: string;
@@ -127,13 +127,13 @@ export class ClusterKeyStore {
   async signDigestRaw(ref: KeyRef, digest: Buffer | Uint8Array): Promise<Buffer> {
     // a string reference: the nodes' KeyStores cache string refs and sign them on their workers
     const u = nodeRefString(ref);
-    return (await this.serve(async (ks) => ({ value: await ks.signDigestRaw(u, digest) }))).value;
+    return this.serveValue((ks) => ks.signDigestRaw(u, digest));
   }
 
   /** HMAC with a secret key every node holds (cloned: the same key gives the same MAC on any node). */
   async hmac(ref: KeyRef, data: Buffer | Uint8Array): Promise<Buffer> {
     const u = nodeRefString(ref);
-    return (await this.serve(async (ks) => ({ value: await ks.hmac(u, data) }))).value;
+    return this.serveValue((ks) => ks.hmac(u, data));
   }
 
   encrypt(ref: KeyRef, plaintext: Buffer | Uint8Array, opts: { aad?: Buffer | Uint8Array } = {}) {
@@ -143,15 +143,12 @@ export class ClusterKeyStore {
 
   async decrypt(ref: KeyRef, sealed: AesGcmSealed, opts: { aad?: Buffer | Uint8Array } = {}): Promise<Buffer> {
     const u = nodeRef(ref);
-    return (await this.serve(async (ks) => ({ value: await ks.decrypt(u, sealed, opts) }))).value;
+    return this.serveValue((ks) => ks.decrypt(u, sealed, opts));
   }
 
   /** A key named by label (and id) only: every node holds it under its own token label. */
   uriFor(label: string, id?: Buffer | string): string {
-    return formatPkcs11Uri({
-      object: label,
-      ...(id !== undefined ? { id: typeof id === "string" ? Buffer.from(id, "hex") : id } : {}),
-    });
+    return keyUri(label, id);
   }
 
   /** Public key as held by one node (default: the node that would serve now). */
@@ -216,6 +213,11 @@ export class ClusterKeyStore {
     const ready = this.states.filter((s) => s.retryAt <= now);
     const waiting = this.states.filter((s) => s.retryAt > now).sort((a, b) => a.retryAt - b.retryAt);
     return [...ready, ...waiting];
+  }
+
+  /** serve() for a result that cannot carry the serving node's name (a Buffer). */
+  private async serveValue<T>(fn: (ks: KeyStore) => Promise<T>): Promise<T> {
+    return (await this.serve(async (ks) => ({ value: await fn(ks) }))).value;
   }
 
   private async serve<T extends object>(fn: (ks: KeyStore) => Promise<T>): Promise<Served<T>> {

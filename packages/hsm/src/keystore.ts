@@ -30,7 +30,7 @@ import { ckr, DEVICE_LOST, HsmError, SESSION_LOST, toHsmError } from "./errors.t
 import { acquireModule, findSlot, type LoadedModule, releaseModule } from "./module.ts";
 import { type Lease, SessionPool } from "./pool.ts";
 import { SignWorkers } from "./signers.ts";
-import { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, toUri } from "./uri.ts";
+import { formatPkcs11Uri, type KeyRef, keyUri, type Pkcs11Uri, toUri } from "./uri.ts";
 
 export interface KeyStoreOptions {
   /** Path of the PKCS#11 library (e.g. /usr/lib/softhsm/libsofthsm2.so). */
@@ -231,11 +231,7 @@ export class KeyStore {
 
   /** `pkcs11:` URI for a key on this token. */
   uriFor(label: string, id?: Buffer | string): string {
-    return formatPkcs11Uri({
-      token: this.token,
-      object: label,
-      ...(id !== undefined ? { id: typeof id === "string" ? Buffer.from(id, "hex") : id } : {}),
-    });
+    return keyUri(label, id, this.token);
   }
 
   // ---------------------------------------------------------------- generation

@@ -142,3 +142,12 @@ export type KeyRef = string | Pkcs11Uri;
 export function toUri(ref: KeyRef): Pkcs11Uri {
   return typeof ref === "string" ? parsePkcs11Uri(ref) : ref;
 }
+
+/** The URI of a key by label (and CKA_ID, hex or bytes), on `token` or, for a cluster, on any token. */
+export function keyUri(label: string, id?: Buffer | string, token?: string): string {
+  return formatPkcs11Uri({
+    ...(token !== undefined ? { token } : {}),
+    object: label,
+    ...(id !== undefined ? { id: typeof id === "string" ? Buffer.from(id, "hex") : id } : {}),
+  });
+}
