@@ -1,16 +1,9 @@
 import { AuditLog } from "@iaca/db";
-import {
-  addOperator,
-  bootstrapOperators,
-  credentialsFromEnv,
-  disableOperator,
-  listOperators,
-  Transcript,
-} from "@iaca/pki";
+import { addOperator, bootstrapOperators, credentialsFromEnv, disableOperator, listOperators } from "@iaca/pki";
 import { IacaError, loadPolicy } from "@iaca/policy";
 import type { Command } from "commander";
 import { printJson } from "../output.ts";
-import { type CeremonyOpts, ceremonyOptions, openRoomDb, withRoomDb } from "./root.ts";
+import { type CeremonyOpts, ceremonyOptions, openRoomDb, startTranscript, withRoomDb } from "./root.ts";
 
 type RoomOpt = { room: string };
 
@@ -39,10 +32,7 @@ export function registerOperator(program: Command): void {
     const db = await openRoomDb(room, o.dataDir);
     try {
       const actors = await bootstrapOperators({ policy, db, audit: new AuditLog(db) }, creds);
-      const transcript = new Transcript("operator.enroll", policy);
-      transcript.add("date", new Date().toISOString());
-      transcript.add("operators", actors.join(", "));
-      if (o.transcript) transcript.write(o.transcript, actors);
+      if (o.transcript) startTranscript("operator.enroll", policy, actors).write(o.transcript, actors);
       process.stdout.write(`enrolled ${actors.join(", ")} in the ${room} room\n`);
     } finally {
       await db.close();

@@ -16,7 +16,7 @@ import {
   rootSignCsr,
   Transcript,
 } from "@iaca/pki";
-import { IacaError, loadPolicy } from "@iaca/policy";
+import { IacaError, loadPolicy, type Policy } from "@iaca/policy";
 import type { Command } from "commander";
 
 export interface CeremonyOpts {
@@ -41,6 +41,14 @@ export async function openRoomDb(room: "root" | "ops", dataDir?: string): Promis
   return openDatabase({ migrate: true });
 }
 
+/** A step's transcript, opened with its date and operators. */
+export function startTranscript(step: string, policy: Policy, actors: string[]): Transcript {
+  const transcript = new Transcript(step, policy);
+  transcript.add("date", new Date().toISOString());
+  transcript.add("operators", actors.join(", "));
+  return transcript;
+}
+
 /** What a step of a room gets when it needs no HSM (the operator registry). */
 export type RegistryRoom = OperatorRoom & { transcript: Transcript };
 
@@ -61,9 +69,7 @@ export async function withRoomDb(
     if (step === "root.init" && (await db.prisma.pkiOperator.count()) === 0)
       await bootstrapOperators({ policy, db, audit }, creds);
     const actors = await authorize(db, policy, step, creds, audit);
-    const transcript = new Transcript(step, policy);
-    transcript.add("date", new Date().toISOString());
-    transcript.add("operators", actors.join(", "));
+    const transcript = startTranscript(step, policy, actors);
     await fn({ policy, db, audit, actors, transcript });
     if (o.transcript) transcript.write(o.transcript, actors);
   } finally {
