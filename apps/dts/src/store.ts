@@ -35,8 +35,8 @@ interface TrustListRow {
 
 const bytes = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-/** What each list revokes (Annex B: the CRL covers end-entity certificates, the ARL CA certificates). */
-const LISTED_KINDS = { crl: ["ds", "tsl-signer"], arl: ["iaca", "link"] } as const;
+/** What a list revokes: CRL and ARL are both complete lists of every certificate the IACA signed. */
+const LISTED_KINDS = ["iaca", "link", "ds", "tsl-signer"];
 
 /** The DTS source over the operations database. */
 export class DbSource implements DtsSource {
@@ -109,7 +109,7 @@ export class DbSource implements DtsSource {
 
   /**
    * Stores a verified list and, in the same transaction, marks the certificates it lists as
-   * revoked here (a CRL: DS and trust-list signers; an ARL: roots and links). The root room
+   * revoked here (either list names every revoked certificate of the IACA). The root room
    * revokes in its own offline database; this is how the operations room learns of it, so the
    * issuer stops signing with a revoked DS key and the rotation job retires it. Returns the
    * serials newly marked.
@@ -129,7 +129,7 @@ export class DbSource implements DtsSource {
            FROM unnest($1::text[], $2::timestamptz[]) AS v (serial, at)
           WHERE c.serial = v.serial AND c.revoked_at IS NULL AND c.kind = ANY($3::text[])
           RETURNING c.serial`,
-        [revoked.map((r) => r.serial), revoked.map((r) => r.at), LISTED_KINDS[l.kind]],
+        [revoked.map((r) => r.serial), revoked.map((r) => r.at), LISTED_KINDS],
       );
       return rows.map((r) => r.serial).sort();
     });

@@ -422,10 +422,16 @@ export async function rootRevoke(r: Room, serial: string, reason: string, opts: 
   return { serial: s, kind: row.kind, list: row.kind === "ds" || row.kind === "tsl-signer" ? "crl" : "arl" };
 }
 
+/** Every kind of certificate the IACA signs: each CRL and ARL lists all of them (one scope). */
+const LISTED_KINDS = ["iaca", "link", "ds", "tsl-signer"];
+
 /**
- * Issues the next CRL ("crl": revoked DS and trust-list signers) or ARL ("arl": revoked roots and links),
- * signed by the current root. nextUpdate: policy.revocation.nextUpdate, checked against the plan so
- * it covers the next planned root ceremony plus the warnBefore margin.
+ * Issues the next CRL or ARL, signed by the current root. Both are complete lists of one scope
+ * (every revoked certificate the IACA signed) numbered from one sequence, so whichever set of
+ * lists a verifier loads, the newest answers for every certificate (RFC 5280 5.2.3: one CRL number
+ * sequence per issuer and scope; Annex B Table B.10 has no issuingDistributionPoint to tell
+ * scopes apart). nextUpdate: policy.revocation.nextUpdate, checked against the plan so it covers
+ * the next planned root ceremony plus the warnBefore margin.
  */
 export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?: Date } = {}) {
   void CONTROLS.crlNumberIncreasing;
@@ -436,11 +442,10 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
   // is valid and on the first list issued after it expired (CP/CPS 4.10.1): those that expired
   // since the previous list are still listed, once.
   void CONTROLS.compromiseListed;
-  const kinds = kind === "crl" ? ["ds", "tsl-signer"] : ["iaca", "link"];
-  const last = await r.db.prisma.pkiCrl.findFirst({ where: { kind }, orderBy: { number: "desc" } });
+  const last = await r.db.prisma.pkiCrl.findFirst({ orderBy: { number: "desc" } });
   const cutoff = last && last.thisUpdate < now ? last.thisUpdate : now;
   const revoked = await r.db.prisma.pkiCertificate.findMany({
-    where: { kind: { in: kinds }, revokedAt: { not: null }, notAfter: { gt: cutoff } },
+    where: { kind: { in: LISTED_KINDS }, revokedAt: { not: null }, notAfter: { gt: cutoff } },
     orderBy: { revokedAt: "asc" },
   });
   const number = (last?.number ?? 0n) + 1n;

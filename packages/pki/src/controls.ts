@@ -47,7 +47,7 @@ export const CONTROLS = {
     id: "pki.revoke.compromise-listed",
     clause: clause("4.9.12"),
     summary:
-      "A revocation names an RFC 5280 reason (no certificateHold/removeFromCRL: no suspension), keeps it in the database, and every later CRL (DS, trust-list signer) or ARL (root, link) lists the certificate until it expires.",
+      "A revocation names an RFC 5280 reason (no certificateHold/removeFromCRL: no suspension), keeps it in the database, and every later CRL and ARL (both list every kind: DS, trust-list signer, root, link) lists the certificate until it expires.",
   }),
   operatorsPerStep: defineControl({
     id: "pki.ceremony.operators-per-step",
@@ -116,7 +116,8 @@ export const CONTROLS = {
   crlNumberIncreasing: defineControl({
     id: "pki.crl.number-increasing",
     clause: clause("7.2.2"),
-    summary: "Each CRL/ARL carries a CRL number strictly greater than the previous one of the same list.",
+    summary:
+      "Each CRL/ARL carries a CRL number strictly greater than every earlier CRL and ARL: one sequence for both lists, which have one scope.",
   }),
   dsUsagePeriod: defineControl({
     id: "pki.ds.usage-period",

@@ -568,7 +568,7 @@ export const CRL_RULES: readonly LintRule<TBSCertList>[] = [
   ),
   crlRule(
     "crl.number.increasing",
-    "CRL number strictly greater than the previous one of this list",
+    "CRL number strictly greater than the previous CRL or ARL of this issuer",
     (t, ctx) => {
       if (ctx.previousCrlNumber === undefined) return null;
       const n = crlNumberOf(t);

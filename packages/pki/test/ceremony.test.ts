@@ -116,6 +116,7 @@ beforeAll(async () => {
   writeFileSync(f("crl.der"), crl.crl.der);
   writeFileSync(f("crl.pem"), crl.crl.pem);
   writeFileSync(f("arl.der"), arl.crl.der);
+  writeFileSync(f("arl.pem"), arl.crl.pem);
 });
 
 afterAll(async () => {
@@ -174,9 +175,33 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     expect(ok.status, ok.stderr).toBe(0);
   });
 
-  it("pki.crl.number-increasing: each list's numbers increase and reasons stay in the database", async () => {
+  it("pki.revoke.compromise-listed: with the CRL and the ARL loaded together, in either order, openssl refuses the revoked DS", () => {
+    for (const lists of [
+      ["crl.pem", "arl.pem"],
+      ["arl.pem", "crl.pem"],
+    ]) {
+      const crls = lists.flatMap((n) => ["-CRLfile", f(n)]);
+      const revoked = openssl("verify", "-crl_check", "-CAfile", f("iaca.pem"), ...crls, f("ds-revoked.pem"));
+      expect(revoked.status, lists.join()).not.toBe(0);
+      expect(revoked.stdout + revoked.stderr).toMatch(/certificate revoked/);
+      const ok = openssl("verify", "-crl_check", "-CAfile", f("iaca.pem"), ...crls, f("ds.pem"));
+      expect(ok.status, `${lists.join()}: ${ok.stderr}`).toBe(0);
+    }
+    // one scope, one sequence: the two lists list the same certificates under different numbers
+    const text = (n: string) => openssl("crl", "-in", f(n), "-noout", "-text").stdout;
+    const hexNum = (h: string) => h.toLowerCase().replace(/^0+/, "");
+    const serialsOf = (t: string) => [...t.matchAll(/Serial Number: (\w+)/g)].map((m) => hexNum(m[1]!)).sort();
+    expect(serialsOf(text("arl.pem"))).toEqual(serialsOf(text("crl.pem")));
+    expect(serialsOf(text("crl.pem"))).toContain(hexNum(serials.revoked!));
+    expect(text("crl.pem")).toMatch(/CRL Number: *\n *1\b/);
+    expect(text("arl.pem")).toMatch(/CRL Number: *\n *2\b/);
+  });
+
+  it("pki.crl.number-increasing: the CRL and the ARL share one increasing sequence; reasons stay in the database", async () => {
     const again = await rootCrl(await as(rootRoom, "root.crl"), "crl");
-    expect(again.number).toBe(2n);
+    expect(again.number).toBe(3n);
+    const arl = await rootCrl(await as(rootRoom, "root.arl"), "arl");
+    expect(arl.number).toBe(4n);
     const text = openssl("crl", "-inform", "DER", "-in", f("crl.der"), "-noout", "-text").stdout;
     expect(text).toMatch(/CRL Number: *\n *1/);
     expect(text).not.toMatch(/Reason Code|Issuing Distribution Point/);
