@@ -1,7 +1,9 @@
 /** Thrown by a command to end with a given exit code after it has printed its own result. */
 export class CliExit extends Error {
-  constructor(readonly exitCode: number) {
+  readonly exitCode: number;
+  constructor(exitCode: number) {
     super(`exit ${exitCode}`);
+    this.exitCode = exitCode;
   }
 }
 

@@ -31,7 +31,9 @@ export class Publisher {
   #set: PublishedSet | undefined;
   #refreshing: Promise<PublishedTree> | undefined;
 
-  constructor(private readonly opts: PublisherOptions) {
+  private readonly opts: PublisherOptions;
+  constructor(opts: PublisherOptions) {
+    this.opts = opts;
     this.policy = opts.policy;
     this.clock = opts.clock ?? (() => new Date());
   }
@@ -84,7 +86,10 @@ export class Publisher {
 
 /** A source over a mutable in-memory set (tests, `runDemo` output, benchmarks). */
 export class MemorySource implements DtsSource {
-  constructor(public set: PublishedSetInput) {}
+  set: PublishedSetInput;
+  constructor(set: PublishedSetInput) {
+    this.set = set;
+  }
   async load(): Promise<PublishedSetInput> {
     return { ...this.set, certificates: [...this.set.certificates] };
   }

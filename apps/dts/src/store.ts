@@ -40,7 +40,10 @@ const LISTED_KINDS = ["iaca", "link", "ds", "tsl-signer"];
 
 /** The DTS source over the operations database. */
 export class DbSource implements DtsSource {
-  constructor(private readonly sql: Sql) {}
+  private readonly sql: Sql;
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
 
   async load(): Promise<PublishedSetInput> {
     const certs = await this.sql.query<CertRow>(

@@ -17,10 +17,12 @@ export class SerialAudit implements AuditSink {
     [];
   private draining = false;
 
-  constructor(
-    private readonly sink: GroupAuditSink,
-    private readonly maxGroup = 64,
-  ) {}
+  private readonly sink: GroupAuditSink;
+  private readonly maxGroup: number;
+  constructor(sink: GroupAuditSink, maxGroup = 64) {
+    this.sink = sink;
+    this.maxGroup = maxGroup;
+  }
 
   append(event: AuditEventInput): Promise<unknown> {
     return new Promise((resolve, reject) => {

@@ -18,7 +18,9 @@ export interface IssuerClientOptions {
 export class IssuerClient implements IssuerApi {
   private readonly agent: Agent;
   private readonly base: URL;
-  constructor(private readonly o: IssuerClientOptions) {
+  private readonly o: IssuerClientOptions;
+  constructor(o: IssuerClientOptions) {
+    this.o = o;
     this.base = new URL(o.url);
     this.agent = new Agent({ keepAlive: true, cert: o.cert, key: o.key, ca: o.ca, maxSockets: 64 });
   }

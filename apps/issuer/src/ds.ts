@@ -32,12 +32,16 @@ export interface DsSource {
 /** A fixed set of DS keys and anchors; revocation is a mutable set (tests, the embedded demo). */
 export class StaticDsSource implements DsSource {
   readonly revoked = new Set<string>();
-  constructor(
-    public keys: SigningDs[],
-    public anchors: Uint8Array[],
-    public crlList: Uint8Array[] = [],
-    public nextUpdate?: Date,
-  ) {}
+  keys: SigningDs[];
+  anchors: Uint8Array[];
+  crlList: Uint8Array[];
+  nextUpdate?: Date;
+  constructor(keys: SigningDs[], anchors: Uint8Array[], crlList: Uint8Array[] = [], nextUpdate?: Date) {
+    this.keys = keys;
+    this.anchors = anchors;
+    this.crlList = crlList;
+    this.nextUpdate = nextUpdate;
+  }
   async signingKeys(): Promise<SigningDs[]> {
     return this.keys.map((k) => ({
       ...k,
@@ -72,10 +76,12 @@ export class StaticDsSource implements DsSource {
  */
 export class PkiDsSource implements DsSource {
   private cache: { at: number; rows: PkiRow[]; crls: { kind: string; der: Uint8Array; next: Date }[] } | undefined;
-  constructor(
-    private readonly sql: import("@iaca/db").Sql,
-    private readonly ttlMs = 1000,
-  ) {}
+  private readonly sql: import("@iaca/db").Sql;
+  private readonly ttlMs: number;
+  constructor(sql: import("@iaca/db").Sql, ttlMs = 1000) {
+    this.sql = sql;
+    this.ttlMs = ttlMs;
+  }
 
   private async load() {
     if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache;

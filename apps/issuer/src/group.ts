@@ -9,13 +9,16 @@ export class GroupWriter<T> {
   private readonly queue: { items: T[]; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private inFlight = 0;
 
-  constructor(
-    /** Writes the items of one group in one statement (autocommit: committed when it resolves). */
-    private readonly write: (items: T[]) => Promise<void>,
-    /** Items per statement (a caller's items are never split). */
-    private readonly maxItems = 2000,
-    private readonly maxInFlight = 1,
-  ) {}
+  /** Writes the items of one group in one statement (autocommit: committed when it resolves). */
+  private readonly write: (items: T[]) => Promise<void>;
+  /** Items per statement (a caller's items are never split). */
+  private readonly maxItems: number;
+  private readonly maxInFlight: number;
+  constructor(write: (items: T[]) => Promise<void>, maxItems = 2000, maxInFlight = 1) {
+    this.write = write;
+    this.maxItems = maxItems;
+    this.maxInFlight = maxInFlight;
+  }
 
   submit(items: T[]): Promise<void> {
     return new Promise((resolve, reject) => {

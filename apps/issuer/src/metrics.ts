@@ -11,10 +11,12 @@ function labelText(l: Labels): string {
 
 export class Counter {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+  readonly name: string;
+  readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
   inc(labels: Labels = {}, by = 1): void {
     const k = labelText(labels);
     const v = this.values.get(k);
@@ -33,11 +35,18 @@ export class Counter {
 
 export class Histogram {
   private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  readonly name: string;
+  readonly help: string;
+  readonly buckets: number[];
   constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly buckets: number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  ) {}
+    name: string,
+    help: string,
+    buckets: number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  ) {
+    this.name = name;
+    this.help = help;
+    this.buckets = buckets;
+  }
   observe(seconds: number, labels: Labels = {}): void {
     const k = labelText(labels);
     let s = this.series.get(k);
@@ -63,13 +72,20 @@ export class Histogram {
 }
 
 export class Gauge {
+  readonly name: string;
+  readonly help: string;
+  private readonly read: () =>
+    | Promise<Array<{ labels?: Labels; value: number }>>
+    | Array<{ labels?: Labels; value: number }>;
   constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly read: () =>
-      | Promise<Array<{ labels?: Labels; value: number }>>
-      | Array<{ labels?: Labels; value: number }>,
-  ) {}
+    name: string,
+    help: string,
+    read: () => Promise<Array<{ labels?: Labels; value: number }>> | Array<{ labels?: Labels; value: number }>,
+  ) {
+    this.name = name;
+    this.help = help;
+    this.read = read;
+  }
   async render(): Promise<string> {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     try {

@@ -145,7 +145,9 @@ export class IssuerService implements IssuerApi {
   private readonly records: GroupWriter<unknown[]>;
   private readonly completions: GroupWriter<{ id: string; signedAt: Date }>;
 
-  constructor(private readonly o: IssuerServiceOptions) {
+  private readonly o: IssuerServiceOptions;
+  constructor(o: IssuerServiceOptions) {
+    this.o = o;
     this.audit = new SerialAudit(o.audit);
     this.hmacKey = o.keyStore.uriFor(o.keys?.holderHmac ?? HOLDER_HMAC_LABEL);
     this.aesKey = o.keyStore.uriFor(o.keys?.responseAes ?? RESPONSE_AES_LABEL);

@@ -21,10 +21,12 @@ export function parseScopes(text: string | string[]): Scope[] {
 /** The client registry: certificate SPKI SHA-256 -> client id and scopes. */
 export class ClientRegistry {
   private readonly cache = new Map<string, { client: ApiClient | undefined; at: number }>();
-  constructor(
-    private readonly sql: Sql,
-    private readonly cacheMs = 5_000,
-  ) {}
+  private readonly sql: Sql;
+  private readonly cacheMs: number;
+  constructor(sql: Sql, cacheMs = 5_000) {
+    this.sql = sql;
+    this.cacheMs = cacheMs;
+  }
 
   async bySpki(spkiSha256: string): Promise<ApiClient | undefined> {
     const hit = this.cache.get(spkiSha256);

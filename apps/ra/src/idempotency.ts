@@ -46,10 +46,11 @@ export interface IdempotencyOptions {
  */
 export class IdempotencyStore {
   private readonly owner: string;
-  constructor(
-    private readonly sql: Sql,
-    private readonly opts: IdempotencyOptions,
-  ) {
+  private readonly sql: Sql;
+  private readonly opts: IdempotencyOptions;
+  constructor(sql: Sql, opts: IdempotencyOptions) {
+    this.sql = sql;
+    this.opts = opts;
     this.owner = `${opts.instance}:${opts.bootId}`;
   }
 

@@ -7,10 +7,12 @@ void PROOF_DEVICE_KEY; // the control this module enforces
 
 /** Single-use proof-of-possession nonces, bound to the client they were issued to. */
 export class NonceStore {
-  constructor(
-    private readonly sql: Sql,
-    private readonly ttlMs: number,
-  ) {}
+  private readonly sql: Sql;
+  private readonly ttlMs: number;
+  constructor(sql: Sql, ttlMs: number) {
+    this.sql = sql;
+    this.ttlMs = ttlMs;
+  }
 
   async issue(clientId: string, now = new Date()): Promise<{ nonce: string; expiresAt: Date }> {
     const nonce = randomBytes(24).toString("base64url");

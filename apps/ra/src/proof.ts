@@ -54,11 +54,10 @@ export function jwkThumbprint(jwk: DeviceKey["jwk"]): string {
 
 /** The claim checks jose's jwtVerify made (same order, same messages); a failure names its claim. */
 class ClaimError extends Error {
-  constructor(
-    readonly claim: string,
-    message: string,
-  ) {
+  readonly claim: string;
+  constructor(claim: string, message: string) {
     super(message);
+    this.claim = claim;
   }
 }
 

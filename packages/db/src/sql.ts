@@ -49,10 +49,12 @@ export function advisoryKey(key: number | bigint | string): string {
 
 /** A single pg connection (a pool client holding a session lock, or one inside a transaction). */
 export class PgClientSql implements Sql {
-  constructor(
-    private readonly client: pg.PoolClient,
-    private readonly inTransaction = false,
-  ) {}
+  private readonly client: pg.PoolClient;
+  private readonly inTransaction: boolean;
+  constructor(client: pg.PoolClient, inTransaction = false) {
+    this.client = client;
+    this.inTransaction = inTransaction;
+  }
 
   async query<T = Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.client.query(text, params as unknown[])).rows as T[];
@@ -77,7 +79,10 @@ export class PgClientSql implements Sql {
 }
 
 export class PgPoolSql implements Sql {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
 
   async query<T = Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.pool.query(text, params as unknown[])).rows as T[];
@@ -108,7 +113,10 @@ export class PgPoolSql implements Sql {
  * transaction.
  */
 export class PGliteSql implements Sql {
-  constructor(private readonly db: PGlite | PGliteTransaction) {}
+  private readonly db: PGlite | PGliteTransaction;
+  constructor(db: PGlite | PGliteTransaction) {
+    this.db = db;
+  }
 
   async query<T = Row>(text: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.db.query<T>(text, params as unknown[])).rows;

@@ -71,7 +71,9 @@ export class ClusterKeyStore {
   private readonly maxBackoff: number;
   private closed = false;
 
-  private constructor(private readonly opts: ClusterOptions) {
+  private readonly opts: ClusterOptions;
+  private constructor(opts: ClusterOptions) {
+    this.opts = opts;
     if (opts.nodes.length === 0) throw new HsmError("HSM_CONFIG_INVALID", "an HSM cluster needs at least one node");
     this.states = opts.nodes.map((n) => ({ opts: n, failures: 0, retryAt: 0 }));
     this.backoff = opts.retryBackoffMs ?? 1000;

@@ -176,11 +176,9 @@ export class KeyStore {
   private closed = false;
   private closing: Promise<void> | undefined;
 
-  private constructor(
-    private readonly opts: KeyStoreOptions,
-    mod: LoadedModule,
-    slot: Buffer,
-  ) {
+  private readonly opts: KeyStoreOptions;
+  private constructor(opts: KeyStoreOptions, mod: LoadedModule, slot: Buffer) {
+    this.opts = opts;
     this.name = opts.name ?? opts.token;
     this.token = opts.token;
     this.module = opts.module;

@@ -33,12 +33,16 @@ export class SessionPool {
   opened = 0;
   logins = 0;
 
-  constructor(
-    private readonly p11: pkcs11js.PKCS11,
-    private slot: () => Buffer,
-    private readonly pin: string,
-    readonly size: number,
-  ) {}
+  private readonly p11: pkcs11js.PKCS11;
+  private slot: () => Buffer;
+  private readonly pin: string;
+  readonly size: number;
+  constructor(p11: pkcs11js.PKCS11, slot: () => Buffer, pin: string, size: number) {
+    this.p11 = p11;
+    this.slot = slot;
+    this.pin = pin;
+    this.size = size;
+  }
 
   acquire(): Lease | Promise<Lease> {
     while (this.idle.length > 0) {

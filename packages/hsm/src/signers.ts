@@ -83,11 +83,9 @@ export class SignWorkers {
   private closed = false;
   private pumpQueued = false;
 
-  constructor(
-    module: string,
-    count: number,
-    private readonly slot: () => Buffer,
-  ) {
+  private readonly slot: () => Buffer;
+  constructor(module: string, count: number, slot: () => Buffer) {
+    this.slot = slot;
     for (let i = 0; i < count; i++) {
       const ctrlBuf = new SharedArrayBuffer(4 * RING.CTRL_WORDS);
       const reqBuf = new SharedArrayBuffer(REQ_SLOT * CAPACITY);

@@ -17,7 +17,10 @@ import { MdocError } from "./errors.ts";
 
 /** tdate: tag 0 with an RFC 3339 date-time; written as YYYY-MM-DDTHH:MM:SSZ (no fraction). */
 export class TDate {
-  constructor(readonly value: string) {}
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
   static of(date: Date): TDate {
     return new TDate(`${date.toISOString().slice(0, 19)}Z`);
   }
@@ -31,7 +34,10 @@ export class TDate {
 
 /** full-date: tag 1004 with an RFC 3339 full-date "YYYY-MM-DD". */
 export class FullDate {
-  constructor(readonly value: string) {}
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value;
+  }
   toJSON(): string {
     return this.value;
   }
@@ -41,12 +47,14 @@ export class FullDate {
 export class EmbeddedCbor {
   #decoded: CborValue | undefined;
   #done = false;
-  constructor(
-    /** The embedded CBOR bytes (content of the bstr). */
-    readonly bytes: Uint8Array,
-    /** The encoding of the tag-24 data item itself: what digests are computed over. */
-    readonly raw: Uint8Array = tag24Bytes(bytes),
-  ) {}
+  /** The embedded CBOR bytes (content of the bstr). */
+  readonly bytes: Uint8Array;
+  /** The encoding of the tag-24 data item itself: what digests are computed over. */
+  readonly raw: Uint8Array;
+  constructor(bytes: Uint8Array, raw: Uint8Array = tag24Bytes(bytes)) {
+    this.bytes = bytes;
+    this.raw = raw;
+  }
   static wrap(value: CborValue): EmbeddedCbor {
     const { raw, bytes } = encodeTag24(value);
     return new EmbeddedCbor(bytes, raw);
@@ -132,10 +140,12 @@ function tag24Bytes(bytes: Uint8Array): Uint8Array {
 
 /** Any other tag (including tag 1 epoch dates, which mdoc does not allow for tdate). */
 export class Tagged {
-  constructor(
-    readonly tag: number,
-    readonly value: CborValue,
-  ) {}
+  readonly tag: number;
+  readonly value: CborValue;
+  constructor(tag: number, value: CborValue) {
+    this.tag = tag;
+    this.value = value;
+  }
 }
 
 export type CborValue =
@@ -446,7 +456,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 class Reader {
   pos = 0;
-  constructor(readonly buf: Uint8Array) {}
+  readonly buf: Uint8Array;
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
   fail(msg: string): never {
     throw new MdocError("MDOC_CBOR_MALFORMED", `malformed CBOR at byte ${this.pos}: ${msg}`);
   }

@@ -100,7 +100,10 @@ const TDATE_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 class Checks {
   readonly list: Check[] = [];
-  constructor(private readonly doc?: number) {}
+  private readonly doc?: number;
+  constructor(doc?: number) {
+    this.doc = doc;
+  }
   add(name: string, ok: boolean | "skip", reason: string): boolean {
     const c: Check = { name, status: ok === "skip" ? "SKIP" : ok ? "PASS" : "FAIL", reason };
     if (this.doc !== undefined) c.document = this.doc;

@@ -36,10 +36,12 @@ import { assertCanSign, usagePeriod } from "./usage.ts";
 /** A witnessed record of one ceremony step: operators, artifacts with SHA-256, fingerprints, audit ids. */
 export class Transcript {
   readonly lines: string[] = [];
-  constructor(
-    readonly step: string,
-    readonly policy: Policy,
-  ) {}
+  readonly step: string;
+  readonly policy: Policy;
+  constructor(step: string, policy: Policy) {
+    this.step = step;
+    this.policy = policy;
+  }
   add(key: string, value: string): void {
     this.lines.push(`${key.padEnd(22)} ${value}`);
   }

@@ -617,11 +617,13 @@ export const lintTbsCertList = (t: TBSCertList, ctx: LintContext) => run(CRL_RUL
 export const failures = (r: LintResult[]) => r.filter((x) => x.status === "FAIL");
 
 export class LintError extends IacaError {
-  constructor(readonly results: LintResult[]) {
+  readonly results: LintResult[];
+  constructor(results: LintResult[]) {
     const f = failures(results);
     super("LINT_FAILED", `refusing to sign: ${f.map((x) => `${x.rule} (${x.detail})`).join("; ")}`, {
       rules: f.map((x) => x.rule),
     });
+    this.results = results;
   }
 }
 

@@ -67,7 +67,10 @@ export class AuditLog implements AuditSink {
     AUDIT_TIME_MONOTONIC,
   ] as const;
 
-  constructor(private readonly db: Pick<Database, "sql">) {}
+  private readonly db: Pick<Database, "sql">;
+  constructor(db: Pick<Database, "sql">) {
+    this.db = db;
+  }
 
   async append(event: AuditEventInput): Promise<AppendedAuditEvent> {
     const details = validateAuditEvent(event);
