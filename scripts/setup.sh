@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Quick start, step 1 (fresh Debian/Ubuntu, as root): system packages, npm ci, SoftHSM tokens,
-# the embedded database with its migrations, then the main job.
+# Quick start, step 1 (fresh Debian/Ubuntu, as root): system packages, Node.js 24, npm ci, SoftHSM
+# tokens, the embedded database with its migrations, then the main job.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh
+# Node.js 24 first on PATH, for this script and (linked in /usr/local/bin) for every new shell
+PATH="$(bash scripts/node.sh):$PATH"
+export PATH
 npm ci --no-audit --no-fund
 bash softhsm/setup-tokens.sh var/softhsm
 export SOFTHSM2_CONF="$PWD/var/softhsm/softhsm2.conf" IACA_HSM_PIN_FILE="$PWD/var/softhsm/pins.env"

@@ -6,6 +6,11 @@ need=()
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
 command -v pkcs11-tool >/dev/null || need+=(opensc)
 command -v openssl >/dev/null || need+=(openssl)
+# scripts/node.sh fetches Node.js with curl when there is no npm yet; pkcs11js compiles with node-gyp.
+command -v curl >/dev/null || need+=(curl ca-certificates)
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v python3 >/dev/null || need+=(python3)
 command -v pg_isready >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "${IACA_WITH_DOCS:-1}" = 1 ]; then
   # CP/CPS build: DOCX via pandoc, PDF via headless Chromium with a Japanese font, pdftotext in tests.
