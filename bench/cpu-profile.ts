@@ -1,6 +1,6 @@
 // Where the issuance server's main thread spends its time, per mdoc, in each measured run of
 // bench/issuance.ts: reads the V8 CPU profile and the run marks that BENCH_CPU_PROF=DIR writes.
-// Run: npx tsx bench/cpu-profile.ts DIR [top]
+// Run: node bench/cpu-profile.ts DIR [top]
 // Each sample goes to the first category (below) that a frame of its stack matches, leaf first:
 // a pg writev counts as "db", a jose call inside proof.ts as "proof (jose)". Then the top
 // functions by self time and by inclusive time inside the runs.
@@ -31,7 +31,7 @@ interface Mark {
 }
 
 const dir = process.argv[2];
-if (!dir) throw new Error("usage: npx tsx bench/cpu-profile.ts DIR [top]");
+if (!dir) throw new Error("usage: node bench/cpu-profile.ts DIR [top]");
 const top = Number(process.argv[3] ?? 15);
 // the main thread's profile is the largest one (workers have their own)
 const file = readdirSync(dir)

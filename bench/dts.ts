@@ -1,7 +1,7 @@
 // Requests/s for the CRL and the signed trust list from the running DTS (one Node process) and
 // from nginx (Debian package, one worker) serving the static export of the same files, measured
 // in the same run, interleaved in rounds. Prints the DTS/nginx ratio (target: DTS within 2x).
-// Run: npx tsx bench/dts.ts [seconds-per-case] [connections] [rounds]
+// Run: node bench/dts.ts [seconds-per-case] [connections] [rounds]
 // The machine is shared: each round measures DTS and nginx back to back (alternating which goes
 // first) and the ratio reported is the median of the per-round ratios.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -29,7 +29,7 @@ function freePort(): Promise<number> {
 }
 
 async function startDts(): Promise<number> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/dts-server.ts", exportDir], {
+  const child = spawn(process.execPath, ["bench/dts-server.ts", exportDir], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);

@@ -1,6 +1,6 @@
 // P-256 signatures/s through the KeyStore (1 and N concurrent callers) next to a raw pkcs11js
 // single-session C_SignInit/C_Sign loop and node:crypto, measured in the same run on a throwaway
-// SoftHSM token. Run: npx tsx bench/hsm-sign.ts [seconds-per-case]
+// SoftHSM token. Run: node bench/hsm-sign.ts [seconds-per-case]
 import { createHash, generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { discardAudit } from "@iaca/policy";

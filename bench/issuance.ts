@@ -4,7 +4,7 @@
 // Every request carries its own single-use nonce and fresh proofs, prepared before each run (a
 // pool sized from a 3 s probe; a run lasts until the time is up or the pool is used, whichever is
 // later, and the rate is computed over the measured time).
-// Run: npx tsx bench/issuance.ts [seconds] [connections]
+// Run: node bench/issuance.ts [seconds] [connections]
 import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { request } from "node:https";
@@ -18,7 +18,7 @@ const CONNECTIONS = Number(process.argv[3] ?? 16);
 
 // BENCH_CPU_PROF=DIR writes a V8 CPU profile of the server process there
 const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-const child = spawn(process.execPath, [...prof, "--import", "tsx", "bench/issuance-server.ts"], {
+const child = spawn(process.execPath, [...prof, "bench/issuance-server.ts"], {
   stdio: ["pipe", "pipe", "inherit"],
   env: { ...process.env, IACA_LOG_LEVEL: "warn" },
 });

@@ -1,6 +1,6 @@
 // Main-thread cost of one MSO issuance (interop profile, all elements, 20 KB portrait) with a
 // signer that returns a fixed signature, so only CBOR/digest/validation work is measured.
-// Run: npx tsx bench/mso-cpu.ts [iterations]    (profile: node --cpu-prof --import tsx bench/mso-cpu.ts)
+// Run: node bench/mso-cpu.ts [iterations]    (profile: node --cpu-prof bench/mso-cpu.ts)
 import "reflect-metadata";
 import { issueMdoc, type MsoSigner } from "../packages/mdoc/src/index.ts";
 import { makeDs, makeIaca } from "../packages/mdoc/test/support/testpki.ts";

@@ -3,7 +3,7 @@
 // with an in-memory key, measured in interleaved slices in the same run on a throwaway SoftHSM token.
 // @auth0/mdl runs in a child process driven slice by slice: in the same process its garbage and
 // JIT state slowed the slices after it (MSO/raw 0.76 alone, 0.47-0.50 interleaved with it).
-// Run: npx tsx bench/mso-sign.ts [seconds-per-case] [sign-workers (default: the KeyStore's, cores - 1)]
+// Run: node bench/mso-sign.ts [seconds-per-case] [sign-workers (default: the KeyStore's, cores - 1)]
 import "reflect-metadata";
 import { spawn } from "node:child_process";
 import { createHash, KeyObject } from "node:crypto";

@@ -1,6 +1,6 @@
 // Traceability matrix: CP/CPS clause → control → code location → test.
 //
-//   npx tsx scripts/cpcps-trace.ts [--json] [--root DIR]
+//   node scripts/cpcps-trace.ts [--json] [--root DIR]
 //
 // Controls are discovered by importing every packages/*/src/index.ts (and any
 // packages/*/src/controls.ts, apps/*/src/controls.ts) that exists; code locations by scanning

@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// The operator CLI. Sources are TypeScript run through tsx's loader, so there is no build
-// step between `npm ci` and `npx iaca`.
-import { register } from "tsx/esm/api";
-
-register();
+// The operator CLI. Node runs the TypeScript sources directly (type stripping: the code uses
+// only erasable syntax), so there is no build step between `npm ci` and `npx iaca`.
 const { applyLocalDefaults } = await import("../src/context.ts");
 applyLocalDefaults();
 const { main } = await import("../src/main.ts");

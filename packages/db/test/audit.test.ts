@@ -210,7 +210,7 @@ describe("hash-chained audit log on PostgreSQL", () => {
     const worker = fileURLToPath(new URL("./fixtures/append-worker.ts", import.meta.url));
     const run = (i: number) =>
       new Promise<void>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", "tsx", worker, fresh.url, String(i), "50"], {
+        const child = spawn(process.execPath, [worker, fresh.url, String(i), "50"], {
           stdio: ["ignore", "inherit", "pipe"],
         });
         let stderr = "";
