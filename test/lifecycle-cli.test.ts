@@ -1,6 +1,6 @@
 // `iaca rotate` and `iaca simulate` as an operator runs them: own process, embedded database.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,8 +11,8 @@ let hsm: SoftHsm;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 
-function iaca(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", cwd: dir });
+function iaca(args: string[], cwd = dir) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: "utf8", cwd });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -46,5 +46,14 @@ describe("iaca rotate / simulate", { timeout: 600_000 }, () => {
     expect(r.out).toMatch(/^Failures\s+0$/m);
     expect(r.out).toMatch(/^Ceremonies\s+1 root-room visits/m);
     expect(existsSync(svg) && readFileSync(svg, "utf8")).toContain("<svg");
+  });
+
+  it("iaca simulate without --svg writes nothing into the working directory", () => {
+    const cwd = join(dir, "cwd");
+    mkdirSync(cwd);
+    const r = iaca(["simulate", "--months", "1", "--issues-per-week", "1", "--no-drill", "--json"], cwd);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).not.toHaveProperty("svg");
+    expect(readdirSync(cwd)).toEqual([]);
   });
 });

@@ -15,7 +15,7 @@ interface SimulateOpts {
   issuesPerWeek: string;
   links: boolean;
   drill: boolean;
-  svg: string;
+  svg?: string;
   json?: boolean;
   verbose?: boolean;
   maxFailures?: string;
@@ -35,7 +35,7 @@ export function registerSimulate(program: Command): void {
     .option("--issues-per-week <n>", "new mdocs per simulated week", "3")
     .option("--no-links", "do not publish link certificates at re-keys (a deliberately broken set-up)")
     .option("--no-drill", "skip the key-compromise drill half-way")
-    .option("--svg <file>", "timeline as it happened", "simulation.svg")
+    .option("--svg <file>", "also write the timeline as it happened (SVG) to this file")
     .option("--max-failures <n>", "stop after this many failures")
     .option("--database-url <url>", "PostgreSQL for the run (default: a throwaway embedded database)")
     .option("--json", "machine-readable summary")
@@ -69,9 +69,9 @@ export function registerSimulate(program: Command): void {
           ...(o.maxFailures ? { maxFailures: Number(o.maxFailures) } : {}),
           ...(o.verbose ? { log: (l: string) => process.stderr.write(`${l}\n`) } : {}),
         });
-        writeFileSync(o.svg, r.svg);
+        if (o.svg) writeFileSync(o.svg, r.svg);
         if (o.json) printJson({ ...r, svg: o.svg });
-        else process.stdout.write(`${formatSimulation(r)}timeline: ${o.svg}\n`);
+        else process.stdout.write(`${formatSimulation(r)}${o.svg ? `timeline: ${o.svg}\n` : ""}`);
         if (r.failures.length) throw new CliExit(1);
       } finally {
         rootHsm.close();
