@@ -24,11 +24,12 @@ log() { echo "node.sh: $*" >&2; }
 
 # True when version $1 (vX.Y.Z) is 24.x and not older than $NODE_VERSION.
 recent_enough() {
-  local have want
-  IFS=. read -r -a have <<<"${1#v}"
+  local want
+  [[ $1 =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+)$ ]] || return 1
   IFS=. read -r -a want <<<"$NODE_VERSION"
-  [ "${have[0]}" = "${want[0]}" ] || return 1
-  [ "${have[1]}" -gt "${want[1]}" ] || { [ "${have[1]}" -eq "${want[1]}" ] && [ "${have[2]}" -ge "${want[2]}" ]; }
+  [ "${BASH_REMATCH[1]}" -eq "${want[0]}" ] || return 1
+  [ "${BASH_REMATCH[2]}" -gt "${want[1]}" ] ||
+    { [ "${BASH_REMATCH[2]}" -eq "${want[1]}" ] && [ "${BASH_REMATCH[3]}" -ge "${want[2]}" ]; }
 }
 
 # Downloads $1@$2 into $3 with npm when there is one (it honours the user's registry and proxy
