@@ -1,7 +1,7 @@
 // `iaca rotate`: the unattended key-rotation job. One idempotent pass, under a PostgreSQL advisory
 // lock, that does whatever is due at `now` and says what it did: DS activation and retirement,
 // destruction of retired DS keys, trust-list re-signing; and warns when a ceremony is needed soon.
-import { auditSucceeded, type Database } from "@iaca/db";
+import { AuditLog, type Database } from "@iaca/db";
 import {
   currentTrustListSigner,
   DbSource,
@@ -110,7 +110,8 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
   const later = (d: Date | null | undefined) => {
     if (d && d > now) upcoming.push(d);
   };
-  const audited = (action: string, target: string) => auditSucceeded(db.sql, action, target);
+  const log = new AuditLog(db);
+  const audited = (action: string, target: string) => log.succeeded(action, target);
   const record = (action: string, c: string, targets: string[], details: Record<string, unknown>) =>
     deps.audit.append({
       actor,
@@ -122,15 +123,9 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     });
 
   // Certificates whose key is destroyed are finished: nothing is ever due for them again.
-  const keys = new Map(
-    (await db.prisma.pkiKey.findMany({ where: { role: "ds", destroyedAt: null } })).map((k) => [k.uri, k] as const),
-  );
-  const rows = (
-    await db.prisma.pkiCertificate.findMany({
-      where: { kind: "ds", keyRef: { not: null }, installedAt: { not: null } },
-      orderBy: [{ activatesAt: "asc" }, { notBefore: "asc" }],
-    })
-  ).filter((r) => keys.has(r.keyRef!));
+  const certificates = db.stores.certificates;
+  const keys = new Map((await certificates.liveKeys("ds")).map((k) => [k.uri, k] as const));
+  const rows = (await certificates.installedDocumentSigners()).filter((r) => keys.has(r.keyRef!));
 
   // 1. Activation: the planned activation time has come (the issuer's key choice follows the
   //    records; this step makes the hand-over explicit, audited, and retires the predecessors).
@@ -159,10 +154,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     });
     if (dry) continue;
     for (const o of older) {
-      await db.prisma.pkiCertificate.updateMany({
-        where: { serial: o.serial, retiredAt: null },
-        data: { retiredAt: at },
-      });
+      await certificates.markRetired(o.serial, at);
       o.retiredAt = at;
     }
     await record("ds.activate", "6.3.2", [row.serial, row.keyRef!], {
@@ -196,11 +188,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
       detail: `DS ${row.serial} stops signing (${why} ${iso(retiredAt)})`,
     });
     if (dry) continue;
-    if (!row.retiredAt)
-      await db.prisma.pkiCertificate.updateMany({
-        where: { serial: row.serial, retiredAt: null },
-        data: { retiredAt },
-      });
+    if (!row.retiredAt) await certificates.markRetired(row.serial, retiredAt);
     row.retiredAt ??= retiredAt;
     await record("ds.retire", "6.3.2", [row.serial, row.keyRef!], { retiredAt: iso(retiredAt), why });
   }
@@ -240,7 +228,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     } catch (e) {
       if ((e as { code?: string }).code !== "HSM_KEY_NOT_FOUND") throw e;
     }
-    await db.prisma.pkiKey.update({ where: { uri: key.uri }, data: { destroyedAt: now } });
+    await certificates.recordKeyDestroyed(key.uri, now);
     key.destroyedAt = now;
     await record("ds.key.destroy", "6.2.10", [key.uri, row.serial], {
       certificateNotAfter: iso(row.notAfter),
@@ -261,7 +249,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
   if (signer && cache?.publishedKey === publishedKey && cache.validUntil && now < cache.validUntil && !dry) {
     // unchanged since the last pass, and no root expires before validUntil: the issue still holds
   } else if (signer) {
-    const source = new DbSource(db.sql);
+    const source = new DbSource(db.stores);
     const set = parsePublishedSet(await source.load());
     const digest = vicalContentDigest(
       vicalCertificates(set, now),
@@ -322,21 +310,7 @@ export async function ceremonyWarnings(
 ): Promise<RotationWarning[]> {
   void CONTROLS.ceremonyReminder;
   const out: RotationWarning[] = [];
-  const certs = await db.prisma.pkiCertificate.findMany({
-    where: { kind: { in: ["iaca", "ds", "tsl-signer"] } },
-    orderBy: { notBefore: "asc" },
-    select: {
-      serial: true,
-      kind: true,
-      keyRef: true,
-      notBefore: true,
-      notAfter: true,
-      activatesAt: true,
-      installedAt: true,
-      retiredAt: true,
-      revokedAt: true,
-    },
-  });
+  const certs = await db.stores.certificates.ofKinds(["iaca", "ds", "tsl-signer"]);
   const roots = certs.filter((c) => c.kind === "iaca");
   if (roots.length === 0) return out;
 
@@ -370,7 +344,7 @@ export async function ceremonyWarnings(
   // CRL / ARL freshness.
   void CONTROLS.crlFresh;
   for (const kind of ["crl", "arl"] as const) {
-    const last = await db.prisma.pkiCrl.findFirst({ where: { kind }, orderBy: { number: "desc" } });
+    const last = await db.stores.certificates.latestList(kind);
     const label = kind.toUpperCase();
     if (!last) {
       out.push({ kind: `${kind}.next-update`, severity: "critical", due: undefined, message: `no ${label} installed` });
@@ -488,11 +462,8 @@ export function rotationMetrics(r: RotationResult): string {
 
 /** Changes whenever anything the trust list is derived from changes (certificates, lists, issues, signer). */
 async function publishedFingerprint(db: Database, signerSha256: string): Promise<string> {
-  const [r] = await db.sql.query<{ k: string | null }>(
-    `SELECT concat_ws('|',
-       (SELECT string_agg(sha256 || ':' || coalesce(revoked_at::text, ''), ',' ORDER BY sha256) FROM pki_certificate WHERE kind IN ('iaca', 'link')),
-       (SELECT string_agg(kind || number::text, ',' ORDER BY kind, number) FROM pki_crl WHERE (kind, number) IN (SELECT kind, max(number) FROM pki_crl GROUP BY kind)),
-       (SELECT max(issue_id)::text FROM dts_trust_list)) AS k`,
-  );
-  return `${r?.k ?? ""}|${signerSha256}`;
+  const { certificates, lists } = await db.stores.certificates.publicationState();
+  const issue = await db.stores.trustLists.latestIssueId();
+  const parts = [certificates, lists, issue?.toString()].filter((p) => p != null);
+  return `${parts.join("|")}|${signerSha256}`;
 }
