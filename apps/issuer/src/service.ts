@@ -122,6 +122,9 @@ function failpoint(name: string, count: number): void {
 }
 let signCount = 0;
 
+/** A refresh refused because of the presented mdoc itself. */
+const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
+
 /** How long after its `signed` instant an MSO may still be signed (HSM queueing within one batch). */
 export const MAX_SIGN_DELAY_MS = 60_000;
 
@@ -308,13 +311,11 @@ export class IssuerService implements IssuerApi {
   }
 
   /**
-   * Refresh (issuer.refresh): the presented IssuerSigned must come from this issuer (MSO hash
-   * on record), verify against our IACA, not be revoked, lie within the refresh window and carry
-   * every element of its profile. Age elements are derived again; the rest is copied.
+   * The presented mdoc may be refreshed: it is an IssuerSigned whose MSO this issuer recorded as
+   * issued, the requester holds its device key, it is not revoked, the refresh window is open,
+   * its DS is not revoked and it verifies against our IACA.
    */
-  private async prepareRefresh(issuerSigned: string, holderKeyThumbprint: string, now: Date): Promise<Prepared> {
-    void REFRESH_RULES;
-    const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
+  private async refreshable(issuerSigned: string, holderKeyThumbprint: string, now: Date) {
     let root: CborValue;
     let payload: Uint8Array;
     try {
@@ -358,7 +359,17 @@ export class IssuerService implements IssuerApi {
       const failed = result.checks.filter((c) => c.status === "FAIL").map((c) => c.name);
       throw invalid(`does not verify (${failed.join(", ")})`);
     }
-    const doc = result.documents[0];
+    return { root, row, doc: result.documents[0] };
+  }
+
+  /**
+   * Refresh (issuer.refresh): the presented IssuerSigned must come from this issuer (MSO hash
+   * on record), verify against our IACA, not be revoked, lie within the refresh window and carry
+   * every element of its profile. Age elements are derived again; the rest is copied.
+   */
+  private async prepareRefresh(issuerSigned: string, holderKeyThumbprint: string, now: Date): Promise<Prepared> {
+    void REFRESH_RULES;
+    const { root, row, doc } = await this.refreshable(issuerSigned, holderKeyThumbprint, now);
     const profile = this.profileOf(doc?.profile ?? row.profile);
     // element values straight from the CBOR (only those whose digest verified)
     const raw = new Map<string, CborValue>();
