@@ -3,7 +3,7 @@
 // the three tables: destroying a root key clears its certificate's key reference and marks the
 // key destroyed in one transaction, and installing a list marks what it revokes in the same one.
 import type { Row, Sql } from "../sql.ts";
-import { at, bytes, count, int8 } from "./values.ts";
+import { count, record } from "./values.ts";
 
 export type CertificateKind = "iaca" | "link" | "ds" | "tsl-signer";
 export type ListKind = "crl" | "arl";
@@ -76,57 +76,44 @@ export interface PublicationState {
   lists: string | null;
 }
 
-const CERT = `serial, kind, subject, ski, aki, spki_sha256, root_gen, not_before, not_after, der, sha256, key_ref,
-  activates_at, installed_at, retired_at, revoked_at, revocation_reason, created_at`;
-const LIST = "kind, number, this_update, next_update, der, sha256, created_at";
-const KEY = "uri, role, label, spki_sha256, csr, created_at, destroyed_at";
-
-function certificate(r: Row): CertificateRecord {
-  return {
-    serial: r.serial as string,
-    kind: r.kind as CertificateKind,
-    subject: r.subject as string,
-    ski: r.ski as string,
-    aki: (r.aki as string | null) ?? null,
-    spkiSha256: r.spki_sha256 as string,
-    rootGen: Number(r.root_gen),
-    notBefore: r.not_before as Date,
-    notAfter: r.not_after as Date,
-    der: bytes(r.der),
-    sha256: r.sha256 as string,
-    keyRef: (r.key_ref as string | null) ?? null,
-    activatesAt: at(r.activates_at),
-    installedAt: at(r.installed_at),
-    retiredAt: at(r.retired_at),
-    revokedAt: at(r.revoked_at),
-    revocationReason: (r.revocation_reason as string | null) ?? null,
-    createdAt: r.created_at as Date,
-  };
-}
-
-function list(r: Row): ListRecord {
-  return {
-    kind: r.kind as ListKind,
-    number: int8(r.number),
-    thisUpdate: r.this_update as Date,
-    nextUpdate: r.next_update as Date,
-    der: bytes(r.der),
-    sha256: r.sha256 as string,
-    createdAt: r.created_at as Date,
-  };
-}
-
-function keyRecord(r: Row): KeyRecord {
-  return {
-    uri: r.uri as string,
-    role: r.role as KeyRole,
-    label: r.label as string,
-    spkiSha256: r.spki_sha256 as string,
-    csr: r.csr == null ? null : bytes(r.csr),
-    createdAt: r.created_at as Date,
-    destroyedAt: at(r.destroyed_at),
-  };
-}
+const CERT = record<CertificateRecord>({
+  serial: "value",
+  kind: "value",
+  subject: "value",
+  ski: "value",
+  aki: "value",
+  spkiSha256: "value",
+  rootGen: "number",
+  notBefore: "value",
+  notAfter: "value",
+  der: "bytes",
+  sha256: "value",
+  keyRef: "value",
+  activatesAt: "value",
+  installedAt: "value",
+  retiredAt: "value",
+  revokedAt: "value",
+  revocationReason: "value",
+  createdAt: "value",
+});
+const LIST = record<ListRecord>({
+  kind: "value",
+  number: "int8",
+  thisUpdate: "value",
+  nextUpdate: "value",
+  der: "bytes",
+  sha256: "value",
+  createdAt: "value",
+});
+const KEY = record<KeyRecord>({
+  uri: "value",
+  role: "value",
+  label: "value",
+  spkiSha256: "value",
+  csr: "bytes",
+  createdAt: "value",
+  destroyedAt: "value",
+});
 
 const one = <T>(rows: Row[], map: (r: Row) => T): T | undefined => (rows[0] ? map(rows[0]) : undefined);
 
@@ -137,7 +124,10 @@ export class CertificateStore {
   // ---------------------------------------------------------------- certificates
 
   async get(serial: string): Promise<CertificateRecord | undefined> {
-    return one(await this.sql.query(`SELECT ${CERT} FROM pki_certificate WHERE serial = $1`, [serial]), certificate);
+    return one(
+      await this.sql.query(`SELECT ${CERT.select} FROM pki_certificate WHERE serial = $1`, [serial]),
+      CERT.read,
+    );
   }
 
   /** Stores a new certificate (a serial is never stored twice: the caller checks `get` first). */
@@ -145,7 +135,7 @@ export class CertificateStore {
     const rows = await this.sql.query(
       `INSERT INTO pki_certificate (serial, kind, subject, ski, aki, spki_sha256, root_gen, not_before, not_after, der,
          sha256, key_ref, activates_at, installed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${CERT}`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${CERT.select}`,
       [
         c.serial,
         c.kind,
@@ -163,7 +153,7 @@ export class CertificateStore {
         c.installedAt ?? null,
       ],
     );
-    return certificate(rows[0]!);
+    return CERT.read(rows[0]!);
   }
 
   async count(kind?: CertificateKind): Promise<number> {
@@ -177,65 +167,71 @@ export class CertificateStore {
   /** Certificates of these kinds, oldest notBefore first. */
   async ofKinds(kinds: readonly CertificateKind[]): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
-      `SELECT ${CERT} FROM pki_certificate WHERE kind = ANY($1::text[]) ORDER BY not_before, serial`,
+      `SELECT ${CERT.select} FROM pki_certificate WHERE kind = ANY($1::text[]) ORDER BY not_before, serial`,
       [kinds],
     );
-    return rows.map(certificate);
+    return rows.map(CERT.read);
   }
 
   /** Every certificate, the latest activation first (the issuer's view of keys, anchors and links). */
   async byActivation(): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
-      `SELECT ${CERT} FROM pki_certificate ORDER BY activates_at DESC NULLS LAST, not_before DESC`,
+      `SELECT ${CERT.select} FROM pki_certificate ORDER BY activates_at DESC NULLS LAST, not_before DESC`,
     );
-    return rows.map(certificate);
+    return rows.map(CERT.read);
   }
 
   /** A certificate of this public key (SPKI SHA-256), if any. */
   async forKey(spkiSha256: string): Promise<CertificateRecord | undefined> {
     return one(
-      await this.sql.query(`SELECT ${CERT} FROM pki_certificate WHERE spki_sha256 = $1 LIMIT 1`, [spkiSha256]),
-      certificate,
+      await this.sql.query(`SELECT ${CERT.select} FROM pki_certificate WHERE spki_sha256 = $1 LIMIT 1`, [spkiSha256]),
+      CERT.read,
     );
   }
 
   /** Roots and link certificates with this subject key identifier (the possible issuers of a certificate). */
   async caCertificatesWithKeyId(ski: string): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
-      `SELECT ${CERT} FROM pki_certificate WHERE kind IN ('iaca', 'link') AND ski = $1`,
+      `SELECT ${CERT.select} FROM pki_certificate WHERE kind IN ('iaca', 'link') AND ski = $1`,
       [ski],
     );
-    return rows.map(certificate);
+    return rows.map(CERT.read);
   }
 
   /** The newest root whose key this room holds. */
   async newestRootWithKey(): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
-        `SELECT ${CERT} FROM pki_certificate WHERE kind = 'iaca' AND key_ref IS NOT NULL ORDER BY root_gen DESC LIMIT 1`,
+        `SELECT ${CERT.select} FROM pki_certificate WHERE kind = 'iaca' AND key_ref IS NOT NULL ORDER BY root_gen DESC LIMIT 1`,
       ),
-      certificate,
+      CERT.read,
     );
   }
 
   /** The first root (lowest generation) this room knows. */
   async firstRoot(): Promise<CertificateRecord | undefined> {
     return one(
-      await this.sql.query(`SELECT ${CERT} FROM pki_certificate WHERE kind = 'iaca' ORDER BY root_gen ASC LIMIT 1`),
-      certificate,
+      await this.sql.query(
+        `SELECT ${CERT.select} FROM pki_certificate WHERE kind = 'iaca' ORDER BY root_gen ASC LIMIT 1`,
+      ),
+      CERT.read,
     );
   }
 
   async rootOfGeneration(gen: number): Promise<CertificateRecord | undefined> {
     return one(
-      await this.sql.query(`SELECT ${CERT} FROM pki_certificate WHERE kind = 'iaca' AND root_gen = $1 LIMIT 1`, [gen]),
-      certificate,
+      await this.sql.query(`SELECT ${CERT.select} FROM pki_certificate WHERE kind = 'iaca' AND root_gen = $1 LIMIT 1`, [
+        gen,
+      ]),
+      CERT.read,
     );
   }
 
   async unrevokedRoots(): Promise<CertificateRecord[]> {
-    const rows = await this.sql.query(`SELECT ${CERT} FROM pki_certificate WHERE kind = 'iaca' AND revoked_at IS NULL`);
-    return rows.map(certificate);
+    const rows = await this.sql.query(
+      `SELECT ${CERT.select} FROM pki_certificate WHERE kind = 'iaca' AND revoked_at IS NULL`,
+    );
+    return rows.map(CERT.read);
   }
 
   /** Gives a stored certificate the key this room holds for it. */
@@ -254,11 +250,11 @@ export class CertificateStore {
   /** Revoked certificates a new list names: every listed kind that expires after `expiresAfter`, in revocation order. */
   async revokedForList(expiresAfter: Date): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
-      `SELECT ${CERT} FROM pki_certificate
+      `SELECT ${CERT.select} FROM pki_certificate
         WHERE kind = ANY($1::text[]) AND revoked_at IS NOT NULL AND not_after > $2 ORDER BY revoked_at ASC`,
       [LISTED_KINDS, expiresAfter],
     );
-    return rows.map(certificate);
+    return rows.map(CERT.read);
   }
 
   /** Test and simulation aid: a room that never publishes link certificates. */
@@ -282,20 +278,20 @@ export class CertificateStore {
   /** Installed DS certificates with a key in this room (revoked ones too), in activation order. */
   async installedDocumentSigners(): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
-      `SELECT ${CERT} FROM pki_certificate WHERE kind = 'ds' AND key_ref IS NOT NULL AND installed_at IS NOT NULL
+      `SELECT ${CERT.select} FROM pki_certificate WHERE kind = 'ds' AND key_ref IS NOT NULL AND installed_at IS NOT NULL
         ORDER BY activates_at ASC, not_before ASC`,
     );
-    return rows.map(certificate);
+    return rows.map(CERT.read);
   }
 
   /** Installed, unrevoked DS certificates with a key here, the latest activation first: who may sign now. */
   async signerCandidates(): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
-      `SELECT ${CERT} FROM pki_certificate
+      `SELECT ${CERT.select} FROM pki_certificate
         WHERE kind = 'ds' AND key_ref IS NOT NULL AND installed_at IS NOT NULL AND revoked_at IS NULL
         ORDER BY activates_at DESC`,
     );
-    return rows.map(certificate);
+    return rows.map(CERT.read);
   }
 
   /** Records a DS certificate installed here: its key, when, and when it activates. */
@@ -344,12 +340,12 @@ export class CertificateStore {
   async trustListSignerAt(now: Date): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
-        `SELECT ${CERT} FROM pki_certificate
+        `SELECT ${CERT.select} FROM pki_certificate
           WHERE kind = 'tsl-signer' AND key_ref IS NOT NULL AND revoked_at IS NULL AND not_before <= $1 AND not_after > $1
           ORDER BY not_before DESC LIMIT 1`,
         [now],
       ),
-      certificate,
+      CERT.read,
     );
   }
 
@@ -357,10 +353,10 @@ export class CertificateStore {
   async lastExpiringTrustListSigner(): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
-        `SELECT ${CERT} FROM pki_certificate
+        `SELECT ${CERT.select} FROM pki_certificate
           WHERE kind = 'tsl-signer' AND key_ref IS NOT NULL AND revoked_at IS NULL ORDER BY not_after DESC LIMIT 1`,
       ),
-      certificate,
+      CERT.read,
     );
   }
 
@@ -370,18 +366,20 @@ export class CertificateStore {
   async latestList(kind?: ListKind): Promise<ListRecord | undefined> {
     return one(
       kind
-        ? await this.sql.query(`SELECT ${LIST} FROM pki_crl WHERE kind = $1 ORDER BY number DESC LIMIT 1`, [kind])
-        : await this.sql.query(`SELECT ${LIST} FROM pki_crl ORDER BY number DESC LIMIT 1`),
-      list,
+        ? await this.sql.query(`SELECT ${LIST.select} FROM pki_crl WHERE kind = $1 ORDER BY number DESC LIMIT 1`, [
+            kind,
+          ])
+        : await this.sql.query(`SELECT ${LIST.select} FROM pki_crl ORDER BY number DESC LIMIT 1`),
+      LIST.read,
     );
   }
 
   /** The latest CRL and the latest ARL (those there are). */
   async latestLists(): Promise<ListRecord[]> {
     const rows = await this.sql.query(
-      `SELECT DISTINCT ON (kind) ${LIST} FROM pki_crl WHERE kind IN ('crl', 'arl') ORDER BY kind, number DESC`,
+      `SELECT DISTINCT ON (kind) ${LIST.select} FROM pki_crl WHERE kind IN ('crl', 'arl') ORDER BY kind, number DESC`,
     );
-    return rows.map(list);
+    return rows.map(LIST.read);
   }
 
   /** Stores a list this room signed. */
@@ -428,13 +426,18 @@ export class CertificateStore {
   }
 
   async keyByFingerprint(spkiSha256: string): Promise<KeyRecord | undefined> {
-    return one(await this.sql.query(`SELECT ${KEY} FROM pki_key WHERE spki_sha256 = $1`, [spkiSha256]), keyRecord);
+    return one(
+      await this.sql.query(`SELECT ${KEY.select} FROM pki_key WHERE spki_sha256 = $1`, [spkiSha256]),
+      KEY.read,
+    );
   }
 
   /** Keys of a role not destroyed yet. */
   async liveKeys(role: KeyRole): Promise<KeyRecord[]> {
-    const rows = await this.sql.query(`SELECT ${KEY} FROM pki_key WHERE role = $1 AND destroyed_at IS NULL`, [role]);
-    return rows.map(keyRecord);
+    const rows = await this.sql.query(`SELECT ${KEY.select} FROM pki_key WHERE role = $1 AND destroyed_at IS NULL`, [
+      role,
+    ]);
+    return rows.map(KEY.read);
   }
 
   /**

@@ -1,8 +1,8 @@
 // One row per MSO: written pending before the HSM signs, completed (issued) after. The writes of
 // the issuance path are tuned (bench/issuance): one multi-row INSERT per group of batches, one
 // UPDATE over unnest() per group of completions. Keep their statement shapes and counts.
-import { type Row, type Sql, valuesRows } from "../sql.ts";
-import { at } from "./values.ts";
+import { type Sql, valuesRows } from "../sql.ts";
+import { record } from "./values.ts";
 
 /** pending | issued | failed | abandoned */
 export type IssuanceState = "pending" | "issued" | "failed" | "abandoned";
@@ -67,23 +67,31 @@ const PENDING_COLUMNS = [...Array<string>(14).fill(""), "='pending'"];
 const abandoned = (rows: { id: string; request_id: string }[]): AbandonedIssuance[] =>
   rows.map((r) => ({ id: r.id, requestId: r.request_id }));
 
-function record(r: Row): IssuanceRecord {
-  return {
-    id: r.id as string,
-    clientId: r.client_id as string,
-    state: r.state as IssuanceState,
-    profile: r.profile as string,
-    docType: r.doc_type as string,
-    dsCertSerial: r.ds_cert_serial as string,
-    validFrom: r.valid_from as Date,
-    validUntil: r.valid_until as Date,
-    createdAt: r.created_at as Date,
-    signedAt: at(r.signed_at),
-    revokedAt: at(r.revoked_at),
-    revocationReason: (r.revocation_reason as string | null) ?? null,
-    refreshedFrom: (r.refreshed_from as string | null) ?? null,
-  };
-}
+const RECORD = record<IssuanceRecord>({
+  id: "value",
+  clientId: "value",
+  state: "value",
+  profile: "value",
+  docType: "value",
+  dsCertSerial: "value",
+  validFrom: "value",
+  validUntil: "value",
+  createdAt: "value",
+  signedAt: "value",
+  revokedAt: "value",
+  revocationReason: "value",
+  refreshedFrom: "value",
+});
+const REFRESH_SOURCE = record<RefreshSource>({
+  id: "value",
+  state: "value",
+  validUntil: "value",
+  revokedAt: "value",
+  holderRef: "value",
+  profile: "value",
+  dsCertSerial: "value",
+  deviceKeyThumbprint: "value",
+});
 
 /** issuance (owner: apps/issuer; the RA reads it only through the issuer's API). */
 export class IssuanceStore {
@@ -156,33 +164,16 @@ export class IssuanceStore {
   }
 
   async get(id: string): Promise<IssuanceRecord | undefined> {
-    const [r] = await this.sql.query(
-      `SELECT id, client_id, state, profile, doc_type, ds_cert_serial, valid_from, valid_until, created_at, signed_at,
-              revoked_at, revocation_reason, refreshed_from
-         FROM issuance WHERE id = $1`,
-      [id],
-    );
-    return r ? record(r) : undefined;
+    const [r] = await this.sql.query(`SELECT ${RECORD.select} FROM issuance WHERE id = $1`, [id]);
+    return r ? RECORD.read(r) : undefined;
   }
 
   /** The record of the MSO with this SHA-256 (a refresh presents it). */
   async byMsoHash(msoSha256: string): Promise<RefreshSource | undefined> {
-    const [r] = await this.sql.query(
-      `SELECT id, state, valid_until, revoked_at, holder_ref, profile, ds_cert_serial, device_key_thumbprint
-         FROM issuance WHERE mso_sha256 = $1`,
-      [msoSha256],
-    );
-    if (!r) return undefined;
-    return {
-      id: r.id as string,
-      state: r.state as IssuanceState,
-      validUntil: r.valid_until as Date,
-      revokedAt: at(r.revoked_at),
-      holderRef: r.holder_ref as string,
-      profile: r.profile as string,
-      dsCertSerial: r.ds_cert_serial as string,
-      deviceKeyThumbprint: r.device_key_thumbprint as string,
-    };
+    const [r] = await this.sql.query(`SELECT ${REFRESH_SOURCE.select} FROM issuance WHERE mso_sha256 = $1`, [
+      msoSha256,
+    ]);
+    return r ? REFRESH_SOURCE.read(r) : undefined;
   }
 
   /** Revokes one issued, unrevoked credential; false when there is none such. */

@@ -1,6 +1,6 @@
 // The room's ceremony operators: ids and scrypt hashes of their secrets (packages/pki checks them).
-import { advisoryKey, type Row, type Sql, valuesRows } from "../sql.ts";
-import { at, count } from "./values.ts";
+import { advisoryKey, type Sql, valuesRows } from "../sql.ts";
+import { count, record } from "./values.ts";
 
 export interface OperatorRecord {
   id: string;
@@ -10,26 +10,17 @@ export interface OperatorRecord {
   disabledAt: Date | null;
 }
 
-const OPERATOR = "id, secret_hash, created_at, disabled_at";
+const OPERATOR = record<OperatorRecord>({ id: "value", secretHash: "value", createdAt: "value", disabledAt: "value" });
 /** Serialises changes of the registry so that two disables at once cannot both pass the count. */
 const REGISTRY_LOCK = "iaca.pki_operator.registry";
-
-function operator(r: Row): OperatorRecord {
-  return {
-    id: r.id as string,
-    secretHash: r.secret_hash as string,
-    createdAt: r.created_at as Date,
-    disabledAt: at(r.disabled_at),
-  };
-}
 
 /** pki_operator (owner: packages/pki's operator registry). */
 export class OperatorStore {
   constructor(private readonly sql: Sql) {}
 
   async get(id: string): Promise<OperatorRecord | undefined> {
-    const [r] = await this.sql.query(`SELECT ${OPERATOR} FROM pki_operator WHERE id = $1`, [id]);
-    return r ? operator(r) : undefined;
+    const [r] = await this.sql.query(`SELECT ${OPERATOR.select} FROM pki_operator WHERE id = $1`, [id]);
+    return r ? OPERATOR.read(r) : undefined;
   }
 
   async count(): Promise<number> {
@@ -54,8 +45,8 @@ export class OperatorStore {
 
   /** The registry in enrolment order. */
   async list(): Promise<OperatorRecord[]> {
-    const rows = await this.sql.query(`SELECT ${OPERATOR} FROM pki_operator ORDER BY created_at ASC, id ASC`);
-    return rows.map(operator);
+    const rows = await this.sql.query(`SELECT ${OPERATOR.select} FROM pki_operator ORDER BY created_at ASC, id ASC`);
+    return rows.map(OPERATOR.read);
   }
 
   /**
