@@ -76,7 +76,7 @@ describe("DS switchover", () => {
       db: fresh.db,
       keyStore: ds,
       policy,
-      ds: new PkiDsSource(fresh.db.sql),
+      ds: new PkiDsSource(fresh.db.stores.certificates),
       audit,
       now,
     });

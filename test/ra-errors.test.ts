@@ -220,7 +220,7 @@ describe("ra.client.mtls / ra.client.scope", () => {
       const first = await nonce();
       expect(first).toMatchObject({ status: 200, reused: false });
       for (let i = 0; i < 3; i++) expect(await nonce()).toMatchObject({ status: 200, reused: true });
-      await new ClientRegistry(stack.fresh.db.sql).disable("wallet-keepalive");
+      await new ClientRegistry(stack.fresh.db.stores.clients).disable("wallet-keepalive");
       await new Promise((r) => setTimeout(r, 5_100)); // the RA's registry cache (5 s)
       expect(await nonce()).toMatchObject({ status: 401, reused: true, type: "urn:iaca:problem:client-unknown" });
     } finally {

@@ -1,7 +1,7 @@
 // Operations-room steps of the DTS: the trust-list signer key (generated in the online HSM, its
 // certificate issued by the IACA at a root ceremony: `rootSignCsr(..., { profile: "tsl-signer" })`)
 // and the import of IACA/link certificates carried from the root room.
-import type { Database } from "@iaca/db";
+import type { CertificateKind, Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import {
   createCsr,
@@ -46,16 +46,7 @@ export async function currentTrustListSigner(
   hsm: KeyStore,
   now = new Date(),
 ): Promise<{ signer: TrustListSigner; serial: string } | undefined> {
-  const row = await db.prisma.pkiCertificate.findFirst({
-    where: {
-      kind: "tsl-signer",
-      keyRef: { not: null },
-      revokedAt: null,
-      notBefore: { lte: now },
-      notAfter: { gt: now },
-    },
-    orderBy: { notBefore: "desc" },
-  });
+  const row = await db.stores.certificates.trustListSignerAt(now);
   if (!row) return undefined;
   return { signer: keyStoreTrustListSigner(hsm, row.keyRef!, new Uint8Array(row.der)), serial: row.serial };
 }
@@ -69,7 +60,7 @@ export async function signerKeygen(o: {
   actor: string;
 }) {
   void DTS_TRUST_LIST_SIGNED;
-  const seq = (await o.db.prisma.pkiKey.count({ where: { role: "tsl-signer" } })) + 1;
+  const seq = (await o.db.stores.certificates.countKeys("tsl-signer")) + 1;
   const label = `dts-tsl-${seq}-${Date.now().toString(36)}`;
   const key = await o.hsm.generateEcKey(label, { curve: "P-256", actor: o.actor });
   const info: PublicKeyInfo = publicKeyInfo((await o.hsm.getPublicKey(key.uri)).spki);
@@ -79,9 +70,7 @@ export async function signerKeygen(o: {
     key: info,
     signer: { signRaw: async (data, hash) => new Uint8Array((await o.hsm.sign(key.uri, data, hash)).raw) },
   });
-  await o.db.prisma.pkiKey.create({
-    data: { uri: key.uri, role: "tsl-signer", label, spkiSha256: info.fingerprint, csr: Buffer.from(csr) },
-  });
+  await o.db.stores.certificates.addKey({ uri: key.uri, role: "tsl-signer", label, spkiSha256: info.fingerprint, csr });
   await o.audit.append({
     actor: o.actor,
     action: "dts.signer.key.generate",
@@ -95,7 +84,7 @@ export async function signerKeygen(o: {
 
 /** Verifies `der` was signed by one of the published IACA keys (roots, or link certificates' subject keys). */
 async function issuedByPublishedIaca(db: Database, cert: CertInfo): Promise<CertInfo | undefined> {
-  const rows = await db.prisma.pkiCertificate.findMany({ where: { kind: { in: ["iaca", "link"] }, ski: cert.aki } });
+  const rows = await db.stores.certificates.caCertificatesWithKeyId(cert.aki);
   for (const r of rows) {
     const ca = parseCertificate(new Uint8Array(r.der));
     if (ca.subject === cert.issuer && verifySigned(cert.der, spkiDer(ca))) return ca;
@@ -118,7 +107,7 @@ export async function signerInstall(o: {
   if (!info.ekus.includes(EKU_VICAL_SIGNER))
     throw new DtsError("DTS_SIGNER_EKU", "the certificate lacks EKU 1.0.18013.5.1.8 (trust-list signer)");
   const fp = publicKeyInfo(spkiDer(info)).fingerprint;
-  const key = await o.db.prisma.pkiKey.findUnique({ where: { spkiSha256: fp } });
+  const key = await o.db.stores.certificates.keyByFingerprint(fp);
   if (key?.role !== "tsl-signer" || key.destroyedAt)
     throw new DtsError("DTS_SIGNER_KEY_UNKNOWN", `no trust-list signer key with fingerprint ${fp} in this room`);
   const issuer = await issuedByPublishedIaca(o.db, info);
@@ -140,31 +129,29 @@ export async function signerInstall(o: {
   return { serial: info.serial, sha256: info.sha256 };
 }
 
-async function upsertCertificate(db: Database, info: CertInfo, kind: string, keyRef: string | null = null) {
-  const existing = await db.prisma.pkiCertificate.findUnique({ where: { serial: info.serial } });
+async function upsertCertificate(db: Database, info: CertInfo, kind: CertificateKind, keyRef: string | null = null) {
+  const certificates = db.stores.certificates;
+  const existing = await certificates.get(info.serial);
   if (existing) {
     if (existing.sha256 !== info.sha256)
       throw new DtsError("DTS_SERIAL_COLLISION", `serial ${info.serial} is already used by another certificate`);
-    if (keyRef && !existing.keyRef)
-      await db.prisma.pkiCertificate.update({ where: { serial: info.serial }, data: { keyRef } });
+    if (keyRef && !existing.keyRef) await certificates.attachKey(info.serial, keyRef);
     return false;
   }
-  await db.prisma.pkiCertificate.create({
-    data: {
-      serial: info.serial,
-      kind,
-      subject: info.subject,
-      ski: info.ski,
-      aki: info.aki || null,
-      spkiSha256: publicKeyInfo(spkiDer(info)).fingerprint,
-      rootGen: 0,
-      notBefore: info.notBefore,
-      notAfter: info.notAfter,
-      der: Buffer.from(info.der),
-      sha256: info.sha256,
-      keyRef,
-      installedAt: new Date(),
-    },
+  await certificates.add({
+    serial: info.serial,
+    kind,
+    subject: info.subject,
+    ski: info.ski,
+    aki: info.aki || null,
+    spkiSha256: publicKeyInfo(spkiDer(info)).fingerprint,
+    rootGen: 0,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    der: info.der,
+    sha256: info.sha256,
+    keyRef,
+    installedAt: new Date(),
   });
   return true;
 }
@@ -190,9 +177,7 @@ export async function installCaCertificates(o: {
     if (p !== "iaca" && p !== "link")
       throw new DtsError("DTS_CERT_KIND", `${c.sha256} is a ${p} certificate, not a root or link`);
   }
-  const trusted = (await o.db.prisma.pkiCertificate.findMany({ where: { kind: "iaca", revokedAt: null } })).map((r) =>
-    parseCertificate(new Uint8Array(r.der)),
-  );
+  const trusted = (await o.db.stores.certificates.unrevokedRoots()).map((r) => parseCertificate(new Uint8Array(r.der)));
   const installed: string[] = [];
   const isRoot = (c: CertInfo) => c.isCa && (!c.aki || c.aki === c.ski);
   // Bootstrap: the first root, pinned by fingerprint.

@@ -1,79 +1,49 @@
-import type { Sql } from "@iaca/db";
+import type { CertificateKind, ListKind, NewList, Stores } from "@iaca/db";
+import { LISTED_KINDS } from "@iaca/db";
 import type { CertKind, PublishedCertificateInput, PublishedSetInput, PublishedTrustListInput } from "./published.ts";
 import type { DtsSource } from "./publisher.ts";
 import type { SignedTrustList } from "./vical.ts";
 import { sha256Hex } from "./x509.ts";
 
-// Reads packages/pki's tables (pki_certificate, pki_crl) and its own dts_trust_list with raw SQL,
-// so the DTS needs no write access to the PKI's tables except through install-crl.
+// Reads packages/pki's records (certificates, CRL/ARL) and the DTS's own trust-list issues through
+// their stores, so the DTS writes the PKI's tables only through install-crl.
 
-const KIND: Record<string, CertKind> = { iaca: "iaca", link: "link", ds: "ds", "tsl-signer": "trust-list-signer" };
-
-interface CertRow {
-  kind: string;
-  der: Uint8Array;
-  activates_at: Date | null;
-  installed_at: Date | null;
-  retired_at: Date | null;
-  revoked_at: Date | null;
-  created_at: Date;
-}
-
-interface CrlRow {
-  kind: string;
-  number: string | bigint | number;
-  der: Uint8Array;
-}
-
-interface TrustListRow {
-  issue_id: number;
-  issued_at: Date;
-  next_update: Date;
-  content_digest: string;
-  cose: Uint8Array;
-}
-
-const bytes = (b: Uint8Array) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-
-/** What a list revokes: CRL and ARL are both complete lists of every certificate the IACA signed. */
-const LISTED_KINDS = ["iaca", "link", "ds", "tsl-signer"];
+const KIND: Record<CertificateKind, CertKind> = {
+  iaca: "iaca",
+  link: "link",
+  ds: "ds",
+  "tsl-signer": "trust-list-signer",
+};
 
 /** The DTS source over the operations database. */
 export class DbSource implements DtsSource {
-  private readonly sql: Sql;
-  constructor(sql: Sql) {
-    this.sql = sql;
+  private readonly stores: Pick<Stores, "certificates" | "trustLists">;
+  constructor(stores: Pick<Stores, "certificates" | "trustLists">) {
+    this.stores = stores;
   }
 
   async load(): Promise<PublishedSetInput> {
-    const certs = await this.sql.query<CertRow>(
-      `SELECT kind, der, activates_at, installed_at, retired_at, revoked_at, created_at
-         FROM pki_certificate WHERE kind IN ('iaca', 'link', 'ds', 'tsl-signer') ORDER BY not_before, serial`,
-    );
-    const lists = await this.sql.query<CrlRow>(
-      `SELECT DISTINCT ON (kind) kind, number, der FROM pki_crl WHERE kind IN ('crl', 'arl') ORDER BY kind, number DESC`,
-    );
-    const [tl] = await this.sql.query<TrustListRow>(
-      `SELECT issue_id, issued_at, next_update, content_digest, cose FROM dts_trust_list ORDER BY issue_id DESC LIMIT 1`,
-    );
+    const certs = await this.stores.certificates.ofKinds(LISTED_KINDS);
+    const lists = await this.stores.certificates.latestLists();
+    const tl = await this.stores.trustLists.latest();
     const certificates: PublishedCertificateInput[] = certs.map((r) => {
-      const kind = KIND[r.kind]!;
+      const kind = KIND[r.kind];
       return {
-        der: bytes(r.der),
+        der: r.der,
         kind,
-        publishedAt: r.installed_at ?? r.created_at,
-        ...(r.activates_at && kind === "ds" ? { activeFrom: r.activates_at } : {}),
-        ...(r.retired_at ? { activeUntil: r.retired_at } : {}),
-        ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+        publishedAt: r.installedAt ?? r.createdAt,
+        ...(r.activatesAt && kind === "ds" ? { activeFrom: r.activatesAt } : {}),
+        ...(r.retiredAt ? { activeUntil: r.retiredAt } : {}),
+        ...(r.revokedAt ? { revokedAt: r.revokedAt } : {}),
       };
     });
     const trustList: PublishedTrustListInput | undefined = tl
       ? {
-          cose: bytes(tl.cose),
-          issueId: Number(tl.issue_id),
-          date: tl.issued_at,
-          nextUpdate: tl.next_update,
-          contentDigest: tl.content_digest.trim(),
+          cose: tl.cose,
+          issueId: tl.issueId,
+          date: tl.issuedAt,
+          nextUpdate: tl.nextUpdate,
+          contentDigest: tl.contentDigest,
         }
       : undefined;
     return {
@@ -84,30 +54,22 @@ export class DbSource implements DtsSource {
     };
   }
 
-  /** Records an issue; a concurrent replica that signed the same issue id first wins (ON CONFLICT). */
+  /** Records an issue; a concurrent replica that signed the same issue id first wins. */
   async saveTrustList(issue: SignedTrustList): Promise<void> {
-    await this.sql.query(
-      `INSERT INTO dts_trust_list (issue_id, issued_at, next_update, content_digest, signer_sha256, cose, sha256)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (issue_id) DO NOTHING`,
-      [
-        issue.issueId,
-        issue.date,
-        issue.nextUpdate,
-        issue.contentDigest,
-        issue.signerSha256,
-        Buffer.from(issue.cose),
-        sha256Hex(issue.cose),
-      ],
-    );
+    await this.stores.trustLists.save({
+      issueId: issue.issueId,
+      issuedAt: issue.date,
+      nextUpdate: issue.nextUpdate,
+      contentDigest: issue.contentDigest,
+      signerSha256: issue.signerSha256,
+      cose: issue.cose,
+      sha256: sha256Hex(issue.cose),
+    });
   }
 
   /** Highest installed CRL number of a list (undefined when none). */
-  async latestCrlNumber(kind: "crl" | "arl"): Promise<bigint | undefined> {
-    const [r] = await this.sql.query<{ n: string | bigint | null }>(
-      `SELECT max(number) AS n FROM pki_crl WHERE kind = $1`,
-      [kind],
-    );
-    return r?.n === null || r?.n === undefined ? undefined : BigInt(r.n);
+  async latestCrlNumber(kind: ListKind): Promise<bigint | undefined> {
+    return (await this.stores.certificates.latestList(kind))?.number;
   }
 
   /**
@@ -118,23 +80,9 @@ export class DbSource implements DtsSource {
    * serials newly marked.
    */
   async insertCrl(
-    l: { kind: "crl" | "arl"; number: bigint; thisUpdate: Date; nextUpdate: Date; der: Uint8Array },
-    revoked: { serial: string; at: Date }[] = [],
+    l: Omit<NewList, "sha256">,
+    revoked: readonly { serial: string; at: Date }[] = [],
   ): Promise<string[]> {
-    return this.sql.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO pki_crl (kind, number, this_update, next_update, der, sha256) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [l.kind, l.number.toString(), l.thisUpdate, l.nextUpdate, Buffer.from(l.der), sha256Hex(l.der)],
-      );
-      if (revoked.length === 0) return [];
-      const rows = await tx.query<{ serial: string }>(
-        `UPDATE pki_certificate AS c SET revoked_at = v.at
-           FROM unnest($1::text[], $2::timestamptz[]) AS v (serial, at)
-          WHERE c.serial = v.serial AND c.revoked_at IS NULL AND c.kind = ANY($3::text[])
-          RETURNING c.serial`,
-        [revoked.map((r) => r.serial), revoked.map((r) => r.at), LISTED_KINDS],
-      );
-      return rows.map((r) => r.serial).sort();
-    });
+    return this.stores.certificates.installList({ ...l, sha256: sha256Hex(l.der) }, revoked);
   }
 }

@@ -71,7 +71,7 @@ beforeAll(async () => {
   });
   const found = await currentTrustListSigner(db, demo.ops.hsm);
   expect(found).toBeDefined();
-  const publisher = new Publisher({ source: new DbSource(db.sql), policy: demo.policy, signer: found!.signer });
+  const publisher = new Publisher({ source: new DbSource(db.stores), policy: demo.policy, signer: found!.signer });
   await publisher.refresh();
   app = createDtsApp({ publisher, pollMs: 0 });
   await app.listen({ host: "127.0.0.1", port: 0 });

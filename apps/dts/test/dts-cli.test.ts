@@ -121,7 +121,7 @@ describe("iaca dts", () => {
     expect(status.code, status.out).toBe(0);
 
     // a trust-list issue signed by a replica with the HSM (here: the fixture's signer)
-    const publisher = new Publisher({ source: new DbSource(fresh.db.sql), policy: pki.policy, signer: pki.signer });
+    const publisher = new Publisher({ source: new DbSource(fresh.db.stores), policy: pki.policy, signer: pki.signer });
     await publisher.refresh();
     const out = join(dir, "export");
     const r = await cli("dts", "export", out, "--no-sign");

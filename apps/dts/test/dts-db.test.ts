@@ -29,7 +29,7 @@ beforeAll(async () => {
   pki = await buildFixturePki();
   now = addDuration(pki.t0, "P10D");
   fresh = await freshDatabase();
-  source = new DbSource(fresh.db.sql);
+  source = new DbSource(fresh.db.stores);
   await insertCertificates(fresh.db.sql, pki.set.certificates);
   await source.insertCrl({
     kind: "crl",

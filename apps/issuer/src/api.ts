@@ -65,6 +65,23 @@ export interface CredentialStatus {
   refreshedFrom?: string;
 }
 
+/** An issuance record as the issuer keeps it (no holder reference); the RA derives CredentialStatus from it. */
+export interface CredentialRecord {
+  id: string;
+  clientId: string;
+  state: "pending" | "issued" | "failed" | "abandoned";
+  profile: string;
+  docType: string;
+  dsCertificateSerial: string;
+  validFrom: string;
+  validUntil: string;
+  createdAt: string;
+  signedAt?: string;
+  revokedAt?: string;
+  revocationReason?: string;
+  refreshedFrom?: string;
+}
+
 export interface RevokeResult {
   revoked: string[];
   alreadyRevoked: string[];
@@ -79,6 +96,8 @@ export interface IssuerApi {
   issue(req: IssueRequest): Promise<IssueResult>;
   revokeCredential(req: { id: string; reason: string; actor: string }): Promise<RevokeResult>;
   revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult>;
+  /** One credential's record; rejects with NOT_FOUND when there is none (the RA reads no issuer table). */
+  credential(req: { id: string }): Promise<CredentialRecord>;
   /** Encrypts a response kept for idempotent replay (AES-GCM under an HSM key); aad binds it to its record. */
   seal(req: { plaintext: string; aad: string }): Promise<{ sealed: string }>;
   unseal(req: { sealed: string; aad: string }): Promise<{ plaintext: string }>;

@@ -1,5 +1,5 @@
 import { Agent, request } from "node:https";
-import type { IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "./api.ts";
+import type { CredentialRecord, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "./api.ts";
 import { IssuanceError, type IssuanceErrorCode } from "./errors.ts";
 
 export interface IssuerClientOptions {
@@ -76,6 +76,9 @@ export class IssuerClient implements IssuerApi {
   }
   revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult> {
     return this.call("POST", "/internal/v1/revoke-holder", req);
+  }
+  credential(req: { id: string }): Promise<CredentialRecord> {
+    return this.call("POST", "/internal/v1/credential", req);
   }
   seal(req: { plaintext: string; aad: string }): Promise<{ sealed: string }> {
     return this.call("POST", "/internal/v1/seal", req);

@@ -1,3 +1,4 @@
+import type { CertificateRecord, CertificateStore, ListRecord } from "@iaca/db";
 import type { DsRecordLike } from "@iaca/pki";
 
 /** A Document Signer the issuer may sign with: certificate, HSM key and the record pki's usage check reads. */
@@ -69,34 +70,25 @@ export class StaticDsSource implements DsSource {
 }
 
 /**
- * The DS keys and trust material the ceremonies recorded (packages/pki tables): installed DS
+ * The DS keys and trust material the ceremonies recorded (packages/pki's records): installed DS
  * certificates with a key on the DS token, IACA roots, link certificates, the latest CRLs.
  * Read through a short cache (default 1 s) so the hot path does not query per batch; the key
  * state itself is checked before every signature against the cached record.
  */
 export class PkiDsSource implements DsSource {
-  private cache: { at: number; rows: PkiRow[]; crls: { kind: string; der: Uint8Array; next: Date }[] } | undefined;
-  private readonly sql: import("@iaca/db").Sql;
+  private cache: { at: number; rows: CertificateRecord[]; crls: ListRecord[] } | undefined;
+  private readonly certificates: CertificateStore;
   private readonly ttlMs: number;
-  constructor(sql: import("@iaca/db").Sql, ttlMs = 1000) {
-    this.sql = sql;
+  constructor(certificates: CertificateStore, ttlMs = 1000) {
+    this.certificates = certificates;
     this.ttlMs = ttlMs;
   }
 
   private async load() {
     if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache;
-    const rows = await this.sql.query<PkiRow>(
-      `SELECT serial, kind, der, key_ref, not_before, not_after, activates_at, installed_at, retired_at, revoked_at
-         FROM pki_certificate ORDER BY activates_at DESC NULLS LAST, not_before DESC`,
-    );
-    const crls = await this.sql.query<{ kind: string; der: Uint8Array; next_update: Date }>(
-      `SELECT DISTINCT ON (kind) kind, der, next_update FROM pki_crl ORDER BY kind, number DESC`,
-    );
-    this.cache = {
-      at: Date.now(),
-      rows,
-      crls: crls.map((c) => ({ kind: c.kind, der: new Uint8Array(c.der), next: new Date(c.next_update) })),
-    };
+    const rows = await this.certificates.byActivation();
+    const crls = await this.certificates.latestLists();
+    this.cache = { at: Date.now(), rows, crls };
     return this.cache;
   }
 
@@ -108,17 +100,17 @@ export class PkiDsSource implements DsSource {
   async signingKeys(): Promise<SigningDs[]> {
     const { rows } = await this.load();
     return rows
-      .filter((r) => r.kind === "ds" && r.key_ref && r.installed_at)
+      .filter((r) => r.kind === "ds" && r.keyRef && r.installedAt)
       .map((r) => ({
         certificate: new Uint8Array(r.der),
-        keyRef: r.key_ref!,
+        keyRef: r.keyRef!,
         record: {
           serial: r.serial,
-          notBefore: new Date(r.not_before),
-          notAfter: new Date(r.not_after),
-          activatesAt: r.activates_at ? new Date(r.activates_at) : null,
-          retiredAt: r.retired_at ? new Date(r.retired_at) : null,
-          revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+          notBefore: r.notBefore,
+          notAfter: r.notAfter,
+          activatesAt: r.activatesAt,
+          retiredAt: r.retiredAt,
+          revokedAt: r.revokedAt,
         },
       }));
   }
@@ -133,22 +125,9 @@ export class PkiDsSource implements DsSource {
   }
   async isRevoked(serialHex: string): Promise<boolean> {
     const s = serialHex.toLowerCase();
-    return (await this.load()).rows.some((r) => r.serial === s && r.revoked_at !== null);
+    return (await this.load()).rows.some((r) => r.serial === s && r.revokedAt !== null);
   }
   async crlNextUpdate(): Promise<Date | undefined> {
-    return (await this.load()).crls.find((c) => c.kind === "crl")?.next;
+    return (await this.load()).crls.find((c) => c.kind === "crl")?.nextUpdate;
   }
-}
-
-interface PkiRow {
-  serial: string;
-  kind: string;
-  der: Uint8Array;
-  key_ref: string | null;
-  not_before: Date;
-  not_after: Date;
-  activates_at: Date | null;
-  installed_at: Date | null;
-  retired_at: Date | null;
-  revoked_at: Date | null;
 }

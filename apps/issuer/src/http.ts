@@ -85,6 +85,7 @@ export async function buildIssuerHttp(o: IssuerHttpOptions): Promise<FastifyInst
     issue: (b) => api.issue(b),
     "revoke-credential": (b) => api.revokeCredential(b),
     "revoke-holder": (b) => api.revokeHolder(b),
+    credential: (b) => api.credential(b),
     seal: (b) => api.seal(b),
     unseal: (b) => api.unseal(b),
     abandon: (b) => api.abandon(b),

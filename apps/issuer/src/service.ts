@@ -1,6 +1,6 @@
 import { hash as oneShotHash, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { type Database, valuesRows } from "@iaca/db";
+import type { AbandonedIssuance, Database, IssuanceRecord, IssuanceStore, PendingIssuance } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import {
   algForCurve,
@@ -36,7 +36,15 @@ import {
 } from "@iaca/mdoc";
 import { assertCanSign, usagePeriod } from "@iaca/pki";
 import { type AuditSink, addDuration, type Policy, subtractDuration } from "@iaca/policy";
-import type { IssuedCredential, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "./api.ts";
+import type {
+  CredentialRecord,
+  IssuedCredential,
+  IssueRequest,
+  IssueResult,
+  IssuerApi,
+  Readiness,
+  RevokeResult,
+} from "./api.ts";
 import { SerialAudit } from "./audit.ts";
 import {
   HOLDER_HMAC,
@@ -105,9 +113,6 @@ interface ChosenDs {
   alg: CoseAlg;
 }
 
-/** Columns of an issuance record as `records` writes them: 14 values, state 'pending'. */
-const RECORD_COLUMNS = [...Array<string>(14).fill(""), "='pending'"];
-
 /** Test-only fault injection (`IACA_FAILPOINT=issuer.after-sign:3` kills the process after the 3rd MSO signature). */
 function failpoint(name: string, count: number): void {
   const fp = process.env.IACA_FAILPOINT;
@@ -116,6 +121,9 @@ function failpoint(name: string, count: number): void {
   if (n === name && Number(at) === count) process.kill(process.pid, "SIGKILL");
 }
 let signCount = 0;
+
+/** A refresh refused because of the presented mdoc itself. */
+const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
 
 /** How long after its `signed` instant an MSO may still be signed (HSM queueing within one batch). */
 export const MAX_SIGN_DELAY_MS = 60_000;
@@ -142,8 +150,9 @@ export class IssuerService implements IssuerApi {
    * statement per group (see GroupWriter): a batch still waits for the commit of its own records
    * before anything is signed (issuer.record-before-sign), with fewer round trips under load.
    */
-  private readonly records: GroupWriter<unknown[]>;
+  private readonly records: GroupWriter<PendingIssuance>;
   private readonly completions: GroupWriter<{ id: string; signedAt: Date }>;
+  private readonly issuances: IssuanceStore;
 
   private readonly o: IssuerServiceOptions;
   constructor(o: IssuerServiceOptions) {
@@ -153,23 +162,10 @@ export class IssuerService implements IssuerApi {
     this.aesKey = o.keyStore.uriFor(o.keys?.responseAes ?? RESPONSE_AES_LABEL);
     this.actor = o.actor ?? "svc:issuer";
     this.now = o.now ?? (() => new Date());
-    this.records = new GroupWriter(async (rows) => {
-      const values = valuesRows(RECORD_COLUMNS, rows);
-      await o.db.sql.query(
-        `INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
-           device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at, state)
-         VALUES ${values.sql}`,
-        values.params,
-      );
-    }, 2000);
-    this.completions = new GroupWriter(async (done) => {
-      await o.db.sql.query(
-        `UPDATE issuance AS i SET state = 'issued', signed_at = v.signed_at
-           FROM unnest($1::text[], $2::timestamptz[]) AS v (id, signed_at)
-          WHERE i.id = v.id AND i.state = 'pending'`,
-        [done.map((d) => d.id), done.map((d) => d.signedAt)],
-      );
-    });
+    const issuances = o.db.stores.issuances;
+    this.issuances = issuances;
+    this.records = new GroupWriter((rows) => issuances.recordPending(rows), 2000);
+    this.completions = new GroupWriter((done) => issuances.complete(done));
   }
 
   /** Creates the holder-reference HMAC key and the response AES key on the DS token if absent. */
@@ -201,10 +197,7 @@ export class IssuerService implements IssuerApi {
 
   async sweep(): Promise<number> {
     const cutoff = new Date(this.now().getTime() - (this.o.staleAfterMs ?? 5 * 60_000));
-    const rows = await this.o.db.sql.query<{ id: string; request_id: string }>(
-      `UPDATE issuance SET state = 'abandoned' WHERE state = 'pending' AND created_at < $1 RETURNING id, request_id`,
-      [cutoff],
-    );
+    const rows = await this.issuances.abandonStale(cutoff);
     if (rows.length) await this.auditAbandoned(rows, "stale");
     return rows.length;
   }
@@ -320,13 +313,11 @@ export class IssuerService implements IssuerApi {
   }
 
   /**
-   * Refresh (issuer.refresh): the presented IssuerSigned must come from this issuer (MSO hash
-   * on record), verify against our IACA, not be revoked, lie within the refresh window and carry
-   * every element of its profile. Age elements are derived again; the rest is copied.
+   * The presented mdoc may be refreshed: it is an IssuerSigned whose MSO this issuer recorded as
+   * issued, the requester holds its device key, it is not revoked, the refresh window is open,
+   * its DS is not revoked and it verifies against our IACA.
    */
-  private async prepareRefresh(issuerSigned: string, holderKeyThumbprint: string, now: Date): Promise<Prepared> {
-    void REFRESH_RULES;
-    const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
+  private async refreshable(issuerSigned: string, holderKeyThumbprint: string, now: Date) {
     let root: CborValue;
     let payload: Uint8Array;
     try {
@@ -337,31 +328,18 @@ export class IssuerService implements IssuerApi {
       throw invalid("is not an IssuerSigned");
     }
     const msoSha256 = oneShotHash("sha256", payload, "hex");
-    const [row] = await this.o.db.sql.query<{
-      id: string;
-      state: string;
-      valid_until: Date;
-      revoked_at: Date | null;
-      holder_ref: string;
-      profile: string;
-      ds_cert_serial: string;
-      device_key_thumbprint: string;
-    }>(
-      `SELECT id, state, valid_until, revoked_at, holder_ref, profile, ds_cert_serial, device_key_thumbprint
-         FROM issuance WHERE mso_sha256 = $1`,
-      [msoSha256],
-    );
+    const row = await this.issuances.byMsoHash(msoSha256);
     if (row?.state !== "issued") throw invalid("was not issued by this issuer");
     // the same subscriber and Device Key (CP/CPS 4.6.1): whoever asks holds the mdoc's device key,
     // not only a copy of it; checked first, so a copy tells nothing about the mdoc's state
-    if (row.device_key_thumbprint !== holderKeyThumbprint)
+    if (row.deviceKeyThumbprint !== holderKeyThumbprint)
       throw new IssuanceError(
         "HOLDER_MISMATCH",
         "the holder proof is not signed by the device key of the presented mdoc",
       );
     void REFRESH_AFTER_REVOCATION;
-    if (row.revoked_at) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked; refresh refused");
-    const validUntil = new Date(row.valid_until);
+    if (row.revokedAt) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked; refresh refused");
+    const validUntil = row.validUntil;
     const window = this.o.policy.mso.refreshWindow;
     const opens = subtractDuration(validUntil, window);
     const closes = addDuration(validUntil, window);
@@ -371,7 +349,7 @@ export class IssuerService implements IssuerApi {
         `refresh is possible from ${opens.toISOString()} to ${closes.toISOString()} (policy mso.refreshWindow ${window})`,
         { opens: opens.toISOString(), closes: closes.toISOString() },
       );
-    if (await this.o.ds.isRevoked(row.ds_cert_serial)) throw invalid("was signed by a revoked Document Signer");
+    if (await this.o.ds.isRevoked(row.dsCertSerial)) throw invalid("was signed by a revoked Document Signer");
     // Verified as of a time inside its validity: lateness is governed by the refresh window above.
     const at = now < validUntil ? now : new Date(validUntil.getTime() - 1000);
     const result = await verifyMdoc(issuerSigned, {
@@ -383,7 +361,17 @@ export class IssuerService implements IssuerApi {
       const failed = result.checks.filter((c) => c.status === "FAIL").map((c) => c.name);
       throw invalid(`does not verify (${failed.join(", ")})`);
     }
-    const doc = result.documents[0];
+    return { root, row, doc: result.documents[0] };
+  }
+
+  /**
+   * Refresh (issuer.refresh): the presented IssuerSigned must come from this issuer (MSO hash
+   * on record), verify against our IACA, not be revoked, lie within the refresh window and carry
+   * every element of its profile. Age elements are derived again; the rest is copied.
+   */
+  private async prepareRefresh(issuerSigned: string, holderKeyThumbprint: string, now: Date): Promise<Prepared> {
+    void REFRESH_RULES;
+    const { root, row, doc } = await this.refreshable(issuerSigned, holderKeyThumbprint, now);
     const profile = this.profileOf(doc?.profile ?? row.profile);
     // element values straight from the CBOR (only those whose digest verified)
     const raw = new Map<string, CborValue>();
@@ -430,7 +418,7 @@ export class IssuerService implements IssuerApi {
       throw invalid("lacks the elements its age attributes derive from");
     }
     const myNumber = this.myNumberOf(profile, input);
-    if ((await this.holderRef(myNumber)) !== row.holder_ref)
+    if ((await this.holderRef(myNumber)) !== row.holderRef)
       throw new IssuanceError("HOLDER_MISMATCH", "the mdoc's holder does not match the issuance record");
     return {
       profile,
@@ -446,7 +434,7 @@ export class IssuerService implements IssuerApi {
   async issue(req: IssueRequest): Promise<IssueResult> {
     const t0 = performance.now();
     const now = this.now();
-    const { policy, db, keyStore, metrics } = this.o;
+    const { policy, keyStore, metrics } = this.o;
     const n = req.devices.length;
     if (n < 1 || n > policy.mso.maxBatch)
       throw new IssuanceError(
@@ -519,22 +507,22 @@ export class IssuerService implements IssuerApi {
     // issuer.record-before-sign: the records are committed before the HSM is asked for anything.
     void RECORD_BEFORE_SIGN;
     await this.records.submit(
-      docs.map((d) => [
-        d.id,
-        req.requestId,
-        d.index,
-        req.clientId,
-        prepared.profile.id,
-        prepared.profile.docType,
-        chosen.state.serialNumber,
-        d.msoSha256,
-        d.thumbprint,
+      docs.map((d) => ({
+        id: d.id,
+        requestId: req.requestId,
+        batchIndex: d.index,
+        clientId: req.clientId,
+        profile: prepared.profile.id,
+        docType: prepared.profile.docType,
+        dsCertSerial: chosen.state.serialNumber,
+        msoSha256: d.msoSha256,
+        deviceKeyThumbprint: d.thumbprint,
         holderRef,
-        validity.validFrom,
-        validity.validUntil,
-        prepared.refreshedFrom ?? null,
-        now,
-      ]),
+        validFrom: validity.validFrom,
+        validUntil: validity.validUntil,
+        refreshedFrom: prepared.refreshedFrom ?? null,
+        createdAt: now,
+      })),
     );
     failpoint("issuer.after-record", 1);
 
@@ -579,9 +567,7 @@ export class IssuerService implements IssuerApi {
       const signedAt = this.now();
       await this.completions.submit(ids.map((id) => ({ id, signedAt })));
     } catch (e) {
-      await db.sql
-        .query(`UPDATE issuance SET state = 'failed' WHERE id = ANY($1::text[]) AND state = 'pending'`, [ids])
-        .catch(() => undefined);
+      await this.issuances.markFailed(ids).catch(() => undefined);
       metrics?.batches.inc({ outcome: "failed" });
       await this.o.audit
         .append({
@@ -631,19 +617,16 @@ export class IssuerService implements IssuerApi {
   // ------------------------------------------------------------------ crash accounting
 
   async abandon(req: { requestId: string; actor: string }): Promise<{ abandoned: number }> {
-    const rows = await this.o.db.sql.query<{ id: string; request_id: string }>(
-      `UPDATE issuance SET state = 'abandoned' WHERE request_id = $1 AND state IN ('pending', 'issued') RETURNING id, request_id`,
-      [req.requestId],
-    );
+    const rows = await this.issuances.abandonRequest(req.requestId);
     if (rows.length) await this.auditAbandoned(rows, "retry", req.actor);
     return { abandoned: rows.length };
   }
 
-  private async auditAbandoned(rows: { id: string; request_id: string }[], why: string, actor = this.actor) {
+  private async auditAbandoned(rows: AbandonedIssuance[], why: string, actor = this.actor) {
     await this.audit.append({
       actor,
       action: "mdoc.issue.abandoned",
-      targets: [...new Set(rows.map((r) => r.request_id))].concat(rows.map((r) => r.id)),
+      targets: [...new Set(rows.map((r) => r.requestId))].concat(rows.map((r) => r.id)),
       outcome: "failure",
       clause: RECORD_BEFORE_SIGN.clause,
       details: { count: rows.length, why },
@@ -654,16 +637,8 @@ export class IssuerService implements IssuerApi {
 
   async revokeCredential(req: { id: string; reason: string; actor: string }): Promise<RevokeResult> {
     void REVOCATION_STORED;
-    const rows = await this.o.db.sql.query<{ id: string }>(
-      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
-        WHERE id = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
-      [req.id, this.now(), req.reason],
-    );
-    if (rows.length === 0) {
-      const [row] = await this.o.db.sql.query<{ state: string; revoked_at: Date | null }>(
-        `SELECT state, revoked_at FROM issuance WHERE id = $1`,
-        [req.id],
-      );
+    if (!(await this.issuances.revoke(req.id, this.now(), req.reason))) {
+      const row = await this.issuances.get(req.id);
       if (row?.state !== "issued") throw new IssuanceError("NOT_FOUND", "no such credential");
       return { revoked: [], alreadyRevoked: [req.id] };
     }
@@ -680,24 +655,24 @@ export class IssuerService implements IssuerApi {
 
   async revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult> {
     const ref = await this.holderRef(req.myNumber);
-    const rows = await this.o.db.sql.query<{ id: string }>(
-      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
-        WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
-      [ref, this.now(), req.reason],
-    );
-    const already = await this.o.db.sql.query<{ id: string }>(
-      `SELECT id FROM issuance WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NOT NULL AND NOT (id = ANY($2::text[]))`,
-      [ref, rows.map((r) => r.id)],
-    );
+    const revoked = await this.issuances.revokeHolder(ref, this.now(), req.reason);
+    const already = await this.issuances.revokedOfHolder(ref, revoked);
     await this.audit.append({
       actor: req.actor,
       action: "mdoc.revoke.holder",
-      targets: rows.map((r) => r.id),
+      targets: revoked,
       outcome: "success",
       clause: REVOCATION_STORED.clause,
-      details: { reason: req.reason, count: rows.length },
+      details: { reason: req.reason, count: revoked.length },
     });
-    return { revoked: rows.map((r) => r.id).sort(), alreadyRevoked: already.map((r) => r.id).sort() };
+    return { revoked: [...revoked].sort(), alreadyRevoked: already.sort() };
+  }
+
+  /** The record of one credential (for its state and validity); NOT_FOUND when there is none. */
+  async credential(req: { id: string }): Promise<CredentialRecord> {
+    const row = await this.issuances.get(req.id);
+    if (!row) throw new IssuanceError("NOT_FOUND", "no such credential");
+    return credentialRecord(row);
   }
 
   // ------------------------------------------------------------------ response sealing (idempotency)
@@ -724,7 +699,7 @@ export class IssuerService implements IssuerApi {
   async readiness(): Promise<Readiness> {
     const checks: Readiness["checks"] = {};
     try {
-      await this.o.db.sql.query("SELECT 1");
+      await this.o.db.ping();
       checks.database = { ok: true };
     } catch {
       checks.database = { ok: false, detail: "unreachable" };
@@ -758,6 +733,24 @@ export class IssuerService implements IssuerApi {
     const next = await this.o.ds.crlNextUpdate?.();
     return next ? (next.getTime() - this.now().getTime()) / 86_400_000 : undefined;
   }
+}
+
+function credentialRecord(r: IssuanceRecord): CredentialRecord {
+  return {
+    id: r.id,
+    clientId: r.clientId,
+    state: r.state,
+    profile: r.profile,
+    docType: r.docType,
+    dsCertificateSerial: r.dsCertSerial,
+    validFrom: r.validFrom.toISOString(),
+    validUntil: r.validUntil.toISOString(),
+    createdAt: r.createdAt.toISOString(),
+    ...(r.signedAt ? { signedAt: r.signedAt.toISOString() } : {}),
+    ...(r.revokedAt ? { revokedAt: r.revokedAt.toISOString() } : {}),
+    ...(r.revocationReason ? { revocationReason: r.revocationReason } : {}),
+    ...(r.refreshedFrom ? { refreshedFrom: r.refreshedFrom } : {}),
+  };
 }
 
 function restoredString(v: unknown): string {

@@ -35,6 +35,23 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** An RA that reaches the issuer through IssuerClient (the internal API), as `--role ra` does. */
+async function remoteRa() {
+  const pair = await issueCert(stack.serverCa, { commonName: "ra", usage: "server", ips: ["127.0.0.1"] });
+  const app = await buildRa({
+    db: stack.fresh.db,
+    issuer: client,
+    policy: stack.policy,
+    tls: { cert: pair.certPem, key: pair.keyPem, clientCa: stack.clientCa.certPem },
+  });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const remote = {
+    url: `https://127.0.0.1:${(app.server.address() as { port: number }).port}`,
+    serverCa: stack.serverCa,
+  };
+  return { app, remote };
+}
+
 function get(path: string, cert?: Pem): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -74,19 +91,8 @@ describe("issuer.internal.mtls", () => {
   });
 
   it("the RA issues through the internal API exactly as in-process", async () => {
-    const pair = await issueCert(stack.serverCa, { commonName: "ra", usage: "server", ips: ["127.0.0.1"] });
-    const app = await buildRa({
-      db: stack.fresh.db,
-      issuer: client,
-      policy: stack.policy,
-      tls: { cert: pair.certPem, key: pair.keyPem, clientCa: stack.clientCa.certPem },
-    });
-    await app.listen({ host: "127.0.0.1", port: 0 });
+    const { app, remote } = await remoteRa();
     try {
-      const remote = {
-        url: `https://127.0.0.1:${(app.server.address() as { port: number }).port}`,
-        serverCa: stack.serverCa,
-      };
       const wallet = await stack.addClient("wallet-remote", ["issue"]);
       const { body } = await issueBody({ ...stack, ...remote } as Stack, wallet, person(31), 3);
       const r = await call<{ credentials: unknown[] }>(remote, wallet, "POST", "/v1/credentials", body, {
@@ -98,6 +104,37 @@ describe("issuer.internal.mtls", () => {
         "idempotency-key": "remote-key-0001",
       });
       expect(again.json).toEqual(r.json);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("the RA reads a credential's state through the internal API, as in-process; an unknown id is not found", async () => {
+    const { app, remote } = await remoteRa();
+    try {
+      const wallet = await stack.addClient("wallet-status", ["issue"]);
+      const { body } = await issueBody(stack, wallet, person(32), 1);
+      const issued = await call<{ credentials: { id: string }[] }>(stack, wallet, "POST", "/v1/credentials", body);
+      expect(issued.status, issued.text).toBe(201);
+      const path = `/v1/credentials/${issued.json.credentials[0]!.id}`;
+      const local = await call(stack, wallet, "GET", path);
+      const viaApi = await call(remote, wallet, "GET", path);
+      expect(local.status, local.text).toBe(200);
+      expect(local.json).toMatchObject({ state: "valid", clientId: "wallet-status" });
+      expect(viaApi.status).toBe(200);
+      expect(viaApi.json).toEqual(local.json);
+      const other = await stack.addClient("wallet-other", ["issue"]);
+      const unknown = "/v1/credentials/00000000-0000-4000-8000-000000000000";
+      for (const [who, p] of [
+        [wallet, unknown],
+        [other, path],
+      ] as const) {
+        const a = await call(stack, who, "GET", p);
+        const b = await call(remote, who, "GET", p);
+        expect(a.status).toBe(404);
+        expect(b.status).toBe(404);
+        expect({ ...b.json, instance: undefined }).toEqual({ ...a.json, instance: undefined });
+      }
     } finally {
       await app.close();
     }

@@ -3,7 +3,13 @@ import type { TLSSocket } from "node:tls";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import type { Database } from "@iaca/db";
-import { IssuanceError, type IssuanceMetrics, type IssueResult, type IssuerApi } from "@iaca/issuer";
+import {
+  type CredentialRecord,
+  IssuanceError,
+  type IssuanceMetrics,
+  type IssueResult,
+  type IssuerApi,
+} from "@iaca/issuer";
 import type { Policy } from "@iaca/policy";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
@@ -17,8 +23,8 @@ import {
   RATE_LIMIT,
   STATUS,
 } from "./controls.ts";
-import { IdempotencyStore, requestHash } from "./idempotency.ts";
-import { NonceStore } from "./nonce.ts";
+import { IdempotencyKeys, requestHash } from "./idempotency.ts";
+import { ProofNonces } from "./nonce.ts";
 import { errorHandler, ProblemError, problemBody, sendProblem } from "./problem.ts";
 import { type ProofOptions, verifyProofs } from "./proof.ts";
 import { ProofWorkers } from "./proof-workers.ts";
@@ -97,11 +103,11 @@ async function build(opts: RaOptions) {
     return503OnClosing: true,
   });
 
-  const clients = new ClientRegistry(db.sql);
-  const nonces = new NonceStore(db.sql, opts.nonceTtlMs ?? 5 * 60_000);
+  const clients = new ClientRegistry(db.stores.clients);
+  const nonces = new ProofNonces(db.stores.nonces, opts.nonceTtlMs ?? 5 * 60_000);
   const proofWorkers = opts.proofWorkers === 0 ? undefined : new ProofWorkers(opts.proofWorkers);
   const proofOptions: ProofOptions = { ...opts.proof, signatures: opts.proof?.signatures ?? proofWorkers?.check };
-  const idem = new IdempotencyStore(db.sql, {
+  const idem = new IdempotencyKeys(db.stores.requests, {
     instance: opts.idempotency?.instance ?? process.env.IACA_INSTANCE ?? (await import("node:os")).hostname(),
     bootId: randomUUID(),
     leaseMs: opts.idempotency?.leaseMs ?? 60_000,
@@ -210,7 +216,7 @@ async function build(opts: RaOptions) {
   app.get("/readyz", { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
     const checks: Record<string, { ok: boolean; detail?: string }> = {};
     try {
-      await db.sql.query("SELECT 1");
+      await db.ping();
       checks.database = { ok: true };
     } catch {
       checks.database = { ok: false, detail: "unreachable" };
@@ -397,10 +403,14 @@ async function build(opts: RaOptions) {
     async (req) => {
       const { id } = req.params as S.IdParams;
       const client = req.apiClient!;
-      const [row] = await db.sql.query<IssuanceRow>(`SELECT * FROM issuance WHERE id = $1`, [id]);
-      if (!row || (row.client_id !== client.id && !client.scopes.includes("revoke")))
+      // the issuer owns the records: the RA asks it, as for every other credential operation
+      const record = await issuer.credential({ id }).catch((e: { code?: string }) => {
+        if (e.code === "NOT_FOUND") return undefined;
+        throw e;
+      });
+      if (!record || (record.clientId !== client.id && !client.scopes.includes("revoke")))
         throw new ProblemError("not-found", "no such credential");
-      return statusOf(row);
+      return statusOf(record);
     },
   );
 
@@ -460,45 +470,30 @@ function resolveProfile(body: S.IssueBody, policy: Policy): string {
   return policy.profile;
 }
 
-export interface IssuanceRow {
-  id: string;
-  client_id: string;
-  profile: string;
-  doc_type: string;
-  ds_cert_serial: string;
-  state: string;
-  valid_from: Date;
-  valid_until: Date;
-  created_at: Date;
-  signed_at: Date | null;
-  revoked_at: Date | null;
-  revocation_reason: string | null;
-  refreshed_from: string | null;
-}
-
-export function statusOf(row: IssuanceRow, now = new Date()) {
-  const validUntil = new Date(row.valid_until);
+/** A credential's state as the RA reports it, derived from the issuer's record at `now`. */
+export function statusOf(record: CredentialRecord, now = new Date()) {
+  const validUntil = new Date(record.validUntil);
   const state =
-    row.state !== "issued"
-      ? row.state
-      : row.revoked_at
+    record.state !== "issued"
+      ? record.state
+      : record.revokedAt
         ? "revoked"
         : validUntil.getTime() < now.getTime()
           ? "expired"
           : "valid";
   return {
-    id: row.id,
-    clientId: row.client_id,
+    id: record.id,
+    clientId: record.clientId,
     state,
-    profile: row.profile,
-    docType: row.doc_type,
-    dsCertificateSerial: row.ds_cert_serial,
-    validFrom: new Date(row.valid_from).toISOString(),
+    profile: record.profile,
+    docType: record.docType,
+    dsCertificateSerial: record.dsCertificateSerial,
+    validFrom: new Date(record.validFrom).toISOString(),
     validUntil: validUntil.toISOString(),
-    issuedAt: new Date(row.signed_at ?? row.created_at).toISOString(),
-    ...(row.revoked_at ? { revokedAt: new Date(row.revoked_at).toISOString() } : {}),
-    ...(row.revocation_reason ? { revocationReason: row.revocation_reason } : {}),
-    ...(row.refreshed_from ? { refreshedFrom: row.refreshed_from } : {}),
+    issuedAt: new Date(record.signedAt ?? record.createdAt).toISOString(),
+    ...(record.revokedAt ? { revokedAt: new Date(record.revokedAt).toISOString() } : {}),
+    ...(record.revocationReason ? { revocationReason: record.revocationReason } : {}),
+    ...(record.refreshedFrom ? { refreshedFrom: record.refreshedFrom } : {}),
   };
 }
 

@@ -72,7 +72,7 @@ export async function addClient(
   chmodSync(join(dir, "key.pem"), 0o600);
   writeFileSync(join(dir, "cert.pem"), issued.certPem);
   writeFileSync(join(dir, "ca.pem"), (await serviceCa()).certPem);
-  await new ClientRegistry(db.sql).upsert({
+  await new ClientRegistry(db.stores.clients).upsert({
     id,
     scopes,
     spkiSha256: issued.spkiSha256,
@@ -123,10 +123,7 @@ export async function ensureDemoPki(
   dsKs: KeyStore,
   log: (s: string) => void,
 ): Promise<boolean> {
-  const [row] = await db.sql.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM pki_certificate WHERE kind = 'ds' AND key_ref IS NOT NULL AND installed_at IS NOT NULL`,
-  );
-  if (Number(row?.n) > 0) return false;
+  if ((await db.stores.certificates.installedDocumentSigners()).length > 0) return false;
   log("no Document Signer installed: running the demo ceremony (embedded default, not for production)");
   const rootKs = await openRole("root", audit, "svc:demo");
   try {
@@ -135,8 +132,7 @@ export async function ensureDemoPki(
       { id: "demo-alice", secret: randomBytes(18).toString("base64url") },
       { id: "demo-bob", secret: randomBytes(18).toString("base64url") },
     ];
-    const [ops] = await db.sql.query<{ n: string }>(`SELECT count(*)::text AS n FROM pki_operator`);
-    if (Number(ops?.n) === 0) {
+    if ((await db.stores.operators.count()) === 0) {
       await bootstrapOperators({ policy, db, audit }, creds);
       mkdirSync(resolve(opsFile, ".."), { recursive: true });
       writeFileSync(
@@ -270,7 +266,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
       closers.push(() => ds.close());
       if (o.demoPki ?? role === "all") await ensureDemoPki(db, policy, audit, dsKs, log);
       await IssuerService.ensureSecretKeys(dsKs, audit);
-      const source = new PkiDsSource(db.sql);
+      const source = new PkiDsSource(db.stores.certificates);
       const service = new IssuerService({ db, keyStore: ds.signing, policy, ds: source, audit, metrics });
       service.startSweeper();
       closers.push(() => service.stop());
@@ -311,7 +307,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
       if (role === "all") {
         // The embedded database serves one process, so the all-in-one also publishes (DTS).
         const found = await currentTrustListSigner(db, dsKs);
-        const publisher = new Publisher({ source: new DbSource(db.sql), policy, signer: found?.signer });
+        const publisher = new Publisher({ source: new DbSource(db.stores), policy, signer: found?.signer });
         await publisher.refresh();
         const dts = createDtsApp({ publisher, pollMs: 30_000 });
         const addr = await dts.listen({ host, port: o.dtsPort ?? Number(process.env.IACA_DTS_PORT ?? 8080) });
@@ -347,7 +343,7 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
       const demo = o.demoClient ?? (role === "all" ? "demo-wallet" : false);
       // (role ra: only when asked, e.g. docker compose exec ra iaca client add …)
       if (demo) {
-        const existing = await new ClientRegistry(db.sql).get(demo);
+        const existing = await new ClientRegistry(db.stores.clients).get(demo);
         const cdir = join(clientsDir(), demo);
         if (!existing || !existsSync(join(cdir, "cert.pem"))) await addClient(db, demo, [...SCOPES], { dir: cdir });
         running.demoClient = { id: demo, dir: cdir, cert: join(cdir, "cert.pem"), key: join(cdir, "key.pem") };

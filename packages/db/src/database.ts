@@ -8,6 +8,7 @@ import { DbError } from "./errors.ts";
 import { PrismaClient } from "./generated/client.ts";
 import { migrate } from "./migrations/runner.ts";
 import { advisoryKey, PGliteSql, PgClientSql, PgPoolSql, type Sql } from "./sql.ts";
+import { openStores, type Stores } from "./stores/index.ts";
 
 export interface OpenDatabaseOptions {
   /** PostgreSQL URL; default $DATABASE_URL. When neither is set the embedded PGlite is used. */
@@ -27,14 +28,22 @@ export interface Database {
   /** Where the data is: the URL without its password, or the PGlite directory. */
   readonly location: string;
   readonly prisma: PrismaClient;
-  /** Raw SQL below Prisma (migration runner, audit log). */
+  /** Raw SQL below Prisma (migration runner, audit log, stores); code outside packages/db uses `stores`. */
   readonly sql: Sql;
+  /** One store per aggregate: the only way the rest of the system reads and writes tables. */
+  readonly stores: Stores;
+  /** Resolves when the database answers (readiness checks). */
+  ping(): Promise<void>;
   /**
    * Runs `fn` while holding a cluster-wide lock (PostgreSQL `pg_advisory_lock` on a dedicated
    * session, which `fn` receives). PGlite serves one process, so there it is an in-process mutex.
    */
   withAdvisoryLock<T>(key: number | bigint | string, fn: (sql: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+async function ping(sql: Sql): Promise<void> {
+  await sql.query("SELECT 1");
 }
 
 /** The PGlite directory openDatabase uses when no URL is configured. */
@@ -80,12 +89,15 @@ async function openPostgres(url: string, options: OpenDatabaseOptions): Promise<
     });
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const sql = new PgPoolSql(pool);
   let closed = false;
   return {
     kind: "postgres",
     location: redact(url),
     prisma,
-    sql: new PgPoolSql(pool),
+    sql,
+    stores: openStores(sql),
+    ping: () => ping(sql),
     async withAdvisoryLock(key, fn) {
       const k = advisoryKey(key);
       const client = await pool.connect();
@@ -173,6 +185,8 @@ async function openPGlite(options: OpenDatabaseOptions): Promise<Database> {
     location: dir,
     prisma,
     sql,
+    stores: openStores(sql),
+    ping: () => ping(sql),
     async withAdvisoryLock(key, fn) {
       const k = advisoryKey(key);
       const previous = locks.get(k) ?? Promise.resolve();

@@ -8,3 +8,4 @@ export * from "./schema/dmmf.ts";
 export * from "./schema/drift.ts";
 export type { Row, Sql } from "./sql.ts";
 export { advisoryKey, valuesRows } from "./sql.ts";
+export * from "./stores/index.ts";

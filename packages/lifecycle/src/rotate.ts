@@ -1,7 +1,7 @@
 // `iaca rotate`: the unattended key-rotation job. One idempotent pass, under a PostgreSQL advisory
 // lock, that does whatever is due at `now` and says what it did: DS activation and retirement,
 // destruction of retired DS keys, trust-list re-signing; and warns when a ceremony is needed soon.
-import { auditSucceeded, type Database } from "@iaca/db";
+import { AuditLog, type CertificateRecord, type Database, type KeyRecord } from "@iaca/db";
 import {
   currentTrustListSigner,
   DbSource,
@@ -99,42 +99,78 @@ export async function runRotation(deps: RotationDeps, opts: RotationOptions = {}
   return deps.db.withAdvisoryLock(ROTATE_LOCK, () => rotateLocked(deps, opts));
 }
 
+/** One pass of the job: what it read, what it did, and how it records. */
+interface Pass {
+  deps: RotationDeps;
+  opts: RotationOptions;
+  now: Date;
+  dry: boolean;
+  actor: string;
+  actions: RotationAction[];
+  warnings: RotationWarning[];
+  /** Collects the future instants at which a run could do or warn something new. */
+  later: (d: Date | null | undefined) => void;
+  /** Whether `action` already succeeded for `target` (audit log). */
+  audited: (action: string, target: string) => Promise<boolean>;
+  record: (action: string, c: string, targets: string[], details: Record<string, unknown>) => Promise<unknown>;
+  /** Installed DS certificates whose key is not destroyed, in activation order. */
+  rows: CertificateRecord[];
+  /** Their live DS key records by URI. */
+  keys: Map<string, KeyRecord>;
+}
+
 async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<RotationResult> {
   const { db, policy } = deps;
   const now = deps.now ? deps.now() : new Date();
-  const dry = !!opts.dryRun;
   const actor = deps.actor ?? "svc:rotate";
-  const actions: RotationAction[] = [];
-  const warnings: RotationWarning[] = [];
   const upcoming: Date[] = [];
-  const later = (d: Date | null | undefined) => {
-    if (d && d > now) upcoming.push(d);
-  };
-  const audited = (action: string, target: string) => auditSucceeded(db.sql, action, target);
-  const record = (action: string, c: string, targets: string[], details: Record<string, unknown>) =>
-    deps.audit.append({
-      actor,
-      action,
-      targets,
-      outcome: "success",
-      clause: clause(c),
-      details: { ...details, at: iso(now) },
-    });
-
+  const log = new AuditLog(db);
   // Certificates whose key is destroyed are finished: nothing is ever due for them again.
-  const keys = new Map(
-    (await db.prisma.pkiKey.findMany({ where: { role: "ds", destroyedAt: null } })).map((k) => [k.uri, k] as const),
-  );
-  const rows = (
-    await db.prisma.pkiCertificate.findMany({
-      where: { kind: "ds", keyRef: { not: null }, installedAt: { not: null } },
-      orderBy: [{ activatesAt: "asc" }, { notBefore: "asc" }],
-    })
-  ).filter((r) => keys.has(r.keyRef!));
+  const keys = new Map((await db.stores.certificates.liveKeys("ds")).map((k) => [k.uri, k] as const));
+  const rows = (await db.stores.certificates.installedDocumentSigners()).filter((r) => keys.has(r.keyRef!));
+  const pass: Pass = {
+    deps,
+    opts,
+    now,
+    dry: !!opts.dryRun,
+    actor,
+    actions: [],
+    warnings: [],
+    later: (d) => {
+      if (d && d > now) upcoming.push(d);
+    },
+    audited: (action, target) => log.succeeded(action, target),
+    record: (action, c, targets, details) =>
+      deps.audit.append({
+        actor,
+        action,
+        targets,
+        outcome: "success",
+        clause: clause(c),
+        details: { ...details, at: iso(now) },
+      }),
+    rows,
+    keys,
+  };
+  await activateDue(pass);
+  await retireDue(pass);
+  await destroyDue(pass);
+  await resignTrustList(pass);
+  const { actions, warnings } = pass;
+  warnings.push(...(await ceremonyWarnings(db, policy, now, pass.later)));
+  const exitCode = warnings.some((w) => w.severity === "critical") ? 3 : warnings.length ? 2 : 0;
+  const nextDue = upcoming.length ? new Date(Math.min(...upcoming.map((d) => d.getTime()))) : undefined;
+  return { at: now, dryRun: pass.dry, actions, warnings, exitCode, nextDue };
+}
 
-  // 1. Activation: the planned activation time has come (the issuer's key choice follows the
-  //    records; this step makes the hand-over explicit, audited, and retires the predecessors).
+/**
+ * 1. Activation: the planned activation time has come (the issuer's key choice follows the
+ *    records; this step makes the hand-over explicit, audited, and retires the predecessors).
+ */
+async function activateDue(p: Pass): Promise<void> {
   void CONTROLS.dsActivate;
+  const { now, rows, later } = p;
+  const policy = p.deps.policy;
   for (const row of rows) {
     const at = row.activatesAt ?? row.notBefore;
     const u = usagePeriod(row, policy);
@@ -145,70 +181,69 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     // revoked, or stopped (`iaca ds stop`) before its activation or before this run saw it: it
     // never takes over
     if (row.revokedAt || (row.retiredAt && row.retiredAt <= at) || at > now || now > u.end) continue;
-    if (await audited("ds.activate", row.serial)) continue;
-    if (await audited("ds.stop", row.serial)) continue;
+    if (await p.audited("ds.activate", row.serial)) continue;
+    if (await p.audited("ds.stop", row.serial)) continue;
     const older = rows.filter(
       (o) => o.serial !== row.serial && !o.retiredAt && (o.activatesAt ?? o.notBefore) < at && !o.revokedAt,
     );
-    actions.push({
+    p.actions.push({
       kind: "ds.activate",
       target: row.serial,
       due: at,
-      status: dry ? "planned" : "done",
+      status: p.dry ? "planned" : "done",
       detail: `DS ${row.serial} signs from ${iso(at)} to ${iso(u.end)}${older.length ? `; retires ${older.map((o) => o.serial).join(", ")}` : ""}`,
     });
-    if (dry) continue;
+    if (p.dry) continue;
     for (const o of older) {
-      await db.prisma.pkiCertificate.updateMany({
-        where: { serial: o.serial, retiredAt: null },
-        data: { retiredAt: at },
-      });
+      await p.deps.db.stores.certificates.markRetired(o.serial, at);
       o.retiredAt = at;
     }
-    await record("ds.activate", "6.3.2", [row.serial, row.keyRef!], {
+    await p.record("ds.activate", "6.3.2", [row.serial, row.keyRef!], {
       activatesAt: iso(at),
       usageEnd: iso(u.end),
       retires: older.map((o) => o.serial),
     });
   }
+}
 
-  // 2. Retirement: superseded, revoked, or at the end of the private-key usage period.
+/** 2. Retirement: superseded, revoked, or at the end of the private-key usage period. */
+async function retireDue(p: Pass): Promise<void> {
   void CONTROLS.dsUsageEnd;
-  for (const row of rows) {
-    const u = usagePeriod(row, policy);
+  for (const row of p.rows) {
+    const u = usagePeriod(row, p.deps.policy);
     const ends = [row.retiredAt, row.revokedAt, u.end].filter((d): d is Date => !!d);
     const retiredAt = new Date(Math.min(...ends.map((d) => d.getTime())));
-    if (retiredAt > now) continue;
-    if (await audited("ds.retire", row.serial)) continue;
+    if (retiredAt > p.now) continue;
+    if (await p.audited("ds.retire", row.serial)) continue;
     const why =
       row.revokedAt && row.revokedAt <= retiredAt
         ? "revoked"
         : row.retiredAt
-          ? (await audited("ds.stop", row.serial))
+          ? (await p.audited("ds.stop", row.serial))
             ? "stopped"
             : "superseded"
           : "usage-end";
-    actions.push({
+    p.actions.push({
       kind: "ds.retire",
       target: row.serial,
       due: retiredAt,
-      status: dry ? "planned" : "done",
+      status: p.dry ? "planned" : "done",
       detail: `DS ${row.serial} stops signing (${why} ${iso(retiredAt)})`,
     });
-    if (dry) continue;
-    if (!row.retiredAt)
-      await db.prisma.pkiCertificate.updateMany({
-        where: { serial: row.serial, retiredAt: null },
-        data: { retiredAt },
-      });
+    if (p.dry) continue;
+    if (!row.retiredAt) await p.deps.db.stores.certificates.markRetired(row.serial, retiredAt);
     row.retiredAt ??= retiredAt;
-    await record("ds.retire", "6.3.2", [row.serial, row.keyRef!], { retiredAt: iso(retiredAt), why });
+    await p.record("ds.retire", "6.3.2", [row.serial, row.keyRef!], { retiredAt: iso(retiredAt), why });
   }
+}
 
-  // 3. Destruction: retired keys whose certificate expired at least destroyGrace ago.
+/** 3. Destruction: retired keys whose certificate expired at least destroyGrace ago. */
+async function destroyDue(p: Pass): Promise<void> {
   void CONTROLS.dsDestroy;
+  const { deps, now, rows } = p;
+  const policy = deps.policy;
   for (const row of rows) {
-    const key = keys.get(row.keyRef!);
+    const key = p.keys.get(row.keyRef!);
     if (!key || key.destroyedAt) continue;
     const retired = row.retiredAt || row.revokedAt || usagePeriod(row, policy).end <= now;
     const due = addDuration(row.notAfter, policy.ds.destroyGrace);
@@ -217,9 +252,9 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     if (rows.some((o) => o.keyRef === row.keyRef && o.serial !== row.serial && o.notAfter > now)) continue;
     const base = { kind: "ds.destroy" as const, target: key.uri, due };
     const detail = `DS key of ${row.serial} (certificate expired ${iso(row.notAfter)}, grace ${policy.ds.destroyGrace})`;
-    if (policy.ds.destroyConfirm && !opts.confirmDestroy) {
-      actions.push({ ...base, status: "awaiting-confirmation", detail });
-      warnings.push({
+    if (policy.ds.destroyConfirm && !p.opts.confirmDestroy) {
+      p.actions.push({ ...base, status: "awaiting-confirmation", detail });
+      p.warnings.push({
         kind: "ds.destroy-confirmation",
         severity: "warning",
         due,
@@ -227,89 +262,91 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
       });
       continue;
     }
-    if (dry) {
-      actions.push({ ...base, status: "planned", detail });
+    if (p.dry) {
+      p.actions.push({ ...base, status: "planned", detail });
       continue;
     }
     if (!deps.hsm) {
-      actions.push({ ...base, status: "no-hsm", detail: `${detail}: the DS HSM is not open` });
+      p.actions.push({ ...base, status: "no-hsm", detail: `${detail}: the DS HSM is not open` });
       continue;
     }
     try {
-      await deps.hsm.destroy(key.uri, { actor, reason: `retired DS ${row.serial}: certificate expired + grace` });
+      await deps.hsm.destroy(key.uri, {
+        actor: p.actor,
+        reason: `retired DS ${row.serial}: certificate expired + grace`,
+      });
     } catch (e) {
       if ((e as { code?: string }).code !== "HSM_KEY_NOT_FOUND") throw e;
     }
-    await db.prisma.pkiKey.update({ where: { uri: key.uri }, data: { destroyedAt: now } });
+    await deps.db.stores.certificates.recordKeyDestroyed(key.uri, now);
     key.destroyedAt = now;
-    await record("ds.key.destroy", "6.2.10", [key.uri, row.serial], {
+    await p.record("ds.key.destroy", "6.2.10", [key.uri, row.serial], {
       certificateNotAfter: iso(row.notAfter),
       grace: policy.ds.destroyGrace,
-      confirmedByOperator: !!opts.confirmDestroy,
+      confirmedByOperator: !!p.opts.confirmDestroy,
     });
-    actions.push({ ...base, status: "done", detail });
+    p.actions.push({ ...base, status: "done", detail });
   }
+}
 
-  // 4. Trust list: re-sign when the published set (roots, CRL/ARL nextUpdate, signer) changed.
+/** 4. Trust list: re-sign when the published set (roots, CRL/ARL nextUpdate, signer) changed. */
+async function resignTrustList(p: Pass): Promise<void> {
   void CONTROLS.trustListResign;
+  const { deps, now, dry } = p;
+  const { db } = deps;
   const signer =
     deps.trustListSigner === false
       ? undefined
       : (deps.trustListSigner ?? (deps.hsm ? (await currentTrustListSigner(db, deps.hsm, now))?.signer : undefined));
-  const publishedKey = signer ? await publishedFingerprint(db, dtsParseCertificate(signer.certificate).sha256) : "";
+  if (!signer) return;
+  const signerSha256 = dtsParseCertificate(signer.certificate).sha256;
   const cache = deps.cache;
-  if (signer && cache?.publishedKey === publishedKey && cache.validUntil && now < cache.validUntil && !dry) {
-    // unchanged since the last pass, and no root expires before validUntil: the issue still holds
-  } else if (signer) {
-    const source = new DbSource(db.sql);
-    const set = parsePublishedSet(await source.load());
-    const digest = vicalContentDigest(
-      vicalCertificates(set, now),
-      ["org.iso.23220.1.jp.mnc"],
-      vicalNextUpdate(set, now),
-      dtsParseCertificate(signer.certificate).sha256,
-    );
-    if (!set.trustList || set.trustList.contentDigest !== digest) {
-      const before = set.trustList?.issueId ?? 0;
-      if (dry)
-        actions.push({
-          kind: "trust-list.sign",
-          target: `issue ${before + 1}`,
-          due: now,
-          status: "planned",
-          detail: "the published set changed: a new trust-list issue would be signed",
-        });
-      else {
-        const publisher = new Publisher({ source, policy, signer, clock: () => now });
-        const tree = await publisher.refresh();
-        const issue = tree.set.trustList?.issueId ?? before;
-        if (issue > before) {
-          await record("dts.trust-list.sign", "6.3.2", [`trust-list:${issue}`], {
-            roots: vicalCertificates(tree.set, now).map((c) => c.info.serial),
-          });
-          actions.push({
-            kind: "trust-list.sign",
-            target: `issue ${issue}`,
-            due: now,
-            status: "done",
-            detail: `trust list issue ${issue} signed (${vicalCertificates(tree.set, now).length} IACA certificates)`,
-          });
-        }
-      }
-    }
-    if (cache && !dry) {
-      cache.publishedKey = await publishedFingerprint(db, dtsParseCertificate(signer.certificate).sha256);
-      const ends = set.certificates
-        .filter((c) => c.kind === "iaca" && c.info.notAfter > now)
-        .map((c) => c.info.notAfter);
-      cache.validUntil = new Date(Math.min(addDuration(now, "P1D").getTime(), ...ends.map((d) => d.getTime() + 1)));
-    }
+  // unchanged since the last pass, and no root expires before validUntil: the issue still holds
+  const publishedKey = await publishedFingerprint(db, signerSha256);
+  if (cache?.publishedKey === publishedKey && cache.validUntil && now < cache.validUntil && !dry) return;
+  const source = new DbSource(db.stores);
+  const set = parsePublishedSet(await source.load());
+  const digest = vicalContentDigest(
+    vicalCertificates(set, now),
+    ["org.iso.23220.1.jp.mnc"],
+    vicalNextUpdate(set, now),
+    signerSha256,
+  );
+  if (!set.trustList || set.trustList.contentDigest !== digest) {
+    const before = set.trustList?.issueId ?? 0;
+    if (dry)
+      p.actions.push({
+        kind: "trust-list.sign",
+        target: `issue ${before + 1}`,
+        due: now,
+        status: "planned",
+        detail: "the published set changed: a new trust-list issue would be signed",
+      });
+    else await signTrustList(p, source, signer, before);
   }
+  if (cache && !dry) {
+    cache.publishedKey = await publishedFingerprint(db, signerSha256);
+    const ends = set.certificates.filter((c) => c.kind === "iaca" && c.info.notAfter > now).map((c) => c.info.notAfter);
+    cache.validUntil = new Date(Math.min(addDuration(now, "P1D").getTime(), ...ends.map((d) => d.getTime() + 1)));
+  }
+}
 
-  warnings.push(...(await ceremonyWarnings(db, policy, now, later)));
-  const exitCode = warnings.some((w) => w.severity === "critical") ? 3 : warnings.length ? 2 : 0;
-  const nextDue = upcoming.length ? new Date(Math.min(...upcoming.map((d) => d.getTime()))) : undefined;
-  return { at: now, dryRun: dry, actions, warnings, exitCode, nextDue };
+async function signTrustList(p: Pass, source: DbSource, signer: TrustListSigner, before: number): Promise<void> {
+  const { now } = p;
+  const publisher = new Publisher({ source, policy: p.deps.policy, signer, clock: () => now });
+  const tree = await publisher.refresh();
+  const issue = tree.set.trustList?.issueId ?? before;
+  if (issue <= before) return;
+  await p.record("dts.trust-list.sign", "6.3.2", [`trust-list:${issue}`], {
+    roots: vicalCertificates(tree.set, now).map((c) => c.info.serial),
+  });
+  p.actions.push({
+    kind: "trust-list.sign",
+    target: `issue ${issue}`,
+    due: now,
+    status: "done",
+    detail: `trust list issue ${issue} signed (${vicalCertificates(tree.set, now).length} IACA certificates)`,
+  });
 }
 
 /** What the operators must prepare soon (control lifecycle.ceremony.reminder, lifecycle.crl.fresh). */
@@ -321,26 +358,26 @@ export async function ceremonyWarnings(
   later: (d: Date) => void = () => undefined,
 ): Promise<RotationWarning[]> {
   void CONTROLS.ceremonyReminder;
-  const out: RotationWarning[] = [];
-  const certs = await db.prisma.pkiCertificate.findMany({
-    where: { kind: { in: ["iaca", "ds", "tsl-signer"] } },
-    orderBy: { notBefore: "asc" },
-    select: {
-      serial: true,
-      kind: true,
-      keyRef: true,
-      notBefore: true,
-      notAfter: true,
-      activatesAt: true,
-      installedAt: true,
-      retiredAt: true,
-      revokedAt: true,
-    },
-  });
+  const certs = await db.stores.certificates.ofKinds(["iaca", "ds", "tsl-signer"]);
   const roots = certs.filter((c) => c.kind === "iaca");
-  if (roots.length === 0) return out;
+  if (roots.length === 0) return [];
+  const c: WarningContext = { policy, now, later, out: [] };
+  dsWarnings(c, certs);
+  await listWarnings(c, db);
+  rekeyWarning(c, roots);
+  signerWarnings(c, certs);
+  return c.out;
+}
 
-  // DS: the key signing now, and whether its successor is installed renewalLead before the usage period ends.
+interface WarningContext {
+  policy: Policy;
+  now: Date;
+  later: (d: Date) => void;
+  out: RotationWarning[];
+}
+
+/** DS: the key signing now, and whether its successor is installed renewalLead before the usage period ends. */
+function dsWarnings({ policy, now, later, out }: WarningContext, certs: CertificateRecord[]): void {
   const ds = certs
     .filter((c) => c.kind === "ds" && c.keyRef && c.installedAt && !c.revokedAt)
     .map((c) => ({ c, u: usagePeriod(c, policy) }));
@@ -366,11 +403,13 @@ export async function ceremonyWarnings(
         message: `DS ${cur.c.serial} may sign until ${iso(cur.u.end)} (${daysTo(now, cur.u.end)} days) and no successor is installed: hold a DS ceremony (policy ds.renewalLead ${policy.ds.renewalLead})`,
       });
   }
+}
 
-  // CRL / ARL freshness.
+/** CRL / ARL freshness. */
+async function listWarnings({ policy, now, later, out }: WarningContext, db: Database): Promise<void> {
   void CONTROLS.crlFresh;
   for (const kind of ["crl", "arl"] as const) {
-    const last = await db.prisma.pkiCrl.findFirst({ where: { kind }, orderBy: { number: "desc" } });
+    const last = await db.stores.certificates.latestList(kind);
     const label = kind.toUpperCase();
     if (!last) {
       out.push({ kind: `${kind}.next-update`, severity: "critical", due: undefined, message: `no ${label} installed` });
@@ -394,8 +433,10 @@ export async function ceremonyWarnings(
         message: `${label} #${last.number} nextUpdate ${iso(last.nextUpdate)} in ${daysTo(now, last.nextUpdate)} days: a root ceremony must issue the next one (policy revocation.warnBefore ${policy.revocation.warnBefore})`,
       });
   }
+}
 
-  // Root re-key: firstRekeyAfter after the first root, then every rekeyInterval; start rekeyLead ahead.
+/** Root re-key: firstRekeyAfter after the first root, then every rekeyInterval; start rekeyLead ahead. */
+function rekeyWarning({ policy, now, later, out }: WarningContext, roots: CertificateRecord[]): void {
   for (const r of roots) later(r.notAfter);
   const first = roots[0]!;
   const latest = roots[roots.length - 1]!;
@@ -413,8 +454,10 @@ export async function ceremonyWarnings(
       due: rekeyAt,
       message: `root re-key due ${iso(rekeyAt)} (${daysTo(now, rekeyAt)} days; root valid to ${iso(latest.notAfter)}): prepare the key ceremony with link certificates (policy iaca.rekeyLead ${policy.iaca.rekeyLead})`,
     });
+}
 
-  // Trust-list signer.
+/** Trust-list signer: expiry without a successor. */
+function signerWarnings({ policy, now, later, out }: WarningContext, certs: CertificateRecord[]): void {
   const tsl = certs.filter((c) => c.kind === "tsl-signer" && !c.revokedAt && c.notBefore <= now);
   const signer = tsl[tsl.length - 1];
   if (signer) {
@@ -438,7 +481,6 @@ export async function ceremonyWarnings(
         message: `the trust-list signer certificate expires ${iso(signer.notAfter)} (${daysTo(now, signer.notAfter)} days): have the next one issued at a root ceremony`,
       });
   }
-  return out;
 }
 
 /** The result for people: one line per action and warning. */
@@ -488,11 +530,8 @@ export function rotationMetrics(r: RotationResult): string {
 
 /** Changes whenever anything the trust list is derived from changes (certificates, lists, issues, signer). */
 async function publishedFingerprint(db: Database, signerSha256: string): Promise<string> {
-  const [r] = await db.sql.query<{ k: string | null }>(
-    `SELECT concat_ws('|',
-       (SELECT string_agg(sha256 || ':' || coalesce(revoked_at::text, ''), ',' ORDER BY sha256) FROM pki_certificate WHERE kind IN ('iaca', 'link')),
-       (SELECT string_agg(kind || number::text, ',' ORDER BY kind, number) FROM pki_crl WHERE (kind, number) IN (SELECT kind, max(number) FROM pki_crl GROUP BY kind)),
-       (SELECT max(issue_id)::text FROM dts_trust_list)) AS k`,
-  );
-  return `${r?.k ?? ""}|${signerSha256}`;
+  const { certificates, lists } = await db.stores.certificates.publicationState();
+  const issue = await db.stores.trustLists.latestIssueId();
+  const parts = [certificates, lists, issue?.toString()].filter((p) => p != null);
+  return `${parts.join("|")}|${signerSha256}`;
 }

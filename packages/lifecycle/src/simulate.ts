@@ -192,7 +192,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const rootRoom: Room = { policy, db, hsm: o.rootHsm, audit, actors, now };
   const opsRoom: Room = { policy, db, hsm: o.dsHsm, audit, actors, now };
   await IssuerService.ensureSecretKeys(o.dsHsm, audit);
-  const source = new PkiDsSource(db.sql, 0);
+  const source = new PkiDsSource(db.stores.certificates, 0);
   const issuer = new IssuerService({ db, keyStore: o.dsHsm, policy, ds: source, audit, now, actor: "svc:issuer" });
   const devices = await Promise.all(
     Array.from({ length: 4 }, async () => {
@@ -247,8 +247,14 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     ds: [] as PlannedDs[],
     ceremonies: [] as PlannedCeremony[],
   };
-  const rootsDer = async () =>
-    (await db.prisma.pkiCertificate.findMany({ where: { kind: "iaca" } })).map((r) => new Uint8Array(r.der));
+  const certificates = db.stores.certificates;
+  /** A certificate this run just stored. */
+  const stored = async (serial: string) => {
+    const row = await certificates.get(serial);
+    if (!row) throw new Error(`certificate ${serial} was not stored`);
+    return row;
+  };
+  const rootsDer = async () => (await certificates.ofKinds(["iaca"])).map((r) => new Uint8Array(r.der));
 
   /**
    * Trust-list signer certificates (issued with the DS validity) must cover the time to the next
@@ -258,10 +264,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   async function issueTsl(nextVisit: Date | undefined) {
     const horizon = addDuration(nextVisit ?? until, policy.ds.renewalLead);
     for (let guard = 0; guard < 6; guard++) {
-      const cur = await db.prisma.pkiCertificate.findFirst({
-        where: { kind: "tsl-signer", keyRef: { not: null }, revokedAt: null },
-        orderBy: { notAfter: "desc" },
-      });
+      const cur = await certificates.lastExpiringTrustListSigner();
       if (cur && cur.notAfter > horizon) return;
       const nb = cur && cur.notAfter > clock ? subtractDuration(cur.notAfter, policy.ds.renewalLead) : clock;
       const k = await signerKeygen({ db, hsm: o.dsHsm, policy, audit, actor: actors[0]! });
@@ -271,7 +274,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       });
       await signerInstall({ db, hsm: o.dsHsm, policy, audit, actor: actors[0]!, data: s.cert.der });
       counts.tslSigners!++;
-      const row = await db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: s.serial } });
+      const row = await stored(s.serial);
       if (row.notAfter <= (cur?.notAfter ?? clock)) return; // capped by the root: nothing more to gain
     }
   }
@@ -280,7 +283,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const k = await dsKeygen(opsRoom, { seq: d.seq });
     const s = await rootSignCsr(rootRoom, k.csr, { notBefore, seq: d.seq });
     const inst = await dsInstall(opsRoom, s.cert.der, await rootsDer());
-    const row = await db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: s.serial } });
+    const row = await stored(s.serial);
     const u = usagePeriod(row, policy);
     counts.dsKeys!++;
     counts.dsCertificates!++;
@@ -304,16 +307,17 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     counts.rootVisits!++;
     if (c.kind === "init") {
       const r = await rootInit(rootRoom, { at: clock });
-      const cert = await db.prisma.pkiCertificate.findUniqueOrThrow({ where: { serial: r.serial } });
+      const cert = await stored(r.serial);
       actual.roots.push({ gen: 1, notBefore: cert.notBefore, notAfter: cert.notAfter });
       event("root.init", `root #1 valid to ${iso(cert.notAfter)}`);
     } else if (c.kind === "rekey") {
       const r = await rootRekey(rootRoom, { at: clock });
-      const row = await db.prisma.pkiCertificate.findFirstOrThrow({ where: { kind: "iaca", rootGen: r.gen } });
+      const row = await certificates.rootOfGeneration(r.gen);
+      if (!row) throw new Error(`root generation ${r.gen} was not stored`);
       actual.roots.push({ gen: r.gen, notBefore: row.notBefore, notAfter: row.notAfter });
       counts.rekeys!++;
       if (o.linkCertificates === false) {
-        await db.prisma.pkiCertificate.deleteMany({ where: { kind: "link" } });
+        await certificates.forgetLinkCertificates();
         event("root.rekey", `root #${r.gen} valid to ${iso(row.notAfter)}; link certificates NOT published`);
       } else {
         counts.linkCertificates! += 2;
@@ -390,9 +394,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
 
   /** The MSO was signed inside its DS key's usage period, by the key active at that instant. */
   async function checkUsage(serial: string, signed: Date) {
-    const rows = await db.prisma.pkiCertificate.findMany({
-      where: { kind: "ds", keyRef: { not: null }, installedAt: { not: null } },
-    });
+    const rows = await certificates.installedDocumentSigners();
     const row = rows.find((r) => r.serial === serial);
     if (!row) return fail("usage-period", `MSO signed by unknown DS ${serial}`);
     const u = usagePeriod(row, policy);
@@ -577,7 +579,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
     const tChecks = performance.now();
     // Checks at noon, against what the DTS publishes.
     clock = new Date(dayStart.getTime() + 12 * HOUR + 60_000);
-    if (changed || d % checkEvery === 0 || !published) published = parsePublishedSet(await new DbSource(db.sql).load());
+    if (changed || d % checkEvery === 0 || !published)
+      published = parsePublishedSet(await new DbSource(db.stores).load());
     const set = published;
     if ((set.trustList?.issueId ?? 0) !== prevTrustList) {
       prevTrustList = set.trustList?.issueId ?? 0;
@@ -588,7 +591,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   }
 
   // 4. The record.
-  counts.certificates = await db.prisma.pkiCertificate.count();
+  counts.certificates = await certificates.count();
   counts.liveMdocsAtEnd = live.length;
   counts.failures = failures.length;
   const simulated: Plan = {

@@ -2,7 +2,7 @@
 // runs ds*; they exchange only files (CSR in, certificates and CRLs out). Every step is authorized
 // (operators, dual control), lints before it signs, stores what it made and writes audit events.
 import { writeFileSync } from "node:fs";
-import type { Database } from "@iaca/db";
+import type { CertificateKind, Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import { type AuditSink, addDuration, clause, IacaError, type Policy } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
@@ -89,7 +89,7 @@ async function storeCert(
   r: Room,
   signed: { der: Uint8Array; sha256: string },
   extra: {
-    kind: string;
+    kind: CertificateKind;
     rootGen: number;
     keyRef?: string | null;
     activatesAt?: Date | null;
@@ -104,7 +104,7 @@ async function storeCert(
   const serial = hex(t.serialNumber);
   // pki.pubkey.archived / pki.serial.random: a stored certificate is never replaced by another one.
   void CONTROLS.publicKeyArchived;
-  const existing = await r.db.prisma.pkiCertificate.findUnique({ where: { serial } });
+  const existing = await r.db.stores.certificates.get(serial);
   if (existing) {
     if (existing.sha256 !== signed.sha256)
       throw new CeremonyError("SERIAL_COLLISION", `serial ${serial} already used by another certificate`, {
@@ -112,39 +112,34 @@ async function storeCert(
       });
     return existing;
   }
-  return r.db.prisma.pkiCertificate.create({
-    data: {
-      serial,
-      kind: extra.kind,
-      subject: nameText(t.subject),
-      ski: hex(key.ski),
-      aki: aki ? hex(aki.buffer) : null,
-      spkiSha256: key.fingerprint,
-      rootGen: extra.rootGen,
-      notBefore: t.validity.notBefore.getTime(),
-      notAfter: t.validity.notAfter.getTime(),
-      der: Buffer.from(signed.der),
-      sha256: signed.sha256,
-      keyRef: extra.keyRef ?? null,
-      activatesAt: extra.activatesAt ?? null,
-      installedAt: extra.installedAt ?? null,
-    },
+  return r.db.stores.certificates.add({
+    serial,
+    kind: extra.kind,
+    subject: nameText(t.subject),
+    ski: hex(key.ski),
+    aki: aki ? hex(aki.buffer) : null,
+    spkiSha256: key.fingerprint,
+    rootGen: extra.rootGen,
+    notBefore: t.validity.notBefore.getTime(),
+    notAfter: t.validity.notAfter.getTime(),
+    der: signed.der,
+    sha256: signed.sha256,
+    keyRef: extra.keyRef ?? null,
+    activatesAt: extra.activatesAt ?? null,
+    installedAt: extra.installedAt ?? null,
   });
 }
 
 /** The newest root whose key this room holds. */
 export async function currentRoot(db: Database) {
-  const row = await db.prisma.pkiCertificate.findFirst({
-    where: { kind: "iaca", keyRef: { not: null } },
-    orderBy: { rootGen: "desc" },
-  });
+  const row = await db.stores.certificates.newestRootWithKey();
   if (!row) throw new CeremonyError("ROOT_MISSING", "no IACA root in this room's database: run `iaca root init`");
   return { row, cert: parseCertificate(row.der), keyRef: row.keyRef! };
 }
 
 async function freshSerialCheck(db: Database, tbsSerial: ArrayBuffer) {
   void CONTROLS.serialRandom;
-  if (await db.prisma.pkiCertificate.findUnique({ where: { serial: hex(tbsSerial) } }))
+  if (await db.stores.certificates.get(hex(tbsSerial)))
     throw new CeremonyError("SERIAL_COLLISION", "random serial collided; run the step again", {
       control: CONTROLS.serialRandom.id,
     });
@@ -153,13 +148,13 @@ async function freshSerialCheck(db: Database, tbsSerial: ArrayBuffer) {
 // ---------------------------------------------------------------- root room
 
 export async function rootInit(r: Room, opts: { at?: Date } = {}) {
-  if (await r.db.prisma.pkiCertificate.findFirst({ where: { kind: "iaca" } }))
+  if (await r.db.stores.certificates.firstRoot())
     throw new CeremonyError("ROOT_EXISTS", "this room already has a root: use `iaca root rekey`");
   const at = opts.at ?? nowOf(r);
   const label = "iaca-root-1";
   const key = await r.hsm.generateEcKey(label, { curve: r.policy.iaca.key.curve, actor: r.actors[0] });
   const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
-  await r.db.prisma.pkiKey.create({ data: { uri: key.uri, role: "root", label, spkiSha256: info.fingerprint } });
+  await r.db.stores.certificates.addKey({ uri: key.uri, role: "root", label, spkiSha256: info.fingerprint });
   const tbs = iacaTbs({ policy: r.policy, key: info, period: period(at, addDuration(at, r.policy.iaca.validity)) });
   const signed = await signCertificate(tbs, hsmSigner(r.hsm, key.uri), { profile: "iaca", policy: r.policy });
   const row = await storeCert(r, signed, { kind: "iaca", rootGen: 1, keyRef: key.uri });
@@ -214,7 +209,7 @@ export async function rootSignCsr(
       `the current root ${root.row.serial} is revoked (${root.row.revocationReason}): re-key before signing`,
       { control: CONTROLS.compromiseNoFurtherUse.id },
     );
-  const certified = await r.db.prisma.pkiCertificate.findFirst({ where: { spkiSha256: csr.key.fingerprint } });
+  const certified = await r.db.stores.certificates.forKey(csr.key.fingerprint);
   if (certified)
     throw new CeremonyError(
       "KEY_ALREADY_CERTIFIED",
@@ -227,7 +222,7 @@ export async function rootSignCsr(
   const rootEnd = root.cert.tbsCertificate.validity.notAfter.getTime();
   const natural = addDuration(nb, r.policy.ds.validity);
   const na = new Date(Math.min(natural.getTime(), rootEnd.getTime()));
-  const seq = opts.seq ?? (await r.db.prisma.pkiCertificate.count({ where: { kind: "ds" } })) + 1;
+  const seq = opts.seq ?? (await r.db.stores.certificates.count("ds")) + 1;
   const tbs =
     profile === "tsl-signer"
       ? tslSignerTbs({
@@ -274,7 +269,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   const label = `iaca-root-${gen}`;
   const key = await r.hsm.generateEcKey(label, { curve: r.policy.iaca.key.curve, actor: r.actors[0] });
   const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
-  await r.db.prisma.pkiKey.create({ data: { uri: key.uri, role: "root", label, spkiSha256: info.fingerprint } });
+  await r.db.stores.certificates.addKey({ uri: key.uri, role: "root", label, spkiSha256: info.fingerprint });
   const oldIssuer = issuerInfo(old.cert);
   const name = old.cert.tbsCertificate.subject;
   const root = await signCertificate(
@@ -370,7 +365,7 @@ export const REVOCATION_REASONS = [
 export async function rootDestroyKey(r: Room, serial: string): Promise<{ serial: string; keyUri: string }> {
   const control = CONTROLS.compromiseNoFurtherUse.id;
   const s = serial.toLowerCase();
-  const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
+  const row = await r.db.stores.certificates.get(s);
   if (row?.kind !== "iaca" || !row.keyRef)
     throw new CeremonyError("ROOT_KEY_UNKNOWN", `no IACA root ${serial} with a key in this room`, { control });
   const current = await currentRoot(r.db);
@@ -398,10 +393,7 @@ export async function rootDestroyKey(r: Room, serial: string): Promise<{ serial:
     why: row.revokedAt ? "revoked" : "expired",
     notAfter: row.notAfter.toISOString(),
   });
-  await r.db.prisma.$transaction([
-    r.db.prisma.pkiKey.updateMany({ where: { uri: keyUri, destroyedAt: null }, data: { destroyedAt: at } }),
-    r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { keyRef: null } }),
-  ]);
+  await r.db.stores.certificates.recordKeyDestroyed(keyUri, at, s);
   r.transcript?.add("destroyed", `root key ${keyUri}`);
   return { serial: s, keyUri };
 }
@@ -414,18 +406,15 @@ export async function rootRevoke(r: Room, serial: string, reason: string, opts: 
       { control: CONTROLS.compromiseListed.id },
     );
   const s = serial.toLowerCase().replace(/:/g, "");
-  const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
+  const row = await r.db.stores.certificates.get(s);
   if (!row) throw new CeremonyError("CERT_NOT_FOUND", `no certificate with serial ${s}`);
   if (row.revokedAt) throw new CeremonyError("ALREADY_REVOKED", `${s} was revoked ${row.revokedAt.toISOString()}`);
   const at = opts.at ?? nowOf(r);
-  await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { revokedAt: at, revocationReason: reason } });
+  await r.db.stores.certificates.markRevoked(s, at, reason);
   r.transcript?.add("revoked", `${s} (${row.kind}, ${reason})`);
   await record(r, "certificate.revoke", clause("4.9.1"), [s], { kind: row.kind, reason, at: at.toISOString() });
   return { serial: s, kind: row.kind, list: row.kind === "ds" || row.kind === "tsl-signer" ? "crl" : "arl" };
 }
-
-/** Every kind of certificate the IACA signs: each CRL and ARL lists all of them (one scope). */
-const LISTED_KINDS = ["iaca", "link", "ds", "tsl-signer"];
 
 /**
  * Issues the next CRL or ARL, signed by the current root. Both are complete lists of one scope
@@ -444,15 +433,12 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
   // is valid and on the first list issued after it expired (CP/CPS 4.10.1): those that expired
   // since the previous list are still listed, once.
   void CONTROLS.compromiseListed;
-  const last = await r.db.prisma.pkiCrl.findFirst({ orderBy: { number: "desc" } });
+  const last = await r.db.stores.certificates.latestList();
   const cutoff = last && last.thisUpdate < now ? last.thisUpdate : now;
-  const revoked = await r.db.prisma.pkiCertificate.findMany({
-    where: { kind: { in: LISTED_KINDS }, revokedAt: { not: null }, notAfter: { gt: cutoff } },
-    orderBy: { revokedAt: "asc" },
-  });
+  const revoked = await r.db.stores.certificates.revokedForList(cutoff);
   const number = (last?.number ?? 0n) + 1n;
   const nextUpdate = opts.nextUpdate ?? addDuration(now, r.policy.revocation.nextUpdate);
-  const first = await r.db.prisma.pkiCertificate.findFirst({ where: { kind: "iaca" }, orderBy: { rootGen: "asc" } });
+  const first = await r.db.stores.certificates.firstRoot();
   const p = plan(r.policy, first?.notBefore ?? now, 11, { propose: false });
   const nextVisit = p.ceremonies.find((c) => c.at > now)?.at;
   const warning =
@@ -472,15 +458,13 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
     issuer,
     previousCrlNumber: last?.number,
   });
-  await r.db.prisma.pkiCrl.create({
-    data: {
-      kind,
-      number,
-      thisUpdate: tbs.thisUpdate.getTime(),
-      nextUpdate: tbs.nextUpdate!.getTime(),
-      der: Buffer.from(signed.der),
-      sha256: signed.sha256,
-    },
+  await r.db.stores.certificates.addList({
+    kind,
+    number,
+    thisUpdate: tbs.thisUpdate.getTime(),
+    nextUpdate: tbs.nextUpdate!.getTime(),
+    der: signed.der,
+    sha256: signed.sha256,
   });
   artifact(r, `${kind}.der #${number}`, signed);
   await record(r, `${kind}.issue`, clause("4.9.7"), [`${kind}:${number}`], {
@@ -497,7 +481,7 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
 
 /** Generates a DS key in the DS HSM and the CSR to carry to the root room. */
 export async function dsKeygen(r: Room, opts: { seq?: number } = {}) {
-  const seq = opts.seq ?? (await r.db.prisma.pkiKey.count({ where: { role: "ds" } })) + 1;
+  const seq = opts.seq ?? (await r.db.stores.certificates.countKeys("ds")) + 1;
   const label = `ds-${seq}-${Date.now().toString(36)}`;
   const key = await r.hsm.generateEcKey(label, { curve: r.policy.ds.key.curve, actor: r.actors[0] });
   const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
@@ -512,9 +496,7 @@ export async function dsKeygen(r: Room, opts: { seq?: number } = {}) {
     key: info,
     signer: hsmSigner(r.hsm, key.uri),
   });
-  await r.db.prisma.pkiKey.create({
-    data: { uri: key.uri, role: "ds", label, spkiSha256: info.fingerprint, csr: Buffer.from(csr) },
-  });
+  await r.db.stores.certificates.addKey({ uri: key.uri, role: "ds", label, spkiSha256: info.fingerprint, csr });
   r.transcript?.add("DS key", key.uri);
   r.transcript?.add("DS key fingerprint", `sha256 ${info.fingerprint}`);
   r.transcript?.add("CSR", `sha256 ${sha256(csr)}`);
@@ -559,7 +541,7 @@ export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array
   if (detectCertProfile(cert.tbsCertificate) !== "ds")
     throw new CeremonyError("NOT_A_DS", "not a Document Signer certificate");
   const info = publicKeyInfo(spkiOf(cert));
-  const key = await r.db.prisma.pkiKey.findUnique({ where: { spkiSha256: info.fingerprint } });
+  const key = await r.db.stores.certificates.keyByFingerprint(info.fingerprint);
   if (key?.role !== "ds" || key.destroyedAt)
     throw new CeremonyError("DS_KEY_UNKNOWN", `no DS key with fingerprint ${info.fingerprint} in this room`, {
       control: CONTROLS.csrKeyDelivery.id,
@@ -603,20 +585,8 @@ export async function dsInstall(r: Room, certData: Uint8Array, trust: Uint8Array
     { der: a.der, sha256: sha256(a.der) },
     { kind: "ds", rootGen: 0, keyRef: key.uri, activatesAt, installedAt: nowOf(r) },
   );
-  await r.db.prisma.pkiCertificate.update({
-    where: { serial: row.serial },
-    data: { keyRef: key.uri, installedAt: nowOf(r), activatesAt },
-  });
-  await r.db.prisma.pkiCertificate.updateMany({
-    where: {
-      kind: "ds",
-      serial: { not: row.serial },
-      retiredAt: null,
-      activatesAt: { lt: activatesAt },
-      keyRef: { not: null },
-    },
-    data: { retiredAt: activatesAt },
-  });
+  await r.db.stores.certificates.recordInstalled(row.serial, { keyRef: key.uri, installedAt: nowOf(r), activatesAt });
+  await r.db.stores.certificates.retirePredecessors(row.serial, activatesAt);
   artifact(r, `ds ${row.serial}`, { sha256: row.sha256 });
   await record(r, "ds.certificate.install", clause("6.3.2"), [row.serial, key.uri], {
     certSha256: row.sha256,
@@ -640,7 +610,7 @@ export async function dsStop(
 ): Promise<{ serial: string; stoppedAt: Date; signer: string | undefined }> {
   const control = CONTROLS.compromiseNoFurtherUse.id;
   const s = serial.toLowerCase();
-  const row = await r.db.prisma.pkiCertificate.findUnique({ where: { serial: s } });
+  const row = await r.db.stores.certificates.get(s);
   if (row?.kind !== "ds")
     throw new CeremonyError("DS_UNKNOWN", `no DS certificate ${serial} in this room`, { control });
   const at = nowOf(r);
@@ -652,14 +622,11 @@ export async function dsStop(
   // as of its activation, keep signing (otherwise nothing could sign from that moment on)
   const restored =
     row.activatesAt && row.activatesAt > at
-      ? await r.db.prisma.pkiCertificate.updateMany({
-          where: { kind: "ds", serial: { not: s }, retiredAt: row.activatesAt },
-          data: { retiredAt: null },
-        })
-      : { count: 0 };
-  await r.db.prisma.pkiCertificate.update({ where: { serial: s }, data: { retiredAt: at } });
+      ? await r.db.stores.certificates.restorePredecessors(s, row.activatesAt)
+      : 0;
+  await r.db.stores.certificates.markStopped(s, at);
   await record(r, "ds.stop", clause("4.9.5"), [s, ...(row.keyRef ? [row.keyRef] : [])], {
-    predecessorsKept: restored.count,
+    predecessorsKept: restored,
     reason,
     stoppedAt: at.toISOString(),
   });
@@ -675,7 +642,7 @@ export type DsState = "pending" | "active" | "retired" | "usage-over" | "expired
 
 /** DS certificates of this room with state, usage period and days left of signing. */
 export async function dsList(db: Database, policy: Policy, at: Date = new Date()) {
-  const rows = await db.prisma.pkiCertificate.findMany({ where: { kind: "ds" }, orderBy: { notBefore: "asc" } });
+  const rows = await db.stores.certificates.ofKinds(["ds"]);
   return rows.map((row) => {
     const u = usagePeriod(row, policy);
     let state: DsState = "active";
@@ -703,10 +670,7 @@ export async function dsList(db: Database, policy: Policy, at: Date = new Date()
 export async function currentSigner(db: Database, policy: Policy, at: Date = new Date()) {
   // pki.compromise.no-further-use: a revoked DS is never selected.
   void CONTROLS.compromiseNoFurtherUse;
-  const rows = await db.prisma.pkiCertificate.findMany({
-    where: { kind: "ds", keyRef: { not: null }, installedAt: { not: null }, revokedAt: null },
-    orderBy: { activatesAt: "desc" },
-  });
+  const rows = await db.stores.certificates.signerCandidates();
   for (const row of rows) {
     try {
       assertCanSign(row, at, policy);

@@ -1,7 +1,7 @@
 // Ceremony operators: per-operator secrets verified against scrypt hashes in the room's database.
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
 import { promisify } from "node:util";
-import { advisoryKey, type Database } from "@iaca/db";
+import type { Database } from "@iaca/db";
 import { type AuditSink, IacaError, type Policy } from "@iaca/policy";
 import { CONTROLS } from "./controls.ts";
 import { actorOf, recordStep } from "./record.ts";
@@ -52,15 +52,15 @@ export async function enrollOperators(db: Database, creds: OperatorCredential[])
   const ids = creds.map((c) => c.id);
   if (new Set(ids).size !== ids.length)
     throw new CeremonyError("OPERATOR_INVALID", "an operator id is named twice", { control });
-  const existing = await db.prisma.pkiOperator.findMany({ where: { id: { in: ids } }, select: { id: true } });
+  const existing = await db.stores.operators.registered(ids);
   if (existing.length > 0)
     throw new CeremonyError(
       "OPERATOR_EXISTS",
-      `operator ${existing.map((e) => e.id).join(", ")} is already registered (ids are never reused)`,
+      `operator ${existing.join(", ")} is already registered (ids are never reused)`,
       { control },
     );
   const data = await Promise.all(creds.map(async (c) => ({ id: c.id, secretHash: await hashSecret(c.secret) })));
-  await db.prisma.pkiOperator.createMany({ data });
+  await db.stores.operators.add(data);
 }
 
 /** What the registry steps need of a room: no HSM. */
@@ -88,7 +88,7 @@ export async function bootstrapOperators(
   creds: OperatorCredential[],
 ): Promise<string[]> {
   const control = CONTROLS.operatorRegistry.id;
-  if ((await r.db.prisma.pkiOperator.count()) > 0)
+  if ((await r.db.stores.operators.count()) > 0)
     throw new CeremonyError(
       "OPERATOR_REGISTRY_NOT_EMPTY",
       "this room already has operators: add one with `iaca operator add` under their control",
@@ -117,29 +117,21 @@ export async function addOperator(r: OperatorRoom, cred: OperatorCredential): Pr
  */
 export async function disableOperator(r: OperatorRoom, id: string, reason: string): Promise<void> {
   const control = CONTROLS.operatorRegistry.id;
-  const row = await r.db.prisma.pkiOperator.findUnique({ where: { id } });
+  const row = await r.db.stores.operators.get(id);
   if (!row) throw new CeremonyError("OPERATOR_UNKNOWN", `no operator ${id} in this room`, { control });
   if (row.disabledAt)
     throw new CeremonyError("OPERATOR_DISABLED", `operator ${id} was disabled on ${row.disabledAt.toISOString()}`, {
       control,
     });
   const min = minimumOperators(r.policy);
-  // count and disable under one lock: two disables at once must not both pass the count
-  await r.db.sql.transaction(async (tx) => {
-    await tx.query("SELECT pg_advisory_xact_lock($1::bigint)", [advisoryKey("iaca.pki_operator.registry")]);
-    const [row] = await tx.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pki_operator WHERE disabled_at IS NULL AND id <> $1",
-      [id],
+  // the store counts and disables under one lock: two disables at once must not both pass the count
+  const { disabled, enabledLeft } = await r.db.stores.operators.disable(id, min);
+  if (!disabled)
+    throw new CeremonyError(
+      "OPERATOR_LOCKOUT",
+      `disabling ${id} would leave ${enabledLeft} enabled operator(s); this room needs ${min}: add one first`,
+      { control },
     );
-    const left = Number(row?.n ?? 0);
-    if (left < min)
-      throw new CeremonyError(
-        "OPERATOR_LOCKOUT",
-        `disabling ${id} would leave ${left} enabled operator(s); this room needs ${min}: add one first`,
-        { control },
-      );
-    await tx.query("UPDATE pki_operator SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL", [id]);
-  });
   await recordStep(r, "operator.disable", REGISTRY_CLAUSE, [`op:${id}`], { reason });
 }
 
@@ -151,7 +143,7 @@ export interface OperatorEntry {
 
 /** The registry without secrets. */
 export async function listOperators(db: Database): Promise<OperatorEntry[]> {
-  const rows = await db.prisma.pkiOperator.findMany({ orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+  const rows = await db.stores.operators.list();
   return rows.map((o) => ({ id: o.id, enrolledAt: o.createdAt, disabledAt: o.disabledAt }));
 }
 
@@ -187,7 +179,7 @@ export async function authorize(
       }),
     );
   for (const c of creds) {
-    const row = await db.prisma.pkiOperator.findUnique({ where: { id: c.id } });
+    const row = await db.stores.operators.get(c.id);
     if (!row || row.disabledAt || !(await checkSecret(c.secret, row.secretHash)))
       return refuse(
         new CeremonyError("OPERATOR_CREDENTIAL_INVALID", `${step}: credential of operator ${c.id} rejected`, {

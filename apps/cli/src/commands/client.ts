@@ -39,7 +39,7 @@ export function registerClient(program: Command): void {
       const { openDatabase } = await import("@iaca/db");
       const db = await openDatabase({ migrate: true });
       try {
-        printJson(await new ClientRegistry(db.sql).list());
+        printJson(await new ClientRegistry(db.stores.clients).list());
       } finally {
         await db.close();
       }
@@ -55,7 +55,7 @@ export function registerClient(program: Command): void {
       const { openDatabase } = await import("@iaca/db");
       const db = await openDatabase({ migrate: true });
       try {
-        if (!(await new ClientRegistry(db.sql).disable(name))) {
+        if (!(await new ClientRegistry(db.stores.clients).disable(name))) {
           process.stderr.write(`iaca: no client ${name}\n`);
           process.exitCode = 1;
         }

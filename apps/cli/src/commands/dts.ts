@@ -40,7 +40,7 @@ async function openSigner(db: Database, audit: AuditLog, sign: boolean, actor: s
 }
 
 async function publisherFor(db: Database, policy: Policy, signer: Awaited<ReturnType<typeof openSigner>>["signer"]) {
-  const publisher = new Publisher({ source: new DbSource(db.sql), policy, signer });
+  const publisher = new Publisher({ source: new DbSource(db.stores), policy, signer });
   await publisher.refresh();
   return publisher;
 }
@@ -110,7 +110,7 @@ export function registerDts(program: Command): void {
       const data = readInput(file, "CRL file");
       const policy = policyOf(cmd);
       await withDatabase(async (db, audit) => {
-        const r = await installCrl({ source: new DbSource(db.sql), policy, data, kind, audit, actor: actorOf(cmd) });
+        const r = await installCrl({ source: new DbSource(db.stores), policy, data, kind, audit, actor: actorOf(cmd) });
         printJson({
           kind: r.kind,
           number: r.number.toString(),

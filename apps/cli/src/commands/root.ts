@@ -66,7 +66,7 @@ export async function withRoomDb(
   try {
     const audit = new AuditLog(db);
     // the first ceremony of a root room enrols the operators who run it
-    if (step === "root.init" && (await db.prisma.pkiOperator.count()) === 0)
+    if (step === "root.init" && (await db.stores.operators.count()) === 0)
       await bootstrapOperators({ policy, db, audit }, creds);
     const actors = await authorize(db, policy, step, creds, audit);
     const transcript = startTranscript(step, policy, actors);

@@ -107,7 +107,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   });
   await ra.listen({ host: "127.0.0.1", port: 0 });
   const addr = ra.server.address() as { port: number };
-  const registry = new ClientRegistry(fresh.db.sql, 0);
+  const registry = new ClientRegistry(fresh.db.stores.clients, 0);
   return {
     hsm,
     fresh,

@@ -10,6 +10,7 @@ import type { Database } from "../database.ts";
 import { AuditError } from "../errors.ts";
 import { advisoryKey, type Sql, valuesRows } from "../sql.ts";
 import { auditHash, canonicalJson, GENESIS_HASH } from "./canonical.ts";
+import { auditSucceeded } from "./rows.ts";
 
 /** Transaction-scoped advisory lock serialising appends across processes (audit.append-only). */
 export const AUDIT_LOCK_KEY = "iaca.audit_event.append";
@@ -86,6 +87,11 @@ export class AuditLog implements AuditSink {
     if (events.length === 0) return [];
     const details = events.map((e) => validateAuditEvent(e));
     return this.db.sql.transaction((tx) => appendIn(tx, events, details));
+  }
+
+  /** Whether `action` already succeeded for `target` (see auditSucceeded). */
+  succeeded(action: string, target: string): Promise<boolean> {
+    return auditSucceeded(this.db.sql, action, target);
   }
 }
 

@@ -1,0 +1,210 @@
+// One row per MSO: written pending before the HSM signs, completed (issued) after. The writes of
+// the issuance path are tuned (bench/issuance): one multi-row INSERT per group of batches, one
+// UPDATE over unnest() per group of completions. Keep their statement shapes and counts.
+import { type Sql, valuesRows } from "../sql.ts";
+import { record } from "./values.ts";
+
+/** pending | issued | failed | abandoned */
+export type IssuanceState = "pending" | "issued" | "failed" | "abandoned";
+
+export interface PendingIssuance {
+  id: string;
+  /** Correlates the records of one API request. */
+  requestId: string;
+  batchIndex: number;
+  clientId: string;
+  profile: string;
+  docType: string;
+  dsCertSerial: string;
+  msoSha256: string;
+  /** RFC 7638 thumbprint of the device key (never the key). */
+  deviceKeyThumbprint: string;
+  /** HMAC of the My Number under an HSM key (never the number). */
+  holderRef: string;
+  validFrom: Date;
+  validUntil: Date;
+  refreshedFrom: string | null;
+  createdAt: Date;
+}
+
+/** What a credential's state and validity are read from. */
+export interface IssuanceRecord {
+  id: string;
+  clientId: string;
+  state: IssuanceState;
+  profile: string;
+  docType: string;
+  dsCertSerial: string;
+  validFrom: Date;
+  validUntil: Date;
+  createdAt: Date;
+  signedAt: Date | null;
+  revokedAt: Date | null;
+  revocationReason: string | null;
+  refreshedFrom: string | null;
+}
+
+/** What a refresh checks of the mdoc it replaces. */
+export interface RefreshSource {
+  id: string;
+  state: IssuanceState;
+  validUntil: Date;
+  revokedAt: Date | null;
+  holderRef: string;
+  profile: string;
+  dsCertSerial: string;
+  deviceKeyThumbprint: string;
+}
+
+export interface AbandonedIssuance {
+  id: string;
+  requestId: string;
+}
+
+/** The 14 parameters of a pending record, and its state written as a literal. */
+const PENDING_COLUMNS = [...Array<string>(14).fill(""), "='pending'"];
+
+const abandoned = (rows: { id: string; request_id: string }[]): AbandonedIssuance[] =>
+  rows.map((r) => ({ id: r.id, requestId: r.request_id }));
+
+const RECORD = record<IssuanceRecord>({
+  id: "value",
+  clientId: "value",
+  state: "value",
+  profile: "value",
+  docType: "value",
+  dsCertSerial: "value",
+  validFrom: "value",
+  validUntil: "value",
+  createdAt: "value",
+  signedAt: "value",
+  revokedAt: "value",
+  revocationReason: "value",
+  refreshedFrom: "value",
+});
+const REFRESH_SOURCE = record<RefreshSource>({
+  id: "value",
+  state: "value",
+  validUntil: "value",
+  revokedAt: "value",
+  holderRef: "value",
+  profile: "value",
+  dsCertSerial: "value",
+  deviceKeyThumbprint: "value",
+});
+
+/** issuance (owner: apps/issuer; the RA reads it only through the issuer's API). */
+export class IssuanceStore {
+  private readonly sql: Sql;
+  constructor(sql: Sql) {
+    this.sql = sql;
+  }
+
+  /** Writes pending records in one statement (autocommit: durable when it resolves). */
+  async recordPending(rows: readonly PendingIssuance[]): Promise<void> {
+    const values = valuesRows(
+      PENDING_COLUMNS,
+      rows.map((r) => [
+        r.id,
+        r.requestId,
+        r.batchIndex,
+        r.clientId,
+        r.profile,
+        r.docType,
+        r.dsCertSerial,
+        r.msoSha256,
+        r.deviceKeyThumbprint,
+        r.holderRef,
+        r.validFrom,
+        r.validUntil,
+        r.refreshedFrom,
+        r.createdAt,
+      ]),
+    );
+    await this.sql.query(
+      `INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
+         device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at, state)
+       VALUES ${values.sql}`,
+      values.params,
+    );
+  }
+
+  /** Marks signed records issued, in one statement; a record no longer pending is left as it is. */
+  async complete(done: readonly { id: string; signedAt: Date }[]): Promise<void> {
+    await this.sql.query(
+      `UPDATE issuance AS i SET state = 'issued', signed_at = v.signed_at
+         FROM unnest($1::text[], $2::timestamptz[]) AS v (id, signed_at)
+        WHERE i.id = v.id AND i.state = 'pending'`,
+      [done.map((d) => d.id), done.map((d) => d.signedAt)],
+    );
+  }
+
+  /** The batch failed before its MSOs were handed out. */
+  async markFailed(ids: readonly string[]): Promise<void> {
+    await this.sql.query(`UPDATE issuance SET state = 'failed' WHERE id = ANY($1::text[]) AND state = 'pending'`, [
+      ids,
+    ]);
+  }
+
+  /** Pending records created before `createdBefore` (their batch crashed) become abandoned. */
+  async abandonStale(createdBefore: Date): Promise<AbandonedIssuance[]> {
+    return abandoned(
+      await this.sql.query<{ id: string; request_id: string }>(
+        `UPDATE issuance SET state = 'abandoned' WHERE state = 'pending' AND created_at < $1 RETURNING id, request_id`,
+        [createdBefore],
+      ),
+    );
+  }
+
+  /** Every record of a request that is re-run (crash retry) becomes abandoned. */
+  async abandonRequest(requestId: string): Promise<AbandonedIssuance[]> {
+    return abandoned(
+      await this.sql.query<{ id: string; request_id: string }>(
+        `UPDATE issuance SET state = 'abandoned' WHERE request_id = $1 AND state IN ('pending', 'issued') RETURNING id, request_id`,
+        [requestId],
+      ),
+    );
+  }
+
+  async get(id: string): Promise<IssuanceRecord | undefined> {
+    const [r] = await this.sql.query(`SELECT ${RECORD.select} FROM issuance WHERE id = $1`, [id]);
+    return r ? RECORD.read(r) : undefined;
+  }
+
+  /** The record of the MSO with this SHA-256 (a refresh presents it). */
+  async byMsoHash(msoSha256: string): Promise<RefreshSource | undefined> {
+    const [r] = await this.sql.query(`SELECT ${REFRESH_SOURCE.select} FROM issuance WHERE mso_sha256 = $1`, [
+      msoSha256,
+    ]);
+    return r ? REFRESH_SOURCE.read(r) : undefined;
+  }
+
+  /** Revokes one issued, unrevoked credential; false when there is none such. */
+  async revoke(id: string, revokedAt: Date, reason: string): Promise<boolean> {
+    const rows = await this.sql.query(
+      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
+        WHERE id = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
+      [id, revokedAt, reason],
+    );
+    return rows.length > 0;
+  }
+
+  /** Revokes every issued, unrevoked credential of a holder; returns their ids. */
+  async revokeHolder(holderRef: string, revokedAt: Date, reason: string): Promise<string[]> {
+    const rows = await this.sql.query<{ id: string }>(
+      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
+        WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
+      [holderRef, revokedAt, reason],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Ids of a holder's issued credentials that were revoked before, other than `except`. */
+  async revokedOfHolder(holderRef: string, except: readonly string[]): Promise<string[]> {
+    const rows = await this.sql.query<{ id: string }>(
+      `SELECT id FROM issuance WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NOT NULL AND NOT (id = ANY($2::text[]))`,
+      [holderRef, except],
+    );
+    return rows.map((r) => r.id);
+  }
+}

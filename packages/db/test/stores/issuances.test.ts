@@ -1,0 +1,101 @@
+import { randomUUID } from "node:crypto";
+import type { PendingIssuance } from "@iaca/db";
+import { expect, it } from "vitest";
+import { describeOnBothBackends } from "./backends.ts";
+
+const t = (m: number) => new Date(Date.UTC(2030, 0, 1, 0, m));
+
+function pending(requestId: string, o: Partial<PendingIssuance> = {}): PendingIssuance {
+  return {
+    id: randomUUID(),
+    requestId,
+    batchIndex: 0,
+    clientId: "wallet-a",
+    profile: "interop",
+    docType: "org.iso.23220.1.jp.mnc",
+    dsCertSerial: "0a0b",
+    msoSha256: randomUUID().replaceAll("-", "").padEnd(64, "0"),
+    deviceKeyThumbprint: "thumb",
+    holderRef: "h".repeat(64),
+    validFrom: t(0),
+    validUntil: t(60 * 24 * 90),
+    refreshedFrom: null,
+    createdAt: t(0),
+    ...o,
+  };
+}
+
+describeOnBothBackends("IssuanceStore", (db) => {
+  const store = () => db().stores.issuances;
+
+  it("records pending rows, completes only pending ones, and marks a failed batch", async () => {
+    const rows = [0, 1, 2].map((i) => pending("req-1", { batchIndex: i }));
+    await store().recordPending(rows);
+    expect(await store().get(rows[0]!.id)).toMatchObject({
+      id: rows[0]!.id,
+      clientId: "wallet-a",
+      state: "pending",
+      dsCertSerial: "0a0b",
+      validFrom: t(0),
+      signedAt: null,
+      revokedAt: null,
+      refreshedFrom: null,
+    });
+    await store().markFailed([rows[2]!.id]);
+    await store().complete([
+      { id: rows[0]!.id, signedAt: t(1) },
+      { id: rows[2]!.id, signedAt: t(1) },
+    ]);
+    expect(await store().get(rows[0]!.id)).toMatchObject({ state: "issued", signedAt: t(1) });
+    expect((await store().get(rows[1]!.id))?.state).toBe("pending");
+    expect((await store().get(rows[2]!.id))?.state).toBe("failed");
+    expect(await store().get(randomUUID())).toBeUndefined();
+    // one MSO hash is recorded once
+    await expect(store().recordPending([pending("req-x", { msoSha256: rows[1]!.msoSha256 })])).rejects.toThrow();
+  });
+
+  it("abandons stale pending records and the records of a re-run request", async () => {
+    const stale = pending("req-stale", { createdAt: t(-30) });
+    const fresh = pending("req-fresh", { createdAt: t(30) });
+    await store().recordPending([stale, fresh]);
+    expect(await store().abandonStale(t(0))).toContainEqual({ id: stale.id, requestId: "req-stale" });
+    expect((await store().get(fresh.id))?.state).toBe("pending");
+    const issued = pending("req-again");
+    await store().recordPending([issued]);
+    await store().complete([{ id: issued.id, signedAt: t(2) }]);
+    expect(await store().abandonRequest("req-again")).toEqual([{ id: issued.id, requestId: "req-again" }]);
+    expect(await store().abandonRequest("req-again")).toEqual([]);
+  });
+
+  it("finds the record a refresh presents by MSO hash", async () => {
+    const row = pending("req-refresh", { refreshedFrom: "old-id" });
+    await store().recordPending([row]);
+    expect(await store().byMsoHash(row.msoSha256)).toEqual({
+      id: row.id,
+      state: "pending",
+      validUntil: row.validUntil,
+      revokedAt: null,
+      holderRef: row.holderRef,
+      profile: "interop",
+      dsCertSerial: "0a0b",
+      deviceKeyThumbprint: "thumb",
+    });
+    expect((await store().get(row.id))?.refreshedFrom).toBe("old-id");
+    expect(await store().byMsoHash("0".repeat(64))).toBeUndefined();
+  });
+
+  it("revokes issued credentials one by one or per holder, each once", async () => {
+    const holder = "a".repeat(64);
+    const rows = [0, 1, 2].map((i) => pending("req-holder", { batchIndex: i, holderRef: holder }));
+    await store().recordPending(rows);
+    await store().complete(rows.slice(0, 2).map((r) => ({ id: r.id, signedAt: t(1) })));
+    expect(await store().revoke(rows[0]!.id, t(5), "holder request")).toBe(true);
+    expect(await store().revoke(rows[0]!.id, t(6), "again")).toBe(false);
+    expect(await store().revoke(rows[2]!.id, t(6), "pending")).toBe(false);
+    expect(await store().get(rows[0]!.id)).toMatchObject({ revokedAt: t(5), revocationReason: "holder request" });
+    const revoked = await store().revokeHolder(holder, t(7), "death");
+    expect(revoked).toEqual([rows[1]!.id]);
+    expect(await store().revokedOfHolder(holder, revoked)).toEqual([rows[0]!.id]);
+    expect(await store().revokeHolder(holder, t(8), "again")).toEqual([]);
+  });
+});
