@@ -1,8 +1,8 @@
 import type { Sql } from "@iaca/db";
+import { sha256 } from "@iaca/pki";
 import type { CertKind, PublishedCertificateInput, PublishedSetInput, PublishedTrustListInput } from "./published.ts";
 import type { DtsSource } from "./publisher.ts";
 import type { SignedTrustList } from "./vical.ts";
-import { sha256Hex } from "./x509.ts";
 
 // Reads packages/pki's tables (pki_certificate, pki_crl) and its own dts_trust_list with raw SQL,
 // so the DTS needs no write access to the PKI's tables except through install-crl.
@@ -93,7 +93,7 @@ export class DbSource implements DtsSource {
         issue.contentDigest,
         issue.signerSha256,
         Buffer.from(issue.cose),
-        sha256Hex(issue.cose),
+        sha256(issue.cose),
       ],
     );
   }
@@ -121,7 +121,7 @@ export class DbSource implements DtsSource {
     return this.sql.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO pki_crl (kind, number, this_update, next_update, der, sha256) VALUES ($1, $2, $3, $4, $5, $6)`,
-        [l.kind, l.number.toString(), l.thisUpdate, l.nextUpdate, Buffer.from(l.der), sha256Hex(l.der)],
+        [l.kind, l.number.toString(), l.thisUpdate, l.nextUpdate, Buffer.from(l.der), sha256(l.der)],
       );
       if (revoked.length === 0) return [];
       const rows = await tx.query<{ serial: string }>(

@@ -87,10 +87,3 @@ export function findSlot(p11: pkcs11js.PKCS11, token: string): Buffer {
     });
   return found[0]!;
 }
-
-/** Index of the slot among slots with a token present (what node-webcrypto-p11 calls `slot`). */
-export function slotIndex(p11: pkcs11js.PKCS11, slot: Buffer): number {
-  const i = p11.C_GetSlotList(true).findIndex((s) => s.equals(slot));
-  if (i < 0) throw new HsmError("HSM_TOKEN_NOT_FOUND", "token no longer present");
-  return i;
-}

@@ -5,7 +5,6 @@ import { auditSucceeded, type Database } from "@iaca/db";
 import {
   currentTrustListSigner,
   DbSource,
-  parseCertificate as dtsParseCertificate,
   Publisher,
   parsePublishedSet,
   type TrustListSigner,
@@ -14,7 +13,7 @@ import {
   vicalNextUpdate,
 } from "@iaca/dts";
 import type { KeyStore } from "@iaca/hsm";
-import { usagePeriod } from "@iaca/pki";
+import { parseCertificate, usagePeriod } from "@iaca/pki";
 import { type AuditSink, addDuration, clause, type Policy, subtractDuration } from "@iaca/policy";
 import { CONTROLS } from "./controls.ts";
 
@@ -256,7 +255,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
     deps.trustListSigner === false
       ? undefined
       : (deps.trustListSigner ?? (deps.hsm ? (await currentTrustListSigner(db, deps.hsm, now))?.signer : undefined));
-  const publishedKey = signer ? await publishedFingerprint(db, dtsParseCertificate(signer.certificate).sha256) : "";
+  const publishedKey = signer ? await publishedFingerprint(db, parseCertificate(signer.certificate).sha256) : "";
   const cache = deps.cache;
   if (signer && cache?.publishedKey === publishedKey && cache.validUntil && now < cache.validUntil && !dry) {
     // unchanged since the last pass, and no root expires before validUntil: the issue still holds
@@ -267,7 +266,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
       vicalCertificates(set, now),
       ["org.iso.23220.1.jp.mnc"],
       vicalNextUpdate(set, now),
-      dtsParseCertificate(signer.certificate).sha256,
+      parseCertificate(signer.certificate).sha256,
     );
     if (!set.trustList || set.trustList.contentDigest !== digest) {
       const before = set.trustList?.issueId ?? 0;
@@ -298,7 +297,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
       }
     }
     if (cache && !dry) {
-      cache.publishedKey = await publishedFingerprint(db, dtsParseCertificate(signer.certificate).sha256);
+      cache.publishedKey = await publishedFingerprint(db, parseCertificate(signer.certificate).sha256);
       const ends = set.certificates
         .filter((c) => c.kind === "iaca" && c.info.notAfter > now)
         .map((c) => c.info.notAfter);

@@ -5,14 +5,14 @@
 import { generateKeyPairSync, X509Certificate } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { KeyStore } from "@iaca/hsm";
 import type { Policy } from "@iaca/policy";
-import { type DigestSigningKeyStore, keyStoreSigner, pkiKeyStateCheck } from "./hsm.ts";
-import { type IssueResult, issueMdoc } from "./issue.ts";
+import { type IssueResult, issueMdoc, pkiKeyStateCheck } from "./issue.ts";
 
 /** The parts of pki's DemoResult this needs (structurally compatible with it). */
 export interface DemoMdocHandles {
   policy: Policy;
-  ops: { hsm: DigestSigningKeyStore };
+  ops: { hsm: Pick<KeyStore, "signer"> };
   ds: { keyUri: string; der: Uint8Array; serial: string };
   files?: Record<string, string>;
 }
@@ -89,7 +89,7 @@ export async function writeDemoMdocs(
     notBefore: new Date(cert.validFrom),
     notAfter: new Date(cert.validTo),
   };
-  const signer = keyStoreSigner(h.ops.hsm, h.ds.keyUri, h.ds.der);
+  const signer = await h.ops.hsm.signer(h.ds.keyUri);
   const results: Record<string, IssueResult> = {};
   for (const profile of ["interop", "seed-2024"]) {
     const r = await issueMdoc({
@@ -97,6 +97,7 @@ export async function writeDemoMdocs(
       input,
       deviceKey: jwk,
       signer,
+      dsCertificate: h.ds.der,
       mso: h.policy.mso,
       now,
       keyStateCheck: pkiKeyStateCheck(record, h.policy),

@@ -5,27 +5,20 @@
  * authentication (deviceSigned) is out of scope: this checks issuer data authentication.
  */
 import "reflect-metadata";
-import { X509Certificate as NodeX509 } from "node:crypto";
-import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  X509Certificate,
-  X509Crl,
-} from "@peculiar/x509";
+import { digest } from "@iaca/hsm";
+import { type CertificateInfo, type CrlInfo, parseCertificate, parseCrl } from "@iaca/pki";
+import { algorithmBy } from "@iaca/policy";
+import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
 import { type CborValue, decodeCbor, EmbeddedCbor, FullDate, get, Tagged, TDate } from "./cbor.ts";
 import { VERIFIER_REVOCATION_CHECK, VERIFIER_VALIDITY_CHECK } from "./controls.ts";
 import {
-  algForCurve,
-  COSE_ALGS,
   type CoseSign1,
   checkCoseKey,
-  digest,
   HEADER_ALG,
   HEADER_X5CHAIN,
-  isCoseAlg,
   parseSign1,
+  sign1Algorithm,
+  sign1X5Chain,
   verifySign1,
 } from "./cose.ts";
 import { MDOC_DS_EKU } from "./issue.ts";
@@ -139,13 +132,13 @@ export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions
     top.add("format.structure", false, "not an IssuerSigned, Document or DeviceResponse (or no documents)");
     return { ok: false, checks: top.list, documents: [] };
   }
-  let anchors: X509Certificate[];
-  let pool: X509Certificate[];
-  let crls: X509Crl[];
+  let anchors: CertificateInfo[];
+  let pool: CertificateInfo[];
+  let crls: CrlInfo[];
   try {
     anchors = loadCerts(opts.trustAnchors);
     pool = loadCerts(opts.untrusted ?? []);
-    crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => new X509Crl(d));
+    crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => parseCrl(d));
     if ((opts.crls ?? []).length > 0 && crls.length === 0) throw new Error("no CRL in the given CRL input");
   } catch (e) {
     top.add("inputs", false, `unreadable trust anchor, certificate or CRL: ${(e as Error).message}`);
@@ -169,14 +162,14 @@ export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions
   return { ok: checks.every((c) => c.status !== "FAIL"), format, checks, documents };
 }
 
-function loadCerts(list: CertInput[]): X509Certificate[] {
-  return list.flatMap((c) => readDerList(c, "CERTIFICATE")).map((d) => new X509Certificate(d));
+function loadCerts(list: CertInput[]): CertificateInfo[] {
+  return list.flatMap((c) => readDerList(c, "CERTIFICATE")).map((d) => parseCertificate(d));
 }
 
 interface Ctx {
-  anchors: X509Certificate[];
-  pool: X509Certificate[];
-  crls: X509Crl[];
+  anchors: CertificateInfo[];
+  pool: CertificateInfo[];
+  crls: CrlInfo[];
   at: Date;
   expected?: string;
 }
@@ -243,22 +236,23 @@ async function verifyDocument(
 
   // ---- COSE_Sign1 headers
   let sign1: CoseSign1 | undefined;
-  let alg: number | undefined;
-  let ds: X509Certificate | undefined;
-  let extra: X509Certificate[] = [];
+  let alg: ReturnType<typeof sign1Algorithm>;
+  let ds: CertificateInfo | undefined;
+  let extra: CertificateInfo[] = [];
   try {
     sign1 = parseSign1(get(issuerSigned, "issuerAuth"));
-    alg = sign1.protectedHeaders.get(HEADER_ALG) as number;
+    if (!sign1.payload) throw new Error("COSE_Sign1 payload is not a bstr");
+    alg = sign1Algorithm(sign1);
     const x5 = sign1.unprotected.get(HEADER_X5CHAIN) ?? sign1.protectedHeaders.get(HEADER_X5CHAIN);
-    const chain = x5 instanceof Uint8Array ? [x5] : Array.isArray(x5) ? x5 : [];
-    if (!isCoseAlg(alg)) throw new Error(`protected alg ${String(alg)} is not ES256/ES384/ES512`);
-    if (chain.length === 0 || !chain.every((x) => x instanceof Uint8Array))
-      throw new Error("x5chain (33) missing or not bstr");
-    [ds, ...extra] = (chain as Uint8Array[]).map((d) => new X509Certificate(d));
+    const chain = sign1X5Chain(sign1) ?? [];
+    if (!alg)
+      throw new Error(`protected alg ${String(sign1.protectedHeaders.get(HEADER_ALG))} is not ES256/ES384/ES512`);
+    if (chain.length === 0) throw new Error("x5chain (33) missing or not bstr");
+    [ds, ...extra] = chain.map((d) => parseCertificate(d));
     c.add(
       "cose.header",
       true,
-      `alg ${COSE_ALGS[alg].name} in protected header; x5chain ${x5 instanceof Uint8Array ? "single bstr" : `array of ${chain.length}`}`,
+      `alg ${alg.jose} in protected header; x5chain ${x5 instanceof Uint8Array ? "single bstr" : `array of ${chain.length}`}`,
     );
   } catch (e) {
     c.add("cose.header", false, (e as Error).message);
@@ -268,13 +262,12 @@ async function verifyDocument(
   let mso: Map<CborValue, CborValue> | undefined;
   if (sign1) {
     try {
-      const payload = decodeCbor(sign1.payload);
+      const payload = decodeCbor(sign1.payload as Uint8Array);
       if (!(payload instanceof EmbeddedCbor)) throw new Error("payload is not tag 24 (MobileSecurityObjectBytes)");
       const m = payload.decode();
       if (!(m instanceof Map)) throw new Error("MSO is not a map");
       if (m.get("version") !== "1.0") throw new Error('MSO version is not "1.0"');
-      if (!["SHA-256", "SHA-384", "SHA-512"].includes(m.get("digestAlgorithm") as string))
-        throw new Error("unsupported digestAlgorithm");
+      if (!algorithmBy("hash", m.get("digestAlgorithm"))) throw new Error("unsupported digestAlgorithm");
       if (typeof m.get("docType") !== "string") throw new Error("MSO docType missing");
       if (!(m.get("valueDigests") instanceof Map)) throw new Error("valueDigests missing");
       checkCoseKey(get(m.get("deviceKeyInfo") as CborValue, "deviceKey"));
@@ -286,32 +279,28 @@ async function verifyDocument(
   }
 
   // ---- signature
-  if (sign1 && ds && isCoseAlg(alg)) {
+  if (sign1 && ds && alg) {
     try {
-      const key = new NodeX509(Buffer.from(ds.rawData)).publicKey;
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      const curveName =
-        curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;
-      if (algForCurve(curveName ?? "") !== alg)
-        c.add("cose.signature", false, `alg ${alg} does not match the DS key curve ${curveName}`);
-      else
+      if (ds.curve !== alg.curve)
+        c.add("cose.signature", false, `alg ${alg.cose} does not match the DS key curve ${ds.curve}`);
+      else {
+        const ok = verifySign1(sign1, ds);
         c.add(
           "cose.signature",
-          verifySign1(sign1, alg, key),
-          verifySign1(sign1, alg, key)
-            ? "issuerAuth signature verifies with the DS key"
-            : "issuerAuth signature does not verify with the DS key",
+          ok,
+          ok ? "issuerAuth signature verifies with the DS key" : "issuerAuth signature does not verify with the DS key",
         );
+      }
     } catch (e) {
       c.add("cose.signature", false, (e as Error).message);
     }
   } else c.add("cose.signature", false, "no usable COSE_Sign1 / DS certificate");
 
   // ---- DS chain, profile, CRL
-  let issuerCa: X509Certificate | undefined;
+  let issuerCa: CertificateInfo | undefined;
   if (ds) {
     out.dsSubject = ds.subject;
-    out.dsSerial = ds.serialNumber.toLowerCase();
+    out.dsSerial = ds.serial;
     const path = await buildPath(ds, ctx.anchors, [...extra, ...ctx.pool], ctx.at);
     if ("error" in path) c.add("ds.chain", false, path.error);
     else {
@@ -322,9 +311,8 @@ async function verifyDocument(
         `${path.path.map((p) => p.subject).join(" <- ")} (trusted anchor), valid at ${ctx.at.toISOString()}`,
       );
     }
-    const eku = ds.getExtension(ExtendedKeyUsageExtension);
-    const ku = ds.getExtension(KeyUsagesExtension);
-    const ekuOk = !!eku?.usages.map(String).includes(MDOC_DS_EKU);
+    const ku = ds.x509.getExtension(KeyUsagesExtension);
+    const ekuOk = ds.ekus.includes(MDOC_DS_EKU);
     const kuOk = !ku || (ku.usages & KeyUsageFlags.digitalSignature) !== 0;
     c.add(
       "ds.eku",
@@ -415,7 +403,7 @@ async function verifyDocument(
 
   // ---- digests
   if (mso) {
-    const alg2 = mso.get("digestAlgorithm") as "SHA-256" | "SHA-384" | "SHA-512";
+    const alg2 = algorithmBy("hash", mso.get("digestAlgorithm"))!.hash;
     const vd = mso.get("valueDigests") as Map<CborValue, CborValue>;
     const failed: string[] = [];
     const verified: Item[] = [];
@@ -479,31 +467,30 @@ async function verifyDocument(
 
 /** Path from the DS to a trust anchor through untrusted CA/link certificates (signature, validity, CA rules). */
 async function buildPath(
-  leaf: X509Certificate,
-  anchors: X509Certificate[],
-  pool: X509Certificate[],
+  leaf: CertificateInfo,
+  anchors: CertificateInfo[],
+  pool: CertificateInfo[],
   at: Date,
-): Promise<{ path: X509Certificate[] } | { error: string }> {
-  const within = (x: X509Certificate) => at >= x.notBefore && at <= x.notAfter;
+): Promise<{ path: CertificateInfo[] } | { error: string }> {
+  const within = (x: CertificateInfo) => at >= x.notBefore && at <= x.notAfter;
   if (!within(leaf))
     return {
       error: `DS certificate not valid at ${at.toISOString()} (${leaf.notBefore.toISOString()} .. ${leaf.notAfter.toISOString()})`,
     };
   if (anchors.length === 0) return { error: "no trust anchor given" };
   const notes: string[] = [];
-  const signs = async (issuer: X509Certificate, child: X509Certificate) => {
+  const signs = async (issuer: CertificateInfo, child: CertificateInfo) => {
     try {
-      return await child.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+      return await child.x509.verify({ publicKey: issuer.x509.publicKey, signatureOnly: true });
     } catch {
       return false;
     }
   };
-  const isCa = (x: X509Certificate) => {
-    const bc = x.getExtension(BasicConstraintsExtension);
-    const ku = x.getExtension(KeyUsagesExtension);
-    return !!bc?.ca && (!ku || (ku.usages & KeyUsageFlags.keyCertSign) !== 0);
+  const isCa = (x: CertificateInfo) => {
+    const ku = x.x509.getExtension(KeyUsagesExtension);
+    return x.isCa && (!ku || (ku.usages & KeyUsageFlags.keyCertSign) !== 0);
   };
-  const walk = async (cur: X509Certificate, path: X509Certificate[]): Promise<X509Certificate[] | undefined> => {
+  const walk = async (cur: CertificateInfo, path: CertificateInfo[]): Promise<CertificateInfo[] | undefined> => {
     for (const a of anchors) {
       if (a.subject !== cur.issuer) continue;
       if (!(await signs(a, cur))) {
@@ -522,7 +509,7 @@ async function buildPath(
     }
     if (path.length >= 5) return undefined;
     for (const p of pool) {
-      if (p.subject !== cur.issuer || path.some((x) => x.equal(p))) continue;
+      if (p.subject !== cur.issuer || path.some((x) => x.sha256 === p.sha256)) continue;
       if (!(await signs(p, cur))) continue;
       if (!within(p) || !isCa(p)) {
         notes.push(`intermediate/link "${p.subject}" not valid at the time or not a CA`);
@@ -541,27 +528,27 @@ async function buildPath(
 }
 
 async function checkCrl(
-  ds: X509Certificate,
-  issuer: X509Certificate | undefined,
-  crls: X509Crl[],
+  ds: CertificateInfo,
+  issuer: CertificateInfo | undefined,
+  crls: CrlInfo[],
   at: Date,
-  anchors: X509Certificate[] = [],
-  pool: X509Certificate[] = [],
+  anchors: CertificateInfo[] = [],
+  pool: CertificateInfo[] = [],
 ): Promise<[boolean, string]> {
   const candidates = crls.filter((c) => c.issuer === ds.issuer);
   if (!issuer) return [false, "no trusted issuer to check the CRL signature against"];
-  const signedBy = async (crl: X509Crl, cert: X509Certificate) => {
+  const signedBy = async (crl: CrlInfo, cert: CertificateInfo) => {
     try {
-      return await crl.verify({ publicKey: cert.publicKey });
+      return await crl.x509.verify({ publicKey: cert.x509.publicKey });
     } catch {
       return false;
     }
   };
   // After a root re-key the CRL (scope: the issuer name, RFC 5280 5.) is signed by the new key of the
   // same CA: accept a key of that name which itself chains to a trust anchor (the anchor, or a link).
-  const sameCaKey = async (crl: X509Crl) => {
+  const sameCaKey = async (crl: CrlInfo) => {
     for (const k of [...anchors, ...pool]) {
-      if (k.subject !== ds.issuer || k.equal(issuer) || !(await signedBy(crl, k))) continue;
+      if (k.subject !== ds.issuer || k.sha256 === issuer.sha256 || !(await signedBy(crl, k))) continue;
       if (!("error" in (await buildPath(k, anchors, pool, at)))) return true;
     }
     return false;
@@ -571,12 +558,8 @@ async function checkCrl(
     if (!ok) continue;
     if (crl.nextUpdate && crl.nextUpdate < at)
       return [false, `CRL expired (nextUpdate ${crl.nextUpdate.toISOString()})`];
-    const entry = crl.findRevoked(ds);
-    if (entry)
-      return [
-        false,
-        `DS certificate ${ds.serialNumber.toLowerCase()} is revoked (since ${entry.revocationDate.toISOString()})`,
-      ];
+    const entry = crl.x509.findRevoked(ds.x509);
+    if (entry) return [false, `DS certificate ${ds.serial} is revoked (since ${entry.revocationDate.toISOString()})`];
     return [true, `DS not listed in the CRL of ${crl.issuer} (thisUpdate ${crl.thisUpdate.toISOString()})`];
   }
   return [
