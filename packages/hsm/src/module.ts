@@ -9,7 +9,7 @@ export interface LoadedModule {
   readonly path: string;
   readonly p11: pkcs11js.PKCS11;
   refs: number;
-  /** False when another component (e.g. graphene-pk11) initialised the library first. */
+  /** False when another component of the process initialised the library first. */
   ownsInitialize: boolean;
 }
 

@@ -6,6 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSoftHsm, type SoftHsm } from "../../../test/support/softhsm.ts";
 import { ClusterKeyStore, digest, KeyStore, rawToDer, softwareSigner } from "../src/index.ts";
 
+/** Source files under `p` whose text contains `name`. */
+function naming(p: string, name: string): string[] {
+  if (statSync(p).isDirectory()) return readdirSync(p).flatMap((f) => naming(join(p, f), name));
+  return /\.(ts|mts|mjs)$/.test(p) && readFileSync(p, "utf8").includes(name) ? [p] : [];
+}
+
 let hsm: SoftHsm;
 let ks: KeyStore;
 
@@ -80,10 +86,7 @@ describe("the one Signer", () => {
     const offenders = ["packages", "apps"]
       .flatMap((d) => readdirSync(join(root, d)).map((w) => join(root, d, w, "src")))
       .filter((src) => !src.endsWith(join("packages", "hsm", "src")) && statSync(src, { throwIfNoEntry: false }))
-      .flatMap(function walk(p: string): string[] {
-        if (statSync(p).isDirectory()) return readdirSync(p).flatMap((f) => walk(join(p, f)));
-        return /\.(ts|mts|mjs)$/.test(p) && readFileSync(p, "utf8").includes("softwareSigner") ? [p] : [];
-      });
+      .flatMap((src) => naming(src, "softwareSigner"));
     expect(offenders).toEqual([]);
   });
 });
