@@ -1,4 +1,4 @@
-import { createHash, type JsonWebKey, type KeyObject, randomBytes } from "node:crypto";
+import { type JsonWebKey, type KeyObject, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { AuditSink } from "@iaca/policy";
 import { ALGORITHMS, type Algorithm, type Curve, type HashAlgorithm } from "@iaca/policy";
@@ -20,7 +20,7 @@ import { curveFromParams, publicKeyFromPoint, rawToDer, uncompressedPoint } from
 import { ckr, DEVICE_LOST, HsmError, SESSION_LOST, toHsmError } from "./errors.ts";
 import { acquireModule, findSlot, type LoadedModule, releaseModule } from "./module.ts";
 import { type Lease, SessionPool } from "./pool.ts";
-import { type Signer, signerOver } from "./signer.ts";
+import { digest, type Signer, signerOver } from "./signer.ts";
 import { SignWorkers } from "./signers.ts";
 import { formatPkcs11Uri, type KeyRef, keyUri, type Pkcs11Uri, toUri } from "./uri.ts";
 
@@ -530,7 +530,7 @@ export class KeyStore {
 
   /** Hashes `data` in node (SHA-256/384/512), then CKM_ECDSA on the token. */
   async sign(ref: KeyRef, data: Buffer | Uint8Array, hash: HashAlgorithm = "SHA-256"): Promise<EcdsaSignature> {
-    return this.signDigest(ref, createHash(ALGORITHMS[curveOfHash(hash)].nodeHash).update(data).digest());
+    return this.signDigest(ref, digest(hash, data));
   }
 
   /** AES-256-GCM (CKM_AES_GCM) with a fresh random 96-bit IV and a 128-bit tag. */
@@ -885,11 +885,4 @@ function gcm(iv: Buffer, aad?: Buffer | Uint8Array): pkcs11js.Mechanism {
       tagBits: 128,
     } as pkcs11js.GcmParams,
   };
-}
-
-/** The curve whose ECDSA hash is `hash` (the registry pairs them one to one). */
-function curveOfHash(hash: HashAlgorithm): Curve {
-  const a = Object.values(ALGORITHMS).find((x) => x.hash === hash);
-  if (!a) throw new HsmError("HSM_INVALID_INPUT", `unsupported hash ${hash}`);
-  return a.curve;
 }

@@ -1,5 +1,5 @@
 import { KeyObject, sign as nodeSign, hash as oneShotHash, type webcrypto } from "node:crypto";
-import { type Algorithm, algorithmBy, type HashAlgorithm } from "@iaca/policy";
+import { ALGORITHMS, type Algorithm, algorithmBy, type HashAlgorithm } from "@iaca/policy";
 import { HsmError } from "./errors.ts";
 
 /**
@@ -15,16 +15,18 @@ export interface Signer {
   signDigest(digest: Uint8Array): Promise<Uint8Array>;
 }
 
-const DIGEST_SIZE: Record<HashAlgorithm, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
-const NODE_HASH: Record<HashAlgorithm, string> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
+/** The registry by hash (each hash belongs to one curve), for the per-item digests of an MSO. */
+const BY_HASH = new Map<HashAlgorithm, Algorithm>(Object.values(ALGORITHMS).map((a) => [a.hash, a]));
 
 /** SHA-256/384/512 of `data`. */
 export function digest(hash: HashAlgorithm, data: Uint8Array): Buffer {
   // One-shot crypto.hash as a binary (latin1) string written into Buffer's shared pool: a Buffer that
   // crypto.hash allocates is an off-heap buffer of its own (~1.5 us per item vs ~0.5 us this way).
-  const size = DIGEST_SIZE[hash];
+  const a = BY_HASH.get(hash);
+  if (!a) throw new HsmError("HSM_INVALID_INPUT", `unsupported hash ${hash}`);
+  const size = a.digestSize;
   const out = Buffer.allocUnsafe(size);
-  if (out.write(oneShotHash(NODE_HASH[hash], data, "binary"), 0, size, "binary") !== size)
+  if (out.write(oneShotHash(a.nodeHash, data, "binary"), 0, size, "binary") !== size)
     throw new HsmError("HSM_INVALID_INPUT", `${hash} digest of unexpected length`);
   return out;
 }

@@ -7,7 +7,7 @@ import "reflect-metadata";
 import { randomBytes, randomInt } from "node:crypto";
 import { digest, type Signer } from "@iaca/hsm";
 import { assertCanSign, type CertificateInfo, type DsRecordLike, parseCertificate } from "@iaca/pki";
-import { type AuditSink, addDuration, type Policy } from "@iaca/policy";
+import { type AuditSink, addDuration, type HashAlgorithm, type Policy } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { PrivateKeyUsagePeriod } from "@peculiar/asn1-x509";
 import { type CborValue, EmbeddedCbor, encodeCbor, TDate } from "./cbor.ts";
@@ -239,7 +239,7 @@ export interface ValidityInfo {
 
 export interface MsoInput {
   docType: string;
-  digestAlgorithm: "SHA-256" | "SHA-384" | "SHA-512";
+  digestAlgorithm: HashAlgorithm;
   valueDigests: Map<string, Map<number, Uint8Array>>;
   deviceKey: Map<CborValue, CborValue>;
   keyAuthorizations?: { nameSpaces?: string[]; dataElements?: Record<string, string[]> };
