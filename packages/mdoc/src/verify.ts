@@ -7,7 +7,7 @@
 import "reflect-metadata";
 import { digest } from "@iaca/hsm";
 import { type CertificateInfo, type CrlInfo, parseCertificate, parseCrl } from "@iaca/pki";
-import { algorithmBy } from "@iaca/policy";
+import { type Algorithm, algorithmBy } from "@iaca/policy";
 import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
 import { type CborValue, decodeCbor, EmbeddedCbor, FullDate, get, Tagged, TDate } from "./cbor.ts";
 import { VERIFIER_REVOCATION_CHECK, VERIFIER_VALIDITY_CHECK } from "./controls.ts";
@@ -182,9 +182,34 @@ async function verifyDocument(
   ctx: Ctx,
 ): Promise<VerifiedDocument> {
   const out: VerifiedDocument = { docType: docType ?? "", elements: {} };
-  // ---- structure of IssuerSigned and its items
+  const items = readItems(issuerSigned, c);
+  const auth = readIssuerAuth(issuerSigned, c);
+  const mso = auth.sign1 ? readMso(auth.sign1, c) : undefined;
+  checkSignature(auth, c);
+  if (auth.ds) await checkDs(auth.ds, auth.extra, c, ctx, out);
+  else c.add("ds.chain", false, "no DS certificate");
+  if (!mso) return out;
+  checkValidity(mso, auth.ds, c, ctx, out);
+  const msoType = mso.get("docType") as string;
+  const want = ctx.expected ?? (fromDocument ? docType : msoType);
+  if (!docType) out.docType = msoType;
+  const ok = msoType === want && (!fromDocument || docType === msoType);
+  c.add(
+    "mso.doctype",
+    ok,
+    ok
+      ? `docType ${msoType}`
+      : `MSO docType ${msoType} differs from ${fromDocument ? `Document docType ${docType}` : `expected ${want}`}`,
+  );
+  checkDigests(mso, items, c, out);
+  return out;
+}
+
+type Item = { ns: string; raw: Uint8Array; digestID: number; id: string; value: CborValue };
+
+/** Structure of IssuerSigned and its items (format.issuer-signed). */
+function readItems(issuerSigned: CborValue, c: Checks): Item[] {
   const nameSpaces = get(issuerSigned, "nameSpaces");
-  type Item = { ns: string; raw: Uint8Array; digestID: number; id: string; value: CborValue };
   const items: Item[] = [];
   const structural: string[] = [];
   if (nameSpaces !== undefined && !(nameSpaces instanceof Map)) structural.push("nameSpaces is not a map");
@@ -234,7 +259,18 @@ async function verifyDocument(
     structural.length ? structural.join("; ") : `${items.length} IssuerSignedItems, all tag 24 with >= 16-byte salts`,
   );
 
-  // ---- COSE_Sign1 headers
+  return items;
+}
+
+interface IssuerAuth {
+  sign1: CoseSign1 | undefined;
+  alg: Algorithm | undefined;
+  ds: CertificateInfo | undefined;
+  extra: CertificateInfo[];
+}
+
+/** The COSE_Sign1 headers: alg and the DS certificate chain (cose.header). */
+function readIssuerAuth(issuerSigned: CborValue, c: Checks): IssuerAuth {
   let sign1: CoseSign1 | undefined;
   let alg: ReturnType<typeof sign1Algorithm>;
   let ds: CertificateInfo | undefined;
@@ -258,27 +294,31 @@ async function verifyDocument(
     c.add("cose.header", false, (e as Error).message);
   }
 
-  // ---- MSO encoding
-  let mso: Map<CborValue, CborValue> | undefined;
-  if (sign1) {
-    try {
-      const payload = decodeCbor(sign1.payload as Uint8Array);
-      if (!(payload instanceof EmbeddedCbor)) throw new Error("payload is not tag 24 (MobileSecurityObjectBytes)");
-      const m = payload.decode();
-      if (!(m instanceof Map)) throw new Error("MSO is not a map");
-      if (m.get("version") !== "1.0") throw new Error('MSO version is not "1.0"');
-      if (!algorithmBy("hash", m.get("digestAlgorithm"))) throw new Error("unsupported digestAlgorithm");
-      if (typeof m.get("docType") !== "string") throw new Error("MSO docType missing");
-      if (!(m.get("valueDigests") instanceof Map)) throw new Error("valueDigests missing");
-      checkCoseKey(get(m.get("deviceKeyInfo") as CborValue, "deviceKey"));
-      mso = m;
-      c.add("mso.encoding", true, `tag-24 MSO version 1.0, ${m.get("digestAlgorithm")}, device key COSE_Key`);
-    } catch (e) {
-      c.add("mso.encoding", false, (e as Error).message);
-    }
-  }
+  return { sign1, alg, ds, extra };
+}
 
-  // ---- signature
+/** The MSO in the COSE payload (mso.encoding). */
+function readMso(sign1: CoseSign1, c: Checks): Map<CborValue, CborValue> | undefined {
+  try {
+    const payload = decodeCbor(sign1.payload as Uint8Array);
+    if (!(payload instanceof EmbeddedCbor)) throw new Error("payload is not tag 24 (MobileSecurityObjectBytes)");
+    const m = payload.decode();
+    if (!(m instanceof Map)) throw new Error("MSO is not a map");
+    if (m.get("version") !== "1.0") throw new Error('MSO version is not "1.0"');
+    if (!algorithmBy("hash", m.get("digestAlgorithm"))) throw new Error("unsupported digestAlgorithm");
+    if (typeof m.get("docType") !== "string") throw new Error("MSO docType missing");
+    if (!(m.get("valueDigests") instanceof Map)) throw new Error("valueDigests missing");
+    checkCoseKey(get(m.get("deviceKeyInfo") as CborValue, "deviceKey"));
+    c.add("mso.encoding", true, `tag-24 MSO version 1.0, ${m.get("digestAlgorithm")}, device key COSE_Key`);
+    return m;
+  } catch (e) {
+    c.add("mso.encoding", false, (e as Error).message);
+  }
+  return undefined;
+}
+
+/** The issuerAuth signature with the DS key (cose.signature). */
+function checkSignature({ sign1, alg, ds }: IssuerAuth, c: Checks): void {
   if (sign1 && ds && alg) {
     try {
       if (ds.curve !== alg.curve)
@@ -295,174 +335,171 @@ async function verifyDocument(
       c.add("cose.signature", false, (e as Error).message);
     }
   } else c.add("cose.signature", false, "no usable COSE_Sign1 / DS certificate");
+}
 
-  // ---- DS chain, profile, CRL
+/** The DS certificate: path to a trust anchor, EKU/key usage, CRL (ds.chain, ds.eku, ds.crl). */
+async function checkDs(
+  ds: CertificateInfo,
+  extra: CertificateInfo[],
+  c: Checks,
+  ctx: Ctx,
+  out: VerifiedDocument,
+): Promise<void> {
   let issuerCa: CertificateInfo | undefined;
-  if (ds) {
-    out.dsSubject = ds.subject;
-    out.dsSerial = ds.serial;
-    const path = await buildPath(ds, ctx.anchors, [...extra, ...ctx.pool], ctx.at);
-    if ("error" in path) c.add("ds.chain", false, path.error);
-    else {
-      issuerCa = path.path[1];
+  out.dsSubject = ds.subject;
+  out.dsSerial = ds.serial;
+  const path = await buildPath(ds, ctx.anchors, [...extra, ...ctx.pool], ctx.at);
+  if ("error" in path) c.add("ds.chain", false, path.error);
+  else {
+    issuerCa = path.path[1];
+    c.add(
+      "ds.chain",
+      true,
+      `${path.path.map((p) => p.subject).join(" <- ")} (trusted anchor), valid at ${ctx.at.toISOString()}`,
+    );
+  }
+  const ku = ds.x509.getExtension(KeyUsagesExtension);
+  const ekuOk = ds.ekus.includes(MDOC_DS_EKU);
+  const kuOk = !ku || (ku.usages & KeyUsageFlags.digitalSignature) !== 0;
+  c.add(
+    "ds.eku",
+    ekuOk && kuOk,
+    ekuOk
+      ? kuOk
+        ? `EKU ${MDOC_DS_EKU} (mdoc DS) present`
+        : "keyUsage lacks digitalSignature"
+      : `EKU ${MDOC_DS_EKU} (mdoc DS) missing`,
+  );
+  // control mdoc.verifier.revocation-check
+  if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
+  else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
+}
+
+/** validityInfo: tdate form, validity at ctx.at, signed within the DS validity (mdoc.verifier.validity-check). */
+function checkValidity(
+  mso: Map<CborValue, CborValue>,
+  ds: CertificateInfo | undefined,
+  c: Checks,
+  ctx: Ctx,
+  out: VerifiedDocument,
+): void {
+  const vi = mso.get("validityInfo");
+  const names = ["signed", "validFrom", "validUntil", "expectedUpdate"] as const;
+  const dates: Partial<Record<(typeof names)[number], Date>> = {};
+  const bad: string[] = [];
+  for (const n of names) {
+    const v = get(vi as CborValue, n);
+    if (v === undefined) {
+      if (n !== "expectedUpdate") bad.push(`${n} missing`);
+      continue;
+    }
+    if (v instanceof Tagged && v.tag === 1) bad.push(`${n} is tag 1 (epoch); tdate must be tag 0`);
+    else if (!(v instanceof TDate)) bad.push(`${n} is not a tag-0 tdate`);
+    else if (!TDATE_RE.test(v.value) || Number.isNaN(v.date.getTime())) bad.push(`${n} is not YYYY-MM-DDTHH:MM:SSZ`);
+    else dates[n] = v.date;
+  }
+  c.add(
+    "mso.tdate",
+    bad.length === 0,
+    bad.length ? bad.join("; ") : "validityInfo dates are tag 0, YYYY-MM-DDTHH:MM:SSZ",
+  );
+  out.validityInfo = Object.fromEntries(
+    Object.entries(dates).map(([k, v]) => [k, v.toISOString().replace(".000", "")]),
+  );
+  const { signed, validFrom, validUntil, expectedUpdate } = dates;
+  if (signed && validFrom && validUntil) {
+    const rules: string[] = [];
+    if (validFrom < signed) rules.push("validFrom is before signed");
+    if (validUntil <= validFrom) rules.push("validUntil is not after validFrom");
+    if (expectedUpdate && (expectedUpdate < validFrom || expectedUpdate > validUntil))
+      rules.push("expectedUpdate outside validFrom..validUntil");
+    if (ctx.at < validFrom)
+      rules.push(`not yet valid at ${ctx.at.toISOString()} (validFrom ${validFrom.toISOString()})`);
+    if (ctx.at > validUntil) rules.push(`expired at ${ctx.at.toISOString()} (validUntil ${validUntil.toISOString()})`);
+    c.add(
+      "mso.validity",
+      rules.length === 0,
+      rules.length
+        ? rules.join("; ")
+        : `validFrom <= ${ctx.at.toISOString()} <= validUntil (${VERIFIER_VALIDITY_CHECK.id})`,
+    );
+    if (ds) {
+      const inDs = signed >= ds.notBefore && signed <= ds.notAfter;
       c.add(
-        "ds.chain",
-        true,
-        `${path.path.map((p) => p.subject).join(" <- ")} (trusted anchor), valid at ${ctx.at.toISOString()}`,
+        "mso.signed-in-ds-validity",
+        inDs,
+        inDs
+          ? "signed within the DS certificate validity"
+          : `signed ${signed.toISOString()} outside the DS validity ${ds.notBefore.toISOString()} .. ${ds.notAfter.toISOString()}`,
       );
     }
-    const ku = ds.x509.getExtension(KeyUsagesExtension);
-    const ekuOk = ds.ekus.includes(MDOC_DS_EKU);
-    const kuOk = !ku || (ku.usages & KeyUsageFlags.digitalSignature) !== 0;
-    c.add(
-      "ds.eku",
-      ekuOk && kuOk,
-      ekuOk
-        ? kuOk
-          ? `EKU ${MDOC_DS_EKU} (mdoc DS) present`
-          : "keyUsage lacks digitalSignature"
-        : `EKU ${MDOC_DS_EKU} (mdoc DS) missing`,
-    );
-    // control mdoc.verifier.revocation-check
-    if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
-    else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
-  } else {
-    c.add("ds.chain", false, "no DS certificate");
-  }
+  } else c.add("mso.validity", false, "validityInfo incomplete");
+}
 
-  // ---- validity (control mdoc.verifier.validity-check)
-  if (mso) {
-    const vi = mso.get("validityInfo");
-    const names = ["signed", "validFrom", "validUntil", "expectedUpdate"] as const;
-    const dates: Partial<Record<(typeof names)[number], Date>> = {};
-    const bad: string[] = [];
-    for (const n of names) {
-      const v = get(vi as CborValue, n);
-      if (v === undefined) {
-        if (n !== "expectedUpdate") bad.push(`${n} missing`);
-        continue;
-      }
-      if (v instanceof Tagged && v.tag === 1) bad.push(`${n} is tag 1 (epoch); tdate must be tag 0`);
-      else if (!(v instanceof TDate)) bad.push(`${n} is not a tag-0 tdate`);
-      else if (!TDATE_RE.test(v.value) || Number.isNaN(v.date.getTime())) bad.push(`${n} is not YYYY-MM-DDTHH:MM:SSZ`);
-      else dates[n] = v.date;
-    }
-    c.add(
-      "mso.tdate",
-      bad.length === 0,
-      bad.length ? bad.join("; ") : "validityInfo dates are tag 0, YYYY-MM-DDTHH:MM:SSZ",
-    );
-    out.validityInfo = Object.fromEntries(
-      Object.entries(dates).map(([k, v]) => [k, v.toISOString().replace(".000", "")]),
-    );
-    const { signed, validFrom, validUntil, expectedUpdate } = dates;
-    if (signed && validFrom && validUntil) {
-      const rules: string[] = [];
-      if (validFrom < signed) rules.push("validFrom is before signed");
-      if (validUntil <= validFrom) rules.push("validUntil is not after validFrom");
-      if (expectedUpdate && (expectedUpdate < validFrom || expectedUpdate > validUntil))
-        rules.push("expectedUpdate outside validFrom..validUntil");
-      if (ctx.at < validFrom)
-        rules.push(`not yet valid at ${ctx.at.toISOString()} (validFrom ${validFrom.toISOString()})`);
-      if (ctx.at > validUntil)
-        rules.push(`expired at ${ctx.at.toISOString()} (validUntil ${validUntil.toISOString()})`);
-      c.add(
-        "mso.validity",
-        rules.length === 0,
-        rules.length
-          ? rules.join("; ")
-          : `validFrom <= ${ctx.at.toISOString()} <= validUntil (${VERIFIER_VALIDITY_CHECK.id})`,
-      );
-      if (ds) {
-        const inDs = signed >= ds.notBefore && signed <= ds.notAfter;
-        c.add(
-          "mso.signed-in-ds-validity",
-          inDs,
-          inDs
-            ? "signed within the DS certificate validity"
-            : `signed ${signed.toISOString()} outside the DS validity ${ds.notBefore.toISOString()} .. ${ds.notAfter.toISOString()}`,
-        );
-      }
-    } else c.add("mso.validity", false, "validityInfo incomplete");
+/** Element digests against the MSO (mso.digests); the verified elements go to `out`. */
+function checkDigests(mso: Map<CborValue, CborValue>, items: Item[], c: Checks, out: VerifiedDocument): void {
+  const alg2 = algorithmBy("hash", mso.get("digestAlgorithm"))!.hash;
+  const vd = mso.get("valueDigests") as Map<CborValue, CborValue>;
+  const failed: string[] = [];
+  const verified: Item[] = [];
+  for (const it of items) {
+    const expected = get(vd.get(it.ns) as CborValue, it.digestID);
+    if (!(expected instanceof Uint8Array)) failed.push(`${it.ns}/${it.id}: digestID not in MSO`);
+    else if (!Buffer.from(expected).equals(digest(alg2, it.raw))) failed.push(`${it.ns}/${it.id}: digest mismatch`);
+    else verified.push(it);
   }
+  c.add(
+    "mso.digests",
+    failed.length === 0 && items.length > 0,
+    failed.length ? failed.join("; ") : items.length ? `${items.length} element digests match` : "no elements",
+  );
+  const byNs: Record<string, string[]> = {};
+  for (const it of verified) {
+    byNs[it.ns] ??= [];
+    byNs[it.ns]!.push(it.id);
+  }
+  const profile = profileFor(out.docType, byNs);
+  if (profile) out.profile = profile.id;
+  for (const it of verified) {
+    out.elements[it.ns] ??= {};
+    out.elements[it.ns]![it.id] = restoreElement(profile, it.ns, it.id, it.value);
+  }
+  checkElementFormats(verified, profile, c);
+}
 
-  // ---- docType
-  if (mso) {
-    const msoType = mso.get("docType") as string;
-    const want = ctx.expected ?? (fromDocument ? docType : msoType);
-    if (!docType) out.docType = msoType;
-    const ok = msoType === want && (!fromDocument || docType === msoType);
-    c.add(
-      "mso.doctype",
-      ok,
-      ok
-        ? `docType ${msoType}`
-        : `MSO docType ${msoType} differs from ${fromDocument ? `Document docType ${docType}` : `expected ${want}`}`,
-    );
+/** Tag-1 dates and element types per the recognised profile (elements.format). */
+function checkElementFormats(verified: Item[], profile: ReturnType<typeof profileFor>, c: Checks): void {
+  const fmt: string[] = [];
+  for (const it of verified) {
+    const spec = profile?.namespaces[it.ns]?.[it.id];
+    const v = it.value;
+    if (v instanceof Tagged && v.tag === 1) fmt.push(`${it.ns}/${it.id}: tag 1 date; use tag 0 or 1004`);
+    if (!spec) continue;
+    const okType =
+      spec.type === "tstr"
+        ? typeof v === "string"
+        : spec.type === "uint"
+          ? (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n)
+          : spec.type === "int"
+            ? typeof v === "number" || typeof v === "bigint"
+            : spec.type === "bool"
+              ? typeof v === "boolean"
+              : spec.type === "bstr"
+                ? v instanceof Uint8Array
+                : spec.type === "full-date"
+                  ? v instanceof FullDate && /^\d{4}-\d{2}-\d{2}$/.test(v.value)
+                  : v instanceof TDate && TDATE_RE.test(v.value);
+    if (!okType) fmt.push(`${it.ns}/${it.id}: not ${spec.type}`);
   }
-
-  // ---- digests
-  if (mso) {
-    const alg2 = algorithmBy("hash", mso.get("digestAlgorithm"))!.hash;
-    const vd = mso.get("valueDigests") as Map<CborValue, CborValue>;
-    const failed: string[] = [];
-    const verified: Item[] = [];
-    for (const it of items) {
-      const expected = get(vd.get(it.ns) as CborValue, it.digestID);
-      if (!(expected instanceof Uint8Array)) failed.push(`${it.ns}/${it.id}: digestID not in MSO`);
-      else if (!Buffer.from(expected).equals(digest(alg2, it.raw))) failed.push(`${it.ns}/${it.id}: digest mismatch`);
-      else verified.push(it);
-    }
-    c.add(
-      "mso.digests",
-      failed.length === 0 && items.length > 0,
-      failed.length ? failed.join("; ") : items.length ? `${items.length} element digests match` : "no elements",
-    );
-    const byNs: Record<string, string[]> = {};
-    for (const it of verified) {
-      byNs[it.ns] ??= [];
-      byNs[it.ns]!.push(it.id);
-    }
-    const profile = profileFor(out.docType, byNs);
-    if (profile) out.profile = profile.id;
-    for (const it of verified) {
-      out.elements[it.ns] ??= {};
-      out.elements[it.ns]![it.id] = restoreElement(profile, it.ns, it.id, it.value);
-    }
-    // ---- element formats
-    const fmt: string[] = [];
-    for (const it of verified) {
-      const spec = profile?.namespaces[it.ns]?.[it.id];
-      const v = it.value;
-      if (v instanceof Tagged && v.tag === 1) fmt.push(`${it.ns}/${it.id}: tag 1 date; use tag 0 or 1004`);
-      if (!spec) continue;
-      const okType =
-        spec.type === "tstr"
-          ? typeof v === "string"
-          : spec.type === "uint"
-            ? (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n)
-            : spec.type === "int"
-              ? typeof v === "number" || typeof v === "bigint"
-              : spec.type === "bool"
-                ? typeof v === "boolean"
-                : spec.type === "bstr"
-                  ? v instanceof Uint8Array
-                  : spec.type === "full-date"
-                    ? v instanceof FullDate && /^\d{4}-\d{2}-\d{2}$/.test(v.value)
-                    : v instanceof TDate && TDATE_RE.test(v.value);
-      if (!okType) fmt.push(`${it.ns}/${it.id}: not ${spec.type}`);
-    }
-    c.add(
-      "elements.format",
-      fmt.length === 0,
-      fmt.length
-        ? fmt.join("; ")
-        : profile
-          ? `element types match profile ${profile.id}`
-          : "no tag-1 dates (docType profile unknown; types not checked)",
-    );
-  }
-  return out;
+  c.add(
+    "elements.format",
+    fmt.length === 0,
+    fmt.length
+      ? fmt.join("; ")
+      : profile
+        ? `element types match profile ${profile.id}`
+        : "no tag-1 dates (docType profile unknown; types not checked)",
+  );
 }
 
 /** Path from the DS to a trust anchor through untrusted CA/link certificates (signature, validity, CA rules). */
