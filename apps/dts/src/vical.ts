@@ -10,9 +10,8 @@ import {
   signSign1,
   verifySign1,
 } from "@iaca/mdoc";
-import { parseCertificate } from "@iaca/pki";
+import { type CertificateInfo, parseCertificate, verifySigned } from "@iaca/pki";
 import { IacaError } from "@iaca/policy";
-import type { X509Certificate } from "@peculiar/x509";
 import { biguint, type CborValue, decodeCbor, encodeCbor, tdate } from "./cbor.ts";
 import { type PublishedCertificate, type PublishedSet, statusOf } from "./published.ts";
 
@@ -142,10 +141,29 @@ function readSign1(cose: Uint8Array) {
   }
 }
 
+const signedBy = (c: CertificateInfo, by: CertificateInfo) => c.issuer === by.subject && verifySigned(c.der, by.spki);
+
+/** The trusted IACA that issued `signer`, directly or through a link certificate valid at `now` (old key certifies the new). */
+function trustedIssuer(
+  signer: CertificateInfo,
+  anchors: CertificateInfo[],
+  links: CertificateInfo[],
+  now: Date,
+): CertificateInfo | undefined {
+  const direct = anchors.find((a) => signedBy(signer, a));
+  if (direct) return direct;
+  for (const link of links) {
+    if (now < link.notBefore || now > link.notAfter || !signedBy(signer, link)) continue;
+    const a = anchors.find((x) => signedBy(link, x));
+    if (a) return a;
+  }
+  return undefined;
+}
+
 export interface VerifiedTrustList {
   vical: Map<string, unknown>;
-  signer: X509Certificate;
-  anchor: X509Certificate;
+  signer: CertificateInfo;
+  anchor: CertificateInfo;
   issueId: number;
   certificates: Uint8Array[];
 }
@@ -175,36 +193,14 @@ export async function verifyTrustList(
   if (!alg) throw new TrustListError("TRUST_LIST_ALG", `unsupported COSE algorithm ${sign1.protectedHeaders.get(1)}`);
   const x5 = sign1X5Chain(sign1)?.[0];
   if (!x5) throw new TrustListError("TRUST_LIST_MALFORMED", "no x5chain certificate");
-  const signerInfo = parseCertificate(x5);
-  const signer = signerInfo.x509;
-  if (!signerInfo.ekus.includes(EKU_VICAL_SIGNER))
+  const signer = parseCertificate(x5);
+  if (!signer.ekus.includes(EKU_VICAL_SIGNER))
     throw new TrustListError("TRUST_LIST_SIGNER_EKU", "signer certificate lacks EKU 1.0.18013.5.1.8");
   if (now < signer.notBefore || now > signer.notAfter)
     throw new TrustListError("TRUST_LIST_SIGNER_EXPIRED", "signer certificate is not valid now");
-  if (!verifySign1(sign1, signerInfo))
+  if (!verifySign1(sign1, signer))
     throw new TrustListError("TRUST_LIST_SIGNATURE", "COSE_Sign1 signature does not verify");
-  let anchor: X509Certificate | undefined;
-  const anchors = trustedIacas.map((d) => parseCertificate(d).x509);
-  const signedBy = async (c: X509Certificate, by: X509Certificate) =>
-    c.issuer === by.subject && (await c.verify({ publicKey: by, signatureOnly: true }).catch(() => false));
-  for (const a of anchors) {
-    if (await signedBy(signer, a)) {
-      anchor = a;
-      break;
-    }
-  }
-  // signer <- link (old key certifies the new key) <- trusted old root
-  for (const der of anchor ? [] : links) {
-    const link = parseCertificate(der).x509;
-    if (now < link.notBefore || now > link.notAfter || !(await signedBy(signer, link))) continue;
-    for (const a of anchors) {
-      if (await signedBy(link, a)) {
-        anchor = a;
-        break;
-      }
-    }
-    if (anchor) break;
-  }
+  const anchor = trustedIssuer(signer, trustedIacas.map(parseCertificate), links.map(parseCertificate), now);
   if (!anchor) throw new TrustListError("TRUST_LIST_UNTRUSTED", "signer certificate is not issued by a trusted IACA");
   const vical = decodeCbor(payload) as Map<string, unknown>;
   const infos = (vical.get("certificateInfos") as Map<string, unknown>[]) ?? [];

@@ -74,7 +74,7 @@ describe("verifier journey over HTTP", () => {
     const anchors = trustListCertificatesUnverified(cose).filter((c) => sha256(c) === pinned);
     expect(anchors).toHaveLength(1);
     const verified = await verifyTrustList(cose, anchors, now);
-    expect(sha256(new Uint8Array(verified.anchor.rawData))).toBe(pinned);
+    expect(sha256(verified.anchor.der)).toBe(pinned);
 
     const iacaPem = save("iaca.pem", toPem(anchors[0]!, "CERTIFICATE"));
     const crlUrl = new URL(pki.policy.revocation.crlUrl).pathname;

@@ -2,10 +2,11 @@
  * `iaca demo` extension: after pki's runDemo has made roots, DS keys and CRLs, write sample mdocs
  * (IssuerSigned, both profiles) signed by the active DS key in the demo HSM, for a fictional person.
  */
-import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KeyStore } from "@iaca/hsm";
+import { parseCertificate } from "@iaca/pki";
 import type { Policy } from "@iaca/policy";
 import { type IssueResult, issueMdoc, pkiKeyStateCheck } from "./issue.ts";
 
@@ -83,12 +84,8 @@ export async function writeDemoMdocs(
   put("device-key.jwk", `${JSON.stringify(jwk, null, 2)}\n`);
   const input = samplePersonInput();
   put("person.json", `${JSON.stringify(input, null, 2)}\n`);
-  const cert = new X509Certificate(h.ds.der);
-  const record = {
-    serial: h.ds.serial,
-    notBefore: new Date(cert.validFrom),
-    notAfter: new Date(cert.validTo),
-  };
+  const cert = parseCertificate(h.ds.der);
+  const record = { serial: h.ds.serial, notBefore: cert.notBefore, notAfter: cert.notAfter };
   const signer = await h.ops.hsm.signer(h.ds.keyUri);
   const results: Record<string, IssueResult> = {};
   for (const profile of ["interop", "seed-2024"]) {
