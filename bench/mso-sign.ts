@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Document } from "@auth0/mdl";
 import { discardAudit } from "@iaca/policy";
 import { defaultSignWorkers, KeyStore } from "../packages/hsm/src/index.ts";
-import { issueMdoc, keyStoreSigner } from "../packages/mdoc/src/index.ts";
+import { issueMdoc } from "../packages/mdoc/src/index.ts";
 import { makeDs, makeDsCertFor, makeIaca } from "../packages/mdoc/test/support/testpki.ts";
 import { createSoftHsm } from "../test/support/softhsm.ts";
 import { median, timeAsync, typicalMdoc } from "./support/workload.ts";
@@ -80,13 +80,16 @@ const ks = await KeyStore.open({
 });
 const key = await ks.generateEcKey("bench-ds");
 const dsCert = await makeDsCertFor(iaca, new Uint8Array((await ks.getPublicKey(key.uri)).spki));
-const signer = keyStoreSigner(ks, key.uri, new Uint8Array(dsCert.rawData));
+const signer = await ks.signer(key.uri);
+const dsCertificate = new Uint8Array(dsCert.rawData);
 
 const digest = createHash("sha256").update("mobile security object").digest();
 const cases: Record<string, (ms: number) => Promise<number>> = {
   "raw KeyStore sign": (ms) => timeAsync(ms, CONCURRENCY, () => ks.signDigestRaw(key.uri, digest)),
   "MSO via KeyStore": (ms) =>
-    timeAsync(ms, CONCURRENCY, () => issueMdoc({ profile: "interop", input, deviceKey, signer, mso: MSO })),
+    timeAsync(ms, CONCURRENCY, () =>
+      issueMdoc({ profile: "interop", input, deviceKey, signer, dsCertificate, mso: MSO }),
+    ),
   "@auth0/mdl in-memory": auth0Slice,
 };
 

@@ -47,6 +47,7 @@ describe("interop", async () => {
       input: samplePerson(),
       deviceKey: jwk,
       signer: ds.signer,
+      dsCertificate: ds.der,
       mso: MSO,
     }),
     "seed-2024": await issueMdoc({
@@ -54,6 +55,7 @@ describe("interop", async () => {
       input: samplePerson(),
       deviceKey: jwk,
       signer: ds.signer,
+      dsCertificate: ds.der,
       mso: MSO,
     }),
   };

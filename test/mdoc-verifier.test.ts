@@ -18,6 +18,7 @@ import {
 } from "../packages/mdoc/src/index.ts";
 import {
   deviceJwk,
+  issuing,
   makeCrl,
   makeDs,
   makeIaca,
@@ -88,17 +89,13 @@ describe("crafted mdocs (test PKI, valid signatures, one rule broken each)", asy
   const jwk = await deviceJwk();
 
   /** Issues a normal mdoc, then re-signs it with a mutated MSO. */
-  async function craft(
-    mutate: (mso: Map<CborValue, CborValue>) => void,
-    signer = ds.signer,
-    signWith = signer,
-  ): Promise<Uint8Array> {
-    const r = await issueMdoc({ profile: "interop", input: samplePerson(), deviceKey: jwk, signer, mso: MSO });
+  async function craft(mutate: (mso: Map<CborValue, CborValue>) => void, by = ds, signWith = by): Promise<Uint8Array> {
+    const r = await issueMdoc({ ...issuing(by), profile: "interop", input: samplePerson(), deviceKey: jwk, mso: MSO });
     const is = decodeCbor(r.issuerSigned) as Map<CborValue, CborValue>;
     const payload = decodeCbor((is.get("issuerAuth") as Uint8Array[])[2]!) as EmbeddedCbor;
     const mso = payload.decode() as Map<CborValue, CborValue>;
     mutate(mso);
-    is.set("issuerAuth", await signMso(mso, signWith));
+    is.set("issuerAuth", await signMso(mso, signWith.signer, signWith.der));
     return encodeCbor(is);
   }
   const vi = (mso: Map<CborValue, CborValue>) => mso.get("validityInfo") as Map<CborValue, CborValue>;
@@ -181,7 +178,7 @@ describe("crafted mdocs (test PKI, valid signatures, one rule broken each)", asy
   it("rejects a DS certificate without the mdoc DS EKU", async () => {
     const noEku = await makeDs(iaca, { eku: false });
     // issuing refuses such a DS (mdoc.signer.key-state), so the MSO is signed directly
-    const bytes = await craft(() => {}, ds.signer, noEku.signer);
+    const bytes = await craft(() => {}, ds, noEku);
     const r = await verifyMdoc(bytes, { trustAnchors: [iaca.pem] });
     expect(failed(r)).toEqual(["ds.eku"]);
   });
@@ -191,7 +188,7 @@ describe("crafted mdocs (test PKI, valid signatures, one rule broken each)", asy
     const newRoot = await makeIaca({ name: oldRoot.cert.subject });
     const link = await linkCert(oldRoot, newRoot);
     const dsNew = await makeDs(newRoot);
-    const bytes = await craft(() => {}, dsNew.signer);
+    const bytes = await craft(() => {}, dsNew);
     const without = await verifyMdoc(bytes, { trustAnchors: [oldRoot.pem] });
     expect(failed(without)).toEqual(["ds.chain"]);
     const r = await verifyMdoc(bytes, { trustAnchors: [oldRoot.pem], untrusted: [link.toString("pem")] });

@@ -1,9 +1,9 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
+import { sha256 } from "@iaca/pki";
 import { DTS_EXPORT_IDENTICAL } from "./controls.ts";
 import { DtsError, PATHS } from "./paths.ts";
 import type { PublishedTree } from "./tree.ts";
-import { sha256Hex } from "./x509.ts";
 
 /** Where a tree path lands in an export directory ("/crl/ds.crl" -> DIR/crl/ds.crl). */
 export function exportFilePath(dir: string, path: string): string {
@@ -36,7 +36,7 @@ export async function verifyExport(dir: string): Promise<string[]> {
   const bad: string[] = [];
   for (const f of manifest.files) {
     try {
-      if (sha256Hex(await readFile(exportFilePath(dir, f.path))) !== f.sha256) bad.push(f.path);
+      if (sha256(await readFile(exportFilePath(dir, f.path))) !== f.sha256) bad.push(f.path);
     } catch {
       bad.push(f.path);
     }

@@ -1,5 +1,5 @@
+import type { CrlInfo } from "@iaca/pki";
 import { type Policy, subtractDuration } from "@iaca/policy";
-import type { CrlInfo } from "./x509.ts";
 
 /**
  * Freshness of one revocation list at an instant:

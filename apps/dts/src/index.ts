@@ -10,4 +10,3 @@ export * from "./publisher.ts";
 export * from "./store.ts";
 export * from "./tree.ts";
 export * from "./vical.ts";
-export * from "./x509.ts";

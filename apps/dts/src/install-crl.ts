@@ -1,10 +1,9 @@
-import { failures, type LintResult, lintArtifact, parseCertificate as pkiParseCertificate } from "@iaca/pki";
+import { type CrlInfo, failures, fromPemOrDer, type LintResult, lintArtifact, parseCrl } from "@iaca/pki";
 import { type AuditSink, clause, type Policy } from "@iaca/policy";
 import { DTS_CRL_INSTALL_VERIFIED } from "./controls.ts";
 import { DtsError } from "./paths.ts";
 import { parsePublishedSet } from "./published.ts";
 import type { DbSource } from "./store.ts";
-import { type CrlInfo, fromPemOrDer, parseCrl } from "./x509.ts";
 
 export interface InstallCrlOptions {
   source: DbSource;
@@ -83,7 +82,7 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     );
   let issuer: (typeof candidates)[number] | undefined;
   for (const c of candidates) {
-    if (await crl.crl.verify({ publicKey: c.info.cert }).catch(() => false)) {
+    if (await crl.x509.verify({ publicKey: c.info.x509 }).catch(() => false)) {
       issuer = c;
       break;
     }
@@ -99,7 +98,7 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     );
   const { results } = lintArtifact(der!, {
     policy: o.policy,
-    issuer: pkiParseCertificate(issuer.info.der),
+    issuer: issuer.info.asn1,
     profile: o.kind,
     ...(previous !== undefined ? { previousCrlNumber: previous } : {}),
   });

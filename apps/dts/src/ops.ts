@@ -4,41 +4,23 @@
 import type { CertificateKind, Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import {
+  type CertificateInfo,
   createCsr,
   csrPem,
-  detectCertProfile,
   failures,
+  fromPemOrDer,
   lintArtifact,
   type PublicKeyInfo,
   parseArtifact,
-  parseCertificate as pkiParseCertificate,
+  parseCertificate,
   publicKeyInfo,
+  sha256,
   verifySigned,
 } from "@iaca/pki";
 import { type AuditSink, clause, type Policy } from "@iaca/policy";
 import { DTS_TRUST_LIST_SIGNED } from "./controls.ts";
 import { DtsError } from "./paths.ts";
-import type { CoseAlg, TrustListSigner } from "./vical.ts";
-import { EKU_VICAL_SIGNER } from "./vical.ts";
-import { type CertInfo, fromPemOrDer, parseCertificate, sha256Hex } from "./x509.ts";
-
-const spkiDer = (c: CertInfo) => new Uint8Array(c.cert.publicKey.rawData);
-
-/** A TrustListSigner over a KeyStore key (KeyStore.sign hashes and signs on the token; raw r||s). */
-export function keyStoreTrustListSigner(hsm: KeyStore, keyUri: string, certificate: Uint8Array): TrustListSigner {
-  const info = publicKeyInfo(spkiDer(parseCertificate(certificate)));
-  const [alg, hash]: [CoseAlg, "SHA-256" | "SHA-384" | "SHA-512"] =
-    info.curve === "P-384"
-      ? ["ES384", "SHA-384"]
-      : info.curve === "P-521"
-        ? ["ES512", "SHA-512"]
-        : ["ES256", "SHA-256"];
-  return {
-    certificate,
-    alg,
-    sign: async (tbs) => new Uint8Array((await hsm.sign(keyUri, tbs, hash)).raw),
-  };
-}
+import { EKU_VICAL_SIGNER, type TrustListSigner } from "./vical.ts";
 
 /** The current trust-list signer of this room: newest valid, unrevoked tsl-signer certificate whose key is here. */
 export async function currentTrustListSigner(
@@ -48,7 +30,7 @@ export async function currentTrustListSigner(
 ): Promise<{ signer: TrustListSigner; serial: string } | undefined> {
   const row = await db.stores.certificates.trustListSignerAt(now);
   if (!row) return undefined;
-  return { signer: keyStoreTrustListSigner(hsm, row.keyRef!, new Uint8Array(row.der)), serial: row.serial };
+  return { signer: { certificate: new Uint8Array(row.der), key: await hsm.signer(row.keyRef!) }, serial: row.serial };
 }
 
 /** Generates the trust-list signer key in the online HSM and the CSR to carry to the root ceremony. */
@@ -68,7 +50,7 @@ export async function signerKeygen(o: {
   const csr = await createCsr({
     subject: { C: n.C, ST: n.ST, O: o.policy.ds.organization ?? n.O, CN: `Japan mdoc Trust List Signer ${seq}` },
     key: info,
-    signer: { signRaw: async (data, hash) => new Uint8Array((await o.hsm.sign(key.uri, data, hash)).raw) },
+    signer: await o.hsm.signer(key.uri),
   });
   await o.db.stores.certificates.addKey({ uri: key.uri, role: "tsl-signer", label, spkiSha256: info.fingerprint, csr });
   await o.audit.append({
@@ -79,15 +61,15 @@ export async function signerKeygen(o: {
     clause: clause("6.1.1"),
     details: { keyFingerprint: info.fingerprint },
   });
-  return { keyUri: key.uri, csr, csrPem: csrPem(csr), csrSha256: sha256Hex(csr), fingerprint: info.fingerprint };
+  return { keyUri: key.uri, csr, csrPem: csrPem(csr), csrSha256: sha256(csr), fingerprint: info.fingerprint };
 }
 
 /** Verifies `der` was signed by one of the published IACA keys (roots, or link certificates' subject keys). */
-async function issuedByPublishedIaca(db: Database, cert: CertInfo): Promise<CertInfo | undefined> {
+async function issuedByPublishedIaca(db: Database, cert: CertificateInfo): Promise<CertificateInfo | undefined> {
   const rows = await db.stores.certificates.caCertificatesWithKeyId(cert.aki);
   for (const r of rows) {
     const ca = parseCertificate(new Uint8Array(r.der));
-    if (ca.subject === cert.issuer && verifySigned(cert.der, spkiDer(ca))) return ca;
+    if (ca.subject === cert.issuer && verifySigned(cert.der, ca.spki)) return ca;
   }
   return undefined;
 }
@@ -106,14 +88,14 @@ export async function signerInstall(o: {
   const info = parseCertificate(der);
   if (!info.ekus.includes(EKU_VICAL_SIGNER))
     throw new DtsError("DTS_SIGNER_EKU", "the certificate lacks EKU 1.0.18013.5.1.8 (trust-list signer)");
-  const fp = publicKeyInfo(spkiDer(info)).fingerprint;
+  const fp = publicKeyInfo(info.spki).fingerprint;
   const key = await o.db.stores.certificates.keyByFingerprint(fp);
   if (key?.role !== "tsl-signer" || key.destroyedAt)
     throw new DtsError("DTS_SIGNER_KEY_UNKNOWN", `no trust-list signer key with fingerprint ${fp} in this room`);
   const issuer = await issuedByPublishedIaca(o.db, info);
   if (!issuer) throw new DtsError("DTS_SIGNER_CHAIN", "the certificate is not signed by a published IACA key");
   const bad = failures(
-    lintArtifact(der, { policy: o.policy, issuer: pkiParseCertificate(issuer.der), profile: "tsl-signer" }).results,
+    lintArtifact(der, { policy: o.policy, issuer: parseCertificate(issuer.der).asn1, profile: "tsl-signer" }).results,
   );
   if (bad.length)
     throw new DtsError("DTS_SIGNER_PROFILE", `profile check failed: ${bad.map((b) => b.rule).join(", ")}`);
@@ -129,7 +111,12 @@ export async function signerInstall(o: {
   return { serial: info.serial, sha256: info.sha256 };
 }
 
-async function upsertCertificate(db: Database, info: CertInfo, kind: CertificateKind, keyRef: string | null = null) {
+async function upsertCertificate(
+  db: Database,
+  info: CertificateInfo,
+  kind: CertificateKind,
+  keyRef: string | null = null,
+) {
   const certificates = db.stores.certificates;
   const existing = await certificates.get(info.serial);
   if (existing) {
@@ -144,7 +131,7 @@ async function upsertCertificate(db: Database, info: CertInfo, kind: Certificate
     subject: info.subject,
     ski: info.ski,
     aki: info.aki || null,
-    spkiSha256: publicKeyInfo(spkiDer(info)).fingerprint,
+    spkiSha256: publicKeyInfo(info.spki).fingerprint,
     rootGen: 0,
     notBefore: info.notBefore,
     notAfter: info.notAfter,
@@ -173,13 +160,13 @@ export async function installCaCertificates(o: {
   for (const c of certs) {
     const a = parseArtifact(c.der);
     if (a.kind !== "certificate") throw new DtsError("DTS_CERT_UNREADABLE", "not a certificate");
-    const p = detectCertProfile(a.cert.tbsCertificate);
+    const p = c.kind;
     if (p !== "iaca" && p !== "link")
       throw new DtsError("DTS_CERT_KIND", `${c.sha256} is a ${p} certificate, not a root or link`);
   }
   const trusted = (await o.db.stores.certificates.unrevokedRoots()).map((r) => parseCertificate(new Uint8Array(r.der)));
   const installed: string[] = [];
-  const isRoot = (c: CertInfo) => c.isCa && (!c.aki || c.aki === c.ski);
+  const isRoot = (c: CertificateInfo) => c.isCa && (!c.aki || c.aki === c.ski);
   // Bootstrap: the first root, pinned by fingerprint.
   if (trusted.length === 0) {
     const first = certs.find((c) => isRoot(c) && c.sha256 === o.bootstrapFingerprint?.toLowerCase());
@@ -188,8 +175,7 @@ export async function installCaCertificates(o: {
         "DTS_ROOT_UNPINNED",
         "no root is trusted yet: pass the first root's SHA-256 fingerprint to bootstrap",
       );
-    if (!verifySigned(first.der, spkiDer(first)))
-      throw new DtsError("DTS_CERT_SIGNATURE", "root self-signature invalid");
+    if (!verifySigned(first.der, first.spki)) throw new DtsError("DTS_CERT_SIGNATURE", "root self-signature invalid");
     if (await upsertCertificate(o.db, first, "iaca")) installed.push(first.sha256);
     trusted.push(first);
   }
@@ -203,10 +189,10 @@ export async function installCaCertificates(o: {
         // a root whose key a trusted root certified through a link in this batch (or already published)
         const links = [...certs.filter((l) => !isRoot(l))];
         ok =
-          verifySigned(c.der, spkiDer(c)) &&
-          links.some((l) => l.ski === c.ski && trusted.some((t) => t.ski === l.aki && verifySigned(l.der, spkiDer(t))));
+          verifySigned(c.der, c.spki) &&
+          links.some((l) => l.ski === c.ski && trusted.some((t) => t.ski === l.aki && verifySigned(l.der, t.spki)));
       } else {
-        ok = trusted.some((t) => t.ski === c.aki && t.subject === c.issuer && verifySigned(c.der, spkiDer(t)));
+        ok = trusted.some((t) => t.ski === c.aki && t.subject === c.issuer && verifySigned(c.der, t.spki));
       }
       if (!ok) continue;
       if (await upsertCertificate(o.db, c, isRoot(c) ? "iaca" : "link")) installed.push(c.sha256);

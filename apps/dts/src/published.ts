@@ -1,4 +1,4 @@
-import { type CertInfo, type CrlInfo, parseCertificate, parseCrl } from "./x509.ts";
+import { type CertificateInfo, type CrlInfo, parseCertificate, parseCrl } from "@iaca/pki";
 
 /** Role of a published certificate. */
 export type CertKind = "iaca" | "link" | "ds" | "trust-list-signer";
@@ -38,7 +38,7 @@ export interface PublishedSetInput {
 }
 
 export interface PublishedCertificate extends Omit<PublishedCertificateInput, "der"> {
-  info: CertInfo;
+  info: CertificateInfo;
 }
 
 export interface PublishedSet {
@@ -82,7 +82,7 @@ function compareCerts(a: PublishedCertificate, b: PublishedCertificate): number 
  * may differ: after a re-key the CRL is signed by the new root key for certificates of the old one
  * (same CA name, RFC 5280 §5: the CRL scope is the issuer name).
  */
-function listedOn(list: CrlInfo | undefined, cert: CertInfo): boolean {
+function listedOn(list: CrlInfo | undefined, cert: CertificateInfo): boolean {
   if (!list) return false;
   if (list.issuer !== cert.issuer) return false;
   return list.revokedSerials.includes(cert.serial);

@@ -1,9 +1,9 @@
 import type { CertificateKind, ListKind, NewList, Stores } from "@iaca/db";
 import { LISTED_KINDS } from "@iaca/db";
+import { sha256 } from "@iaca/pki";
 import type { CertKind, PublishedCertificateInput, PublishedSetInput, PublishedTrustListInput } from "./published.ts";
 import type { DtsSource } from "./publisher.ts";
 import type { SignedTrustList } from "./vical.ts";
-import { sha256Hex } from "./x509.ts";
 
 // Reads packages/pki's records (certificates, CRL/ARL) and the DTS's own trust-list issues through
 // their stores, so the DTS writes the PKI's tables only through install-crl.
@@ -63,7 +63,7 @@ export class DbSource implements DtsSource {
       contentDigest: issue.contentDigest,
       signerSha256: issue.signerSha256,
       cose: issue.cose,
-      sha256: sha256Hex(issue.cose),
+      sha256: sha256(issue.cose),
     });
   }
 
@@ -83,6 +83,6 @@ export class DbSource implements DtsSource {
     l: Omit<NewList, "sha256">,
     revoked: readonly { serial: string; at: Date }[] = [],
   ): Promise<string[]> {
-    return this.stores.certificates.installList({ ...l, sha256: sha256Hex(l.der) }, revoked);
+    return this.stores.certificates.installList({ ...l, sha256: sha256(l.der) }, revoked);
   }
 }

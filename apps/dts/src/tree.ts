@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { type CrlInfo, toPem } from "@iaca/pki";
 import { type Policy, subtractDuration } from "@iaca/policy";
 import { DTS_CRL_AT_CDP, DTS_PUBLISH_CA, DTS_PUBLISH_DS_BEFORE_USE } from "./controls.ts";
 import { freshness, type ListFreshness } from "./freshness.ts";
@@ -12,7 +13,6 @@ import {
   statusTransitions,
 } from "./published.ts";
 import { TRUST_SCHEMA } from "./trust-schema.ts";
-import { type CrlInfo, toPem } from "./x509.ts";
 
 export const MEDIA = {
   certDer: "application/pkix-cert",

@@ -1,49 +1,30 @@
 import "reflect-metadata";
-import { createHash, webcrypto } from "node:crypto";
-import { getProfile, HEADER_ALG, HEADER_X5CHAIN, parseSign1, sigStructure } from "@iaca/mdoc";
+import { createHash } from "node:crypto";
+import type { Signer } from "@iaca/hsm";
+import {
+  type CoseSign1,
+  getProfile,
+  parseSign1,
+  sign1Algorithm,
+  sign1X5Chain,
+  signSign1,
+  verifySign1,
+} from "@iaca/mdoc";
+import { type CertificateInfo, parseCertificate, verifySigned } from "@iaca/pki";
 import { IacaError } from "@iaca/policy";
-import { X509Certificate } from "@peculiar/x509";
 import { biguint, type CborValue, decodeCbor, encodeCbor, tdate } from "./cbor.ts";
 import { type PublishedCertificate, type PublishedSet, statusOf } from "./published.ts";
-import { parseCertificate } from "./x509.ts";
 
 /** ISO/IEC 18013-5 extended key usage of a VICAL (trust list) signer certificate. */
 export const EKU_VICAL_SIGNER = "1.0.18013.5.1.8";
 
-export type CoseAlg = "ES256" | "ES384" | "ES512";
-const COSE_ALG: Record<CoseAlg, number> = { ES256: -7, ES384: -35, ES512: -36 };
-const ALG_PARAMS: Record<number, { hash: string; curve: string }> = {
-  [-7]: { hash: "SHA-256", curve: "P-256" },
-  [-35]: { hash: "SHA-384", curve: "P-384" },
-  [-36]: { hash: "SHA-512", curve: "P-521" },
-};
-
 /**
  * The online trust-list signer: its certificate (issued by the IACA at a ceremony, EKU
- * 1.0.18013.5.1.8) and a signing function over the HSM key. `sign` returns the raw r||s
- * signature (WebCrypto's ECDSA output, which is COSE's format).
+ * 1.0.18013.5.1.8) and its HSM key (KeyStore.signer).
  */
 export interface TrustListSigner {
   certificate: Uint8Array;
-  alg: CoseAlg;
-  sign(toBeSigned: Uint8Array): Promise<Uint8Array>;
-}
-
-/** A signer over a WebCrypto private key (software for tests, or the HSM WebCrypto bridge). */
-export function webCryptoSigner(
-  certificate: Uint8Array,
-  privateKey: webcrypto.CryptoKey,
-  crypto: { subtle: webcrypto.SubtleCrypto } = webcrypto,
-): TrustListSigner {
-  const info = parseCertificate(certificate);
-  const alg = (info.cert.publicKey.algorithm as webcrypto.EcKeyAlgorithm).namedCurve;
-  const coseAlg: CoseAlg = alg === "P-384" ? "ES384" : alg === "P-521" ? "ES512" : "ES256";
-  const hash = ALG_PARAMS[COSE_ALG[coseAlg]]!.hash;
-  return {
-    certificate,
-    alg: coseAlg,
-    sign: async (tbs) => new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash }, privateKey, tbs)),
-  };
+  key: Signer;
 }
 
 export interface VicalOptions {
@@ -137,22 +118,20 @@ export async function signTrustListIfChanged(
     ["nextUpdate", tdate(nextUpdate)],
     ["certificateInfos", certs.map((c) => certificateInfo(c, docTypes))],
   ]);
-  const cose = await coseSign1(encodeCbor(vical), signer);
-  return { cose, issueId, date, nextUpdate, contentDigest: digest, signerSha256: signerSha };
-}
-
-export async function coseSign1(payload: Uint8Array, signer: TrustListSigner): Promise<Uint8Array> {
-  const protectedBytes = encodeCbor(new Map<CborValue, CborValue>([[HEADER_ALG, COSE_ALG[signer.alg]]]));
-  const signature = await signer.sign(sigStructure(protectedBytes, payload));
-  return encodeCbor([
-    protectedBytes,
-    new Map<CborValue, CborValue>([[HEADER_X5CHAIN, new Uint8Array(signer.certificate)]]),
-    payload,
-    signature,
-  ]);
+  const sign1 = await signSign1(
+    { payload: encodeCbor(vical), x5chain: [new Uint8Array(signer.certificate)] },
+    signer.key,
+  );
+  return { cose: encodeCbor(sign1), issueId, date, nextUpdate, contentDigest: digest, signerSha256: signerSha };
 }
 
 export class TrustListError extends IacaError {}
+
+/** The attached payload; a detached trust list is malformed. */
+function payloadOf(s: CoseSign1): Uint8Array {
+  if (!s.payload) throw new TrustListError("TRUST_LIST_MALFORMED", "COSE_Sign1 payload is detached");
+  return s.payload;
+}
 
 function readSign1(cose: Uint8Array) {
   try {
@@ -162,17 +141,36 @@ function readSign1(cose: Uint8Array) {
   }
 }
 
+const signedBy = (c: CertificateInfo, by: CertificateInfo) => c.issuer === by.subject && verifySigned(c.der, by.spki);
+
+/** The trusted IACA that issued `signer`, directly or through a link certificate valid at `now` (old key certifies the new). */
+function trustedIssuer(
+  signer: CertificateInfo,
+  anchors: CertificateInfo[],
+  links: CertificateInfo[],
+  now: Date,
+): CertificateInfo | undefined {
+  const direct = anchors.find((a) => signedBy(signer, a));
+  if (direct) return direct;
+  for (const link of links) {
+    if (now < link.notBefore || now > link.notAfter || !signedBy(signer, link)) continue;
+    const a = anchors.find((x) => signedBy(link, x));
+    if (a) return a;
+  }
+  return undefined;
+}
+
 export interface VerifiedTrustList {
   vical: Map<string, unknown>;
-  signer: X509Certificate;
-  anchor: X509Certificate;
+  signer: CertificateInfo;
+  anchor: CertificateInfo;
   issueId: number;
   certificates: Uint8Array[];
 }
 
 /** The certificates a trust list carries, read WITHOUT verifying anything (to pick the pinned anchor). */
 export function trustListCertificatesUnverified(cose: Uint8Array): Uint8Array[] {
-  const vical = decodeCbor(readSign1(cose).payload) as Map<string, unknown>;
+  const vical = decodeCbor(payloadOf(readSign1(cose))) as Map<string, unknown>;
   const infos = (vical.get("certificateInfos") as Map<string, unknown>[]) ?? [];
   return infos.map((i) => new Uint8Array(i.get("certificate") as Uint8Array));
 }
@@ -189,50 +187,20 @@ export async function verifyTrustList(
   /** Link certificates from the DTS: a verifier holding only an older root reaches a newer signer through them. */
   links: Uint8Array[] = [],
 ): Promise<VerifiedTrustList> {
-  const { protectedBytes, protectedHeaders: prot, unprotected, payload, signature } = readSign1(cose);
-  const alg = prot.get(HEADER_ALG) as number;
-  const params = ALG_PARAMS[alg];
-  if (!params) throw new TrustListError("TRUST_LIST_ALG", `unsupported COSE algorithm ${alg}`);
-  let x5 = unprotected.get(HEADER_X5CHAIN) ?? prot.get(HEADER_X5CHAIN);
-  if (Array.isArray(x5)) x5 = x5[0];
-  if (!(x5 instanceof Uint8Array)) throw new TrustListError("TRUST_LIST_MALFORMED", "no x5chain certificate");
-  const signer = new X509Certificate(Buffer.from(x5));
-  const signerInfo = parseCertificate(x5);
-  if (!signerInfo.ekus.includes(EKU_VICAL_SIGNER))
+  const sign1 = readSign1(cose);
+  const payload = payloadOf(sign1);
+  const alg = sign1Algorithm(sign1);
+  if (!alg) throw new TrustListError("TRUST_LIST_ALG", `unsupported COSE algorithm ${sign1.protectedHeaders.get(1)}`);
+  const x5 = sign1X5Chain(sign1)?.[0];
+  if (!x5) throw new TrustListError("TRUST_LIST_MALFORMED", "no x5chain certificate");
+  const signer = parseCertificate(x5);
+  if (!signer.ekus.includes(EKU_VICAL_SIGNER))
     throw new TrustListError("TRUST_LIST_SIGNER_EKU", "signer certificate lacks EKU 1.0.18013.5.1.8");
   if (now < signer.notBefore || now > signer.notAfter)
     throw new TrustListError("TRUST_LIST_SIGNER_EXPIRED", "signer certificate is not valid now");
-  const key = await signer.publicKey.export({ name: "ECDSA", namedCurve: params.curve }, ["verify"]);
-  const tbs = sigStructure(protectedBytes, payload);
-  const ok = await webcrypto.subtle.verify(
-    { name: "ECDSA", hash: params.hash },
-    key as webcrypto.CryptoKey,
-    signature,
-    tbs,
-  );
-  if (!ok) throw new TrustListError("TRUST_LIST_SIGNATURE", "COSE_Sign1 signature does not verify");
-  let anchor: X509Certificate | undefined;
-  const anchors = trustedIacas.map((d) => new X509Certificate(Buffer.from(d)));
-  const signedBy = async (c: X509Certificate, by: X509Certificate) =>
-    c.issuer === by.subject && (await c.verify({ publicKey: by, signatureOnly: true }).catch(() => false));
-  for (const a of anchors) {
-    if (await signedBy(signer, a)) {
-      anchor = a;
-      break;
-    }
-  }
-  // signer <- link (old key certifies the new key) <- trusted old root
-  for (const der of anchor ? [] : links) {
-    const link = new X509Certificate(Buffer.from(der));
-    if (now < link.notBefore || now > link.notAfter || !(await signedBy(signer, link))) continue;
-    for (const a of anchors) {
-      if (await signedBy(link, a)) {
-        anchor = a;
-        break;
-      }
-    }
-    if (anchor) break;
-  }
+  if (!verifySign1(sign1, signer))
+    throw new TrustListError("TRUST_LIST_SIGNATURE", "COSE_Sign1 signature does not verify");
+  const anchor = trustedIssuer(signer, trustedIacas.map(parseCertificate), links.map(parseCertificate), now);
   if (!anchor) throw new TrustListError("TRUST_LIST_UNTRUSTED", "signer certificate is not issued by a trusted IACA");
   const vical = decodeCbor(payload) as Map<string, unknown>;
   const infos = (vical.get("certificateInfos") as Map<string, unknown>[]) ?? [];

@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { authorize, type DemoResult, rootSignCsr, runDemo } from "@iaca/pki";
+import { authorize, type DemoResult, parseCertificate, rootSignCsr, runDemo, sha256, toPem } from "@iaca/pki";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createDtsApp,
@@ -13,11 +13,8 @@ import {
   DbSource,
   PATHS,
   Publisher,
-  parseCertificate,
-  sha256Hex,
   signerInstall,
   signerKeygen,
-  toPem,
   verifyTrustList,
 } from "../src/index.ts";
 
@@ -91,7 +88,7 @@ describe("DTS over the ceremonies' database", () => {
     expect(byKind("iaca")).toHaveLength(2);
     expect(byKind("link")).toHaveLength(2);
     expect(byKind("trust-list-signer")).toHaveLength(1);
-    const dsSha = sha256Hex(demo.ds.der);
+    const dsSha = sha256(demo.ds.der);
     expect(trust.certificates.find((c: { sha256: string }) => c.sha256 === dsSha).status).toBe("active");
     expect(trust.crl.number).toBe("1");
     expect(trust.arl.number).toBe("2"); // one sequence for the CRL and the ARL
@@ -113,7 +110,7 @@ describe("DTS over the ceremonies' database", () => {
     const linkOldToNew = links.find((l) => parseCertificate(l).aki === oldRoot.ski)!;
     const oldPem = save("old.pem", toPem(oldRoot.der, "CERTIFICATE"));
     const linkPem = save("link.pem", toPem(linkOldToNew, "CERTIFICATE"));
-    const dsEntry = trust.certificates.find((c: { sha256: string }) => c.sha256 === sha256Hex(demo.ds.der));
+    const dsEntry = trust.certificates.find((c: { sha256: string }) => c.sha256 === sha256(demo.ds.der));
     const dsPem = save("ds.pem", Buffer.from(await get(dsEntry.urls.pem)));
     expect(opensslVerify(["-CAfile", oldPem, "-untrusted", linkPem, dsPem]).out).toContain(": OK");
 
@@ -137,7 +134,7 @@ describe("DTS over the ceremonies' database", () => {
 });
 
 function pinnedOld(): string {
-  return sha256Hex(
+  return sha256(
     new Uint8Array(execFileSync("openssl", ["x509", "-in", demo.files["iaca-old.pem"]!, "-outform", "DER"])),
   );
 }

@@ -1,23 +1,17 @@
 // `iaca dts install-certs / install-crl / export / status` through the CLI entry point, against a
 // fresh PostgreSQL database (DATABASE_URL), no HSM (--no-sign: the stored trust list is published).
+
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuditLog } from "@iaca/db";
+import { parseCertificate, toPem } from "@iaca/pki";
 import { addDuration } from "@iaca/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
 import { main } from "../../cli/src/main.ts";
-import {
-  createDtsApp,
-  DbSource,
-  installCaCertificates,
-  Publisher,
-  parseCertificate,
-  toPem,
-  verifyExport,
-} from "../src/index.ts";
+import { createDtsApp, DbSource, installCaCertificates, Publisher, verifyExport } from "../src/index.ts";
 import { buildFixturePki, type FixturePki } from "./support/pki.ts";
 
 let pki: FixturePki;

@@ -1,3 +1,4 @@
+import { parseCertificate } from "@iaca/pki";
 import "reflect-metadata";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -6,16 +7,7 @@ import { addDuration } from "@iaca/policy";
 import { X509CrlGenerator } from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
-import {
-  createDtsApp,
-  DbSource,
-  exportTree,
-  installCrl,
-  Publisher,
-  parseCertificate,
-  removeExport,
-  verifyExport,
-} from "../src/index.ts";
+import { createDtsApp, DbSource, exportTree, installCrl, Publisher, removeExport, verifyExport } from "../src/index.ts";
 import { buildFixturePki, type FixturePki } from "./support/pki.ts";
 import { insertCertificates } from "./support/seed-db.ts";
 

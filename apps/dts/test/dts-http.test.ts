@@ -3,6 +3,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseCertificate, parseCrl } from "@iaca/pki";
 import { addDuration, subtractDuration } from "@iaca/policy";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +13,6 @@ import {
   MemorySource,
   PATHS,
   Publisher,
-  parseCertificate,
-  parseCrl,
   removeExport,
   verifyExport,
   verifyTrustList,

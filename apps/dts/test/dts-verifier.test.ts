@@ -1,8 +1,10 @@
 // A verifier's journey using only HTTP downloads from a running DTS (loopback), then openssl.
+
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseCertificate, sha256, toPem } from "@iaca/pki";
 import { addDuration } from "@iaca/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -10,9 +12,6 @@ import {
   MemorySource,
   PATHS,
   Publisher,
-  parseCertificate,
-  sha256Hex,
-  toPem,
   trustListCertificatesUnverified,
   verifyTrustList,
 } from "../src/index.ts";
@@ -72,10 +71,10 @@ describe("verifier journey over HTTP", () => {
     const pinned = parseCertificate(pki.root.der).sha256;
     const cose = await get(PATHS.trustList);
     // The anchors come from the list itself; the pinned fingerprint decides which one is trusted.
-    const anchors = trustListCertificatesUnverified(cose).filter((c) => sha256Hex(c) === pinned);
+    const anchors = trustListCertificatesUnverified(cose).filter((c) => sha256(c) === pinned);
     expect(anchors).toHaveLength(1);
     const verified = await verifyTrustList(cose, anchors, now);
-    expect(sha256Hex(new Uint8Array(verified.anchor.rawData))).toBe(pinned);
+    expect(sha256(verified.anchor.der)).toBe(pinned);
 
     const iacaPem = save("iaca.pem", toPem(anchors[0]!, "CERTIFICATE"));
     const crlUrl = new URL(pki.policy.revocation.crlUrl).pathname;
@@ -153,8 +152,6 @@ describe("verifier journey over HTTP", () => {
     expect(checked.out).toContain(": OK");
     // The signed trust list now lists both roots, verifiable with the old one.
     const v = await verifyTrustList(await get(PATHS.trustList), [oldRootDer], now);
-    expect(v.certificates.map((c) => sha256Hex(c)).sort()).toEqual(
-      [sha256Hex(oldRootDer), sha256Hex(newRoot.der)].sort(),
-    );
+    expect(v.certificates.map((c) => sha256(c)).sort()).toEqual([sha256(oldRootDer), sha256(newRoot.der)].sort());
   });
 });

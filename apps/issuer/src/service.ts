@@ -1,9 +1,8 @@
 import { hash as oneShotHash, randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { AbandonedIssuance, Database, IssuanceRecord, IssuanceStore, PendingIssuance } from "@iaca/db";
-import type { KeyStore } from "@iaca/hsm";
+import { type KeyStore, type Signer, signerOver } from "@iaca/hsm";
 import {
-  algForCurve,
   allProfiles,
   assertDsCanSign,
   base64url,
@@ -11,7 +10,6 @@ import {
   buildMso,
   buildNameSpaces,
   type CborValue,
-  type CoseAlg,
   computeValidity,
   coseKeyFromJwk,
   type DerivedElement,
@@ -19,7 +17,6 @@ import {
   type DsState,
   decodeCbor,
   deriveElements,
-  digest,
   dsState,
   EmbeddedCbor,
   encodeCbor,
@@ -27,7 +24,6 @@ import {
   get,
   getProfile,
   MdocError,
-  type MsoSigner,
   readMdocInput,
   restoreElement,
   signMso,
@@ -65,17 +61,12 @@ import type { IssuanceMetrics } from "./metrics.ts";
 export const HOLDER_HMAC_LABEL = "iaca-holder-ref-hmac";
 export const RESPONSE_AES_LABEL = "iaca-response-aes";
 const HOLDER_REF_DOMAIN = "iaca/holder-ref/v1\u0000";
-const HASH_OF: Record<number, "SHA-256" | "SHA-384" | "SHA-512"> = {
-  [-7]: "SHA-256",
-  [-35]: "SHA-384",
-  [-36]: "SHA-512",
-};
 
 /**
  * What the issuer asks of the DS HSM: a KeyStore (one token) or a ClusterKeyStore (several nodes
  * holding the same cloned keys; an unavailable node is skipped, CP/CPS 5.7.2).
  */
-export type IssuerKeyStore = Pick<KeyStore, "signDigestRaw" | "hmac" | "encrypt" | "decrypt" | "uriFor">;
+export type IssuerKeyStore = Pick<KeyStore, "signer" | "hmac" | "encrypt" | "decrypt" | "uriFor">;
 
 export interface IssuerServiceOptions {
   db: Database;
@@ -110,7 +101,6 @@ interface Prepared {
 interface ChosenDs {
   ds: SigningDs;
   state: DsState;
-  alg: CoseAlg;
 }
 
 /** Test-only fault injection (`IACA_FAILPOINT=issuer.after-sign:3` kills the process after the 3rd MSO signature). */
@@ -140,6 +130,8 @@ export class IssuerService implements IssuerApi {
   private readonly actor: string;
   private readonly now: () => Date;
   private readonly states = new Map<string, DsState>();
+  /** The HSM Signer of each DS key, looked up once (KeyStore.signer reads the key's curve). */
+  private readonly signers = new Map<string, Promise<Signer>>();
   private sweeper: NodeJS.Timeout | undefined;
 
   /** One chain entry per batch, appended by this process one group at a time (see SerialAudit). */
@@ -223,6 +215,23 @@ export class IssuerService implements IssuerApi {
     return st;
   }
 
+  /** The DS key's Signer; MDOC_DS_KEY_STATE when the key's curve is not the certificate's. */
+  private async signerOf(ds: SigningDs, state: DsState): Promise<Signer> {
+    let pending = this.signers.get(ds.keyRef);
+    if (!pending) {
+      pending = this.o.keyStore.signer(ds.keyRef);
+      this.signers.set(ds.keyRef, pending);
+      pending.catch(() => this.signers.delete(ds.keyRef));
+    }
+    const signer = await pending;
+    if (signer.algorithm.curve !== state.curve)
+      throw new MdocError(
+        "MDOC_DS_KEY_STATE",
+        `the DS key is ${signer.algorithm.curve}, its certificate ${state.curve}`,
+      );
+    return signer;
+  }
+
   private async checkKeyState(c: { ds: SigningDs; state: DsState }, at: Date, revoked: boolean): Promise<void> {
     void KEY_STATE;
     await assertDsCanSign(c.state, at, {
@@ -249,8 +258,7 @@ export class IssuerService implements IssuerApi {
         const state = this.dsStateOf(ds);
         const revoked = Boolean(ds.record.revokedAt) || (await this.o.ds.isRevoked(state.serialNumber));
         await this.checkKeyState({ ds, state }, at, revoked);
-        const curve = (state.certificate.publicKey.algorithm as { namedCurve?: string }).namedCurve ?? "";
-        return { ds, state, alg: algForCurve(curve) };
+        return { ds, state };
       } catch (e) {
         reasons.push(`${ds.record.serial}: ${(e as { code?: string }).code ?? "error"}`);
       }
@@ -434,7 +442,7 @@ export class IssuerService implements IssuerApi {
   async issue(req: IssueRequest): Promise<IssueResult> {
     const t0 = performance.now();
     const now = this.now();
-    const { policy, keyStore, metrics } = this.o;
+    const { policy, metrics } = this.o;
     const n = req.devices.length;
     if (n < 1 || n > policy.mso.maxBatch)
       throw new IssuanceError(
@@ -528,33 +536,10 @@ export class IssuerService implements IssuerApi {
 
     const ids = docs.map((d) => d.id);
     const revokedAtStart = await this.o.ds.isRevoked(chosen.state.serialNumber);
-    const hash = HASH_OF[chosen.alg]!;
-    const signer: MsoSigner = {
-      alg: chosen.alg,
-      certificate: chosen.ds.certificate,
-      sign: async (tbs) => {
-        // issuer.key-state before each signature (in memory: usage period, validity, revocation at batch start),
-        // at the instant the MSO states as `signed`: a batch that straddles a DS hand-over finishes with
-        // the key that was active when it started (lifecycle.switchover.no-downtime); one delayed past
-        // MAX_SIGN_DELAY_MS is refused instead of carrying a stale signed time.
-        if (this.now().getTime() - validity.signed.getTime() > MAX_SIGN_DELAY_MS)
-          throw new IssuanceError("SIGNING_UNAVAILABLE", "the batch was delayed too long before signing; retry");
-        await this.checkKeyState(chosen, validity.signed, revokedAtStart);
-        const s0 = performance.now();
-        try {
-          const raw = await keyStore.signDigestRaw(chosen.ds.keyRef, digest(hash, tbs));
-          metrics?.signLatency.observe((performance.now() - s0) / 1000);
-          failpoint("issuer.after-sign", ++signCount);
-          return raw;
-        } catch (e) {
-          metrics?.signFailures.inc({ code: (e as { code?: string }).code ?? "unknown" });
-          throw e;
-        }
-      },
-    };
     let credentials: IssuedCredential[];
     try {
-      const signed = await Promise.all(docs.map((d) => signMso(d.mso, signer)));
+      const signer = await this.batchSigner(chosen, validity.signed, revokedAtStart);
+      const signed = await Promise.all(docs.map((d) => signMso(d.mso, signer, chosen.ds.certificate)));
       credentials = docs.map((d, i) => ({
         id: d.id,
         issuerSigned: base64url(encodeCbor(buildIssuerSigned(d.nameSpaces, signed[i]!))),
@@ -612,6 +597,33 @@ export class IssuerService implements IssuerApi {
       credentials,
       ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
     };
+  }
+
+  /**
+   * The batch's Signer over the DS key. issuer.key-state before each signature (in memory: usage
+   * period, validity, revocation at batch start), at the instant the MSO states as `signed`: a batch
+   * that straddles a DS hand-over finishes with the key that was active when it started
+   * (lifecycle.switchover.no-downtime); one delayed past MAX_SIGN_DELAY_MS is refused instead of
+   * carrying a stale signed time.
+   */
+  private async batchSigner(chosen: ChosenDs, signedAt: Date, revokedAtStart: boolean): Promise<Signer> {
+    const dsKey = await this.signerOf(chosen.ds, chosen.state);
+    const metrics = this.o.metrics;
+    return signerOver(dsKey.algorithm, async (digest) => {
+      if (this.now().getTime() - signedAt.getTime() > MAX_SIGN_DELAY_MS)
+        throw new IssuanceError("SIGNING_UNAVAILABLE", "the batch was delayed too long before signing; retry");
+      await this.checkKeyState(chosen, signedAt, revokedAtStart);
+      const s0 = performance.now();
+      try {
+        const raw = await dsKey.signDigest(digest);
+        metrics?.signLatency.observe((performance.now() - s0) / 1000);
+        failpoint("issuer.after-sign", ++signCount);
+        return raw;
+      } catch (e) {
+        metrics?.signFailures.inc({ code: (e as { code?: string }).code ?? "unknown" });
+        throw e;
+      }
+    });
   }
 
   // ------------------------------------------------------------------ crash accounting

@@ -3,6 +3,8 @@ import { Worker } from "node:worker_threads";
 
 /** One proof's signature check: the device key (EC JWK members), the JWS signing input, r||s. */
 export interface SignatureCheck {
+  /** node:crypto hash of the curve's JWS alg (the algorithm registry's nodeHash). */
+  hash: string;
   crv: string;
   x: string;
   y: string;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DeviceKey } from "@iaca/issuer";
+import { algorithmBy } from "@iaca/policy";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
 import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
@@ -11,7 +12,6 @@ void PROOF_DEVICE_KEY; // the controls this module enforces
 void DEVICE_KEY_HOLDER_HELD;
 
 export const PROOF_TYP = "openid4vci-proof+jwt";
-const ALGS: Record<string, string> = { "P-256": "ES256", "P-384": "ES384", "P-521": "ES512" };
 
 export interface VerifiedProofs {
   nonce: string;
@@ -36,9 +36,10 @@ function deviceKeyOf(header: ReturnType<typeof decodeProtectedHeader>, index: nu
   // ra.device-key.holder-held: public keys only
   if ("d" in jwk) throw bad("the jwk header holds a private key");
   if (jwk.kty !== "EC") throw bad("the device key must be an EC key");
-  if (typeof jwk.crv !== "string" || !ALGS[jwk.crv]) throw bad("the device key curve must be P-256, P-384 or P-521");
+  const alg = algorithmBy("curve", jwk.crv);
+  if (typeof jwk.crv !== "string" || !alg) throw bad("the device key curve must be P-256, P-384 or P-521");
   if (typeof jwk.x !== "string" || typeof jwk.y !== "string") throw bad("the device key lacks x or y");
-  if (header.alg !== ALGS[jwk.crv]) throw bad(`alg must be ${ALGS[jwk.crv]} for ${jwk.crv}`);
+  if (header.alg !== alg.jose) throw bad(`alg must be ${alg.jose} for ${jwk.crv}`);
   return { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y };
 }
 
@@ -180,6 +181,7 @@ export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Pro
   });
   const wellFormed = parsed.filter((p): p is ParsedProof => !(p instanceof Error));
   const checks = wellFormed.map(({ jwk, input, signature }) => ({
+    hash: algorithmBy("curve", jwk.crv)?.nodeHash ?? "",
     crv: jwk.crv,
     x: jwk.x,
     y: jwk.y,

@@ -1,7 +1,6 @@
-import type { AuditSink } from "@iaca/policy";
+import { ALGORITHMS, type AuditSink, type HashAlgorithm } from "@iaca/policy";
 import { type HsmConfig, type HsmRole, roleConfig } from "./config.ts";
 import { CLUSTER_FAILOVER } from "./controls.ts";
-import type { HashAlgorithm } from "./ec.ts";
 import { HsmError, type HsmErrorCode, toHsmError } from "./errors.ts";
 import {
   type AesGcmSealed,
@@ -10,6 +9,7 @@ import {
   type KeyStoreOptions,
   type PublicKeyInfo,
 } from "./keystore.ts";
+import { type Signer, signerOver } from "./signer.ts";
 import { formatPkcs11Uri, type KeyRef, keyUri, type Pkcs11Uri, toUri } from "./uri.ts";
 
 export interface ClusterNodeOptions extends Omit<KeyStoreOptions, "audit"> {
@@ -130,6 +130,15 @@ export class ClusterKeyStore {
     // a string reference: the nodes' KeyStores cache string refs and sign them on their workers
     const u = nodeRefString(ref);
     return this.serveValue((ks) => ks.signDigestRaw(u, digest));
+  }
+
+  /**
+   * The Signer of a key every node holds: its curve from the serving node's public key, each
+   * signature from whichever node serves it (signDigestRaw).
+   */
+  async signer(ref: KeyRef): Promise<Signer> {
+    const { curve } = await this.getPublicKey(ref);
+    return signerOver(ALGORITHMS[curve], (digest) => this.signDigestRaw(ref, digest));
   }
 
   /** HMAC with a secret key every node holds (cloned: the same key gives the same MAC on any node). */

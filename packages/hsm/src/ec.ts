@@ -1,31 +1,17 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { type Algorithm, algorithmByCurveParams } from "@iaca/policy";
 import { HsmError } from "./errors.ts";
 
-export type Curve = "P-256" | "P-384" | "P-521";
-export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
-
-export interface CurveInfo {
-  name: Curve;
-  /** DER of the named-curve OID, the value of CKA_EC_PARAMS. */
-  params: Buffer;
-  /** Field size in bytes (r and s each). */
-  size: number;
-}
-
-export const CURVES: Record<Curve, CurveInfo> = {
-  "P-256": { name: "P-256", params: Buffer.from("06082a8648ce3d030107", "hex"), size: 32 },
-  "P-384": { name: "P-384", params: Buffer.from("06052b81040022", "hex"), size: 48 },
-  "P-521": { name: "P-521", params: Buffer.from("06052b81040023", "hex"), size: 66 },
-};
-
-export function curveFromParams(params: Buffer): CurveInfo {
-  for (const c of Object.values(CURVES)) if (c.params.equals(params)) return c;
-  throw new HsmError("HSM_MECHANISM_UNSUPPORTED", `unsupported EC parameters ${params.toString("hex")}`);
+/** The registry entry of a key's CKA_EC_PARAMS; HSM_MECHANISM_UNSUPPORTED for any other curve. */
+export function curveFromParams(params: Buffer): Algorithm {
+  const a = algorithmByCurveParams(params);
+  if (!a) throw new HsmError("HSM_MECHANISM_UNSUPPORTED", `unsupported EC parameters ${params.toString("hex")}`);
+  return a;
 }
 
 /** CKA_EC_POINT is a DER OCTET STRING around the uncompressed point (some modules return it bare). */
-export function uncompressedPoint(ecPoint: Buffer, curve: CurveInfo): Buffer {
-  const len = 1 + 2 * curve.size;
+export function uncompressedPoint(ecPoint: Buffer, curve: Algorithm): Buffer {
+  const len = 1 + 2 * curve.coordinateSize;
   if (ecPoint.length === len && ecPoint[0] === 0x04) return ecPoint;
   if (ecPoint[0] === 0x04) {
     const point = ecPoint.subarray(ecPoint.length - len);
@@ -34,10 +20,10 @@ export function uncompressedPoint(ecPoint: Buffer, curve: CurveInfo): Buffer {
   throw new HsmError("HSM_OPERATION_FAILED", "unexpected CKA_EC_POINT encoding");
 }
 
-export function publicKeyFromPoint(point: Buffer, curve: CurveInfo): KeyObject {
-  const x = point.subarray(1, 1 + curve.size).toString("base64url");
-  const y = point.subarray(1 + curve.size).toString("base64url");
-  return createPublicKey({ key: { kty: "EC", crv: curve.name, x, y }, format: "jwk" });
+export function publicKeyFromPoint(point: Buffer, curve: Algorithm): KeyObject {
+  const x = point.subarray(1, 1 + curve.coordinateSize).toString("base64url");
+  const y = point.subarray(1 + curve.coordinateSize).toString("base64url");
+  return createPublicKey({ key: { kty: "EC", crv: curve.curve, x, y }, format: "jwk" });
 }
 
 function derInt(b: Buffer): Buffer {
@@ -49,7 +35,8 @@ function derInt(b: Buffer): Buffer {
 }
 
 /** r||s (IEEE P1363, as CKM_ECDSA returns it) to an X9.62 DER ECDSA-Sig-Value. */
-export function rawToDer(raw: Buffer): Buffer {
+export function rawToDer(signature: Uint8Array): Buffer {
+  const raw = Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength);
   const n = raw.length / 2;
   const body = Buffer.concat([derInt(raw.subarray(0, n)), derInt(raw.subarray(n))]);
   const len = body.length < 0x80 ? Buffer.from([body.length]) : Buffer.from([0x81, body.length]);
@@ -74,8 +61,4 @@ export function derToRaw(der: Buffer, size: number): Buffer {
     v.copy(out, k * size + size - v.length);
   }
   return out;
-}
-
-export function nodeHash(h: HashAlgorithm): string {
-  return h.toLowerCase().replace("-", "");
 }

@@ -16,7 +16,7 @@ export {
   roleConfig,
 } from "./config.ts";
 export * from "./controls.ts";
-export { CURVES, type Curve, derToRaw, type HashAlgorithm, rawToDer } from "./ec.ts";
+export { derToRaw, rawToDer } from "./ec.ts";
 export { HsmError, type HsmErrorCode } from "./errors.ts";
 export {
   type AesGcmSealed,
@@ -30,6 +30,6 @@ export {
   type KeyStoreStats,
   type PublicKeyInfo,
 } from "./keystore.ts";
+export { digest, type Signer, signerOver, softwareSigner } from "./signer.ts";
 export { createSoftHsmTokens, type TokenPins } from "./softhsm.ts";
 export { formatPkcs11Uri, type KeyRef, type Pkcs11Uri, parsePkcs11Uri } from "./uri.ts";
-export { type WebCryptoKeyPair, webCryptoFor } from "./webcrypto.ts";

@@ -1,6 +1,7 @@
-import { createHash, type JsonWebKey, type KeyObject, randomBytes } from "node:crypto";
+import { type JsonWebKey, type KeyObject, randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import type { AuditSink } from "@iaca/policy";
+import { ALGORITHMS, type Algorithm, type Curve, type HashAlgorithm } from "@iaca/policy";
 import pkcs11js, { type Template } from "pkcs11js";
 import {
   ACTIVATION_LOGIN,
@@ -15,20 +16,11 @@ import {
   KEY_USAGE_SIGN_ONLY,
   SESSION_RECOVERY,
 } from "./controls.ts";
-import {
-  CURVES,
-  type Curve,
-  type CurveInfo,
-  curveFromParams,
-  type HashAlgorithm,
-  nodeHash,
-  publicKeyFromPoint,
-  rawToDer,
-  uncompressedPoint,
-} from "./ec.ts";
+import { curveFromParams, publicKeyFromPoint, rawToDer, uncompressedPoint } from "./ec.ts";
 import { ckr, DEVICE_LOST, HsmError, SESSION_LOST, toHsmError } from "./errors.ts";
 import { acquireModule, findSlot, type LoadedModule, releaseModule } from "./module.ts";
 import { type Lease, SessionPool } from "./pool.ts";
+import { digest, type Signer, signerOver } from "./signer.ts";
 import { SignWorkers } from "./signers.ts";
 import { formatPkcs11Uri, type KeyRef, keyUri, type Pkcs11Uri, toUri } from "./uri.ts";
 
@@ -120,7 +112,7 @@ export interface KeyStoreStats {
 
 interface CachedKey {
   handle: Buffer;
-  curve?: CurveInfo;
+  curve?: Algorithm;
 }
 
 interface AuditOpts {
@@ -236,11 +228,17 @@ export class KeyStore {
 
   /** Generates an EC signing key pair on the token (P-256 default). */
   async generateEcKey(label: string, opts: { curve?: Curve } & AuditOpts = {}): Promise<KeyInfo> {
-    const curve = CURVES[opts.curve ?? "P-256"];
+    const curve = ALGORITHMS[opts.curve ?? "P-256"];
     if (!curve) throw new HsmError("HSM_INVALID_INPUT", `unsupported curve ${opts.curve}`, { control: KEY_SIZES.id });
     checkLabel(label);
     const id = randomBytes(16);
-    const info: KeyInfo = { uri: this.uriFor(label, id), label, id: id.toString("hex"), kind: "ec", curve: curve.name };
+    const info: KeyInfo = {
+      uri: this.uriFor(label, id),
+      label,
+      id: id.toString("hex"),
+      kind: "ec",
+      curve: curve.curve,
+    };
     return this.audited("hsm.key.generate", info, opts, () =>
       this.oneAtATime(async () => {
         await this.assertLabelFree(label);
@@ -254,7 +252,7 @@ export class KeyStore {
           { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
           { type: CKA_KEY_TYPE, value: pkcs11js.CKK_EC },
           { type: CKA_PRIVATE, value: false },
-          { type: pkcs11js.CKA_EC_PARAMS, value: curve.params },
+          { type: pkcs11js.CKA_EC_PARAMS, value: Buffer.from(curve.curveParams) },
           { type: pkcs11js.CKA_VERIFY, value: true },
           { type: pkcs11js.CKA_ENCRYPT, value: false },
           { type: pkcs11js.CKA_WRAP, value: false },
@@ -434,7 +432,7 @@ export class KeyStore {
           };
           if (kind === "ec") {
             const [p] = this.p11.C_GetAttributeValue(s, h, [{ type: pkcs11js.CKA_EC_PARAMS }]);
-            info.curve = curveFromParams(p?.value as Buffer).name;
+            info.curve = curveFromParams(p?.value as Buffer).curve;
           }
           out.push(info);
         }
@@ -464,7 +462,7 @@ export class KeyStore {
       const raw = uncompressedPoint(point?.value as Buffer, curve);
       const keyObject = publicKeyFromPoint(raw, curve);
       return {
-        curve: curve.name,
+        curve: curve.curve,
         spki: keyObject.export({ format: "der", type: "spki" }),
         keyObject,
         jwk: keyObject.export({ format: "jwk" }),
@@ -474,6 +472,18 @@ export class KeyStore {
   }
 
   // ---------------------------------------------------------------- operations
+
+  /**
+   * The Signer of an EC key on this token: its curve read once from the token, `signDigest` the
+   * worker-thread hot path (signDigestRaw), `sign` hashing in node first.
+   */
+  async signer(ref: KeyRef): Promise<Signer> {
+    const key = typeof ref === "string" ? ref : formatPkcs11Uri(ref);
+    const uri = this.uri(key);
+    const curve = await this.run("read key", { key }, (s) => this.cachedKey(s, uri, CKO_PRIVATE_KEY, key).curve);
+    if (!curve) throw new HsmError("HSM_KEY_TYPE_MISMATCH", "not an EC key", { key });
+    return signerOver(curve, (digest) => this.signDigestRaw(key, digest));
+  }
 
   /** ECDSA (CKM_ECDSA) over a digest computed by the caller. */
   async signDigest(ref: KeyRef, digest: Buffer | Uint8Array): Promise<EcdsaSignature> {
@@ -495,7 +505,7 @@ export class KeyStore {
     const known = typeof ref === "string" ? this.byRef.get(ref) : undefined;
     if (known?.curve && this.signers) {
       const curve = known.curve;
-      return this.onWorkers(this.signers.sign(known.handle, data, 2 * curve.size), () =>
+      return this.onWorkers(this.signers.sign(known.handle, data, curve.signatureSize), () =>
         this.signOnPool(ref, uri, data),
       );
     }
@@ -509,14 +519,16 @@ export class KeyStore {
       this.p11.C_SignInit(s, ECDSA, k.handle);
       // Async C_Sign: runs on a libuv worker thread, the event loop keeps serving.
       return new Promise<Buffer>((resolve, reject) =>
-        this.p11.C_Sign(s, data, Buffer.alloc(2 * k.curve!.size), (err, sig) => (err ? reject(err) : resolve(sig))),
+        this.p11.C_Sign(s, data, Buffer.alloc(k.curve!.signatureSize), (err, sig) =>
+          err ? reject(err) : resolve(sig),
+        ),
       );
     });
   }
 
   /** Hashes `data` in node (SHA-256/384/512), then CKM_ECDSA on the token. */
   async sign(ref: KeyRef, data: Buffer | Uint8Array, hash: HashAlgorithm = "SHA-256"): Promise<EcdsaSignature> {
-    return this.signDigest(ref, createHash(nodeHash(hash)).update(data).digest());
+    return this.signDigest(ref, digest(hash, data));
   }
 
   /** AES-256-GCM (CKM_AES_GCM) with a fresh random 96-bit IV and a 128-bit tag. */
@@ -648,14 +660,9 @@ export class KeyStore {
     };
   }
 
-  /** Slot handle (for the WebCrypto bridge and tests). */
+  /** Slot handle (for tests that reach the token underneath). */
   get slotId(): Buffer {
     return this.slot;
-  }
-
-  /** User PIN, for the WebCrypto bridge only. */
-  get pinForBridge(): string {
-    return this.opts.pin;
   }
 
   /**

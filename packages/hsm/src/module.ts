@@ -9,7 +9,7 @@ export interface LoadedModule {
   readonly path: string;
   readonly p11: pkcs11js.PKCS11;
   refs: number;
-  /** False when another component (e.g. graphene-pk11) initialised the library first. */
+  /** False when another component of the process initialised the library first. */
   ownsInitialize: boolean;
 }
 
@@ -86,11 +86,4 @@ export function findSlot(p11: pkcs11js.PKCS11, token: string): Buffer {
       token,
     });
   return found[0]!;
-}
-
-/** Index of the slot among slots with a token present (what node-webcrypto-p11 calls `slot`). */
-export function slotIndex(p11: pkcs11js.PKCS11, slot: Buffer): number {
-  const i = p11.C_GetSlotList(true).findIndex((s) => s.equals(slot));
-  if (i < 0) throw new HsmError("HSM_TOKEN_NOT_FOUND", "token no longer present");
-  return i;
 }

@@ -1,9 +1,9 @@
 import { createHash, verify } from "node:crypto";
-import type { AuditEventInput } from "@iaca/policy";
+import type { AuditEventInput, Curve } from "@iaca/policy";
 import pkcs11js from "pkcs11js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSoftHsm, rawPkcs11, type SoftHsm } from "../../../test/support/softhsm.ts";
-import { type Curve, derToRaw, HsmError, KeyStore } from "../src/index.ts";
+import { derToRaw, HsmError, KeyStore } from "../src/index.ts";
 
 /** Finds one object on a raw session (class + label). */
 function findRaw(p11: pkcs11js.PKCS11, s: Buffer, cls: number, label: string): Buffer | undefined {

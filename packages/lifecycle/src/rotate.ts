@@ -5,7 +5,6 @@ import { AuditLog, type CertificateRecord, type Database, type KeyRecord } from 
 import {
   currentTrustListSigner,
   DbSource,
-  parseCertificate as dtsParseCertificate,
   Publisher,
   parsePublishedSet,
   type TrustListSigner,
@@ -14,7 +13,7 @@ import {
   vicalNextUpdate,
 } from "@iaca/dts";
 import type { KeyStore } from "@iaca/hsm";
-import { usagePeriod } from "@iaca/pki";
+import { parseCertificate, usagePeriod } from "@iaca/pki";
 import { type AuditSink, addDuration, clause, type Policy, subtractDuration } from "@iaca/policy";
 import { CONTROLS } from "./controls.ts";
 
@@ -299,7 +298,7 @@ async function resignTrustList(p: Pass): Promise<void> {
       ? undefined
       : (deps.trustListSigner ?? (deps.hsm ? (await currentTrustListSigner(db, deps.hsm, now))?.signer : undefined));
   if (!signer) return;
-  const signerSha256 = dtsParseCertificate(signer.certificate).sha256;
+  const signerSha256 = parseCertificate(signer.certificate).sha256;
   const cache = deps.cache;
   // unchanged since the last pass, and no root expires before validUntil: the issue still holds
   const publishedKey = await publishedFingerprint(db, signerSha256);

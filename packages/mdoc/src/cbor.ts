@@ -1,18 +1,15 @@
 /**
- * CBOR for ISO/IEC 18013-5 clause 9.1.2 (mdoc CBOR rules).
+ * CBOR for ISO/IEC 18013-5 clause 9.1.2 (mdoc CBOR rules): the project's own codec, used for
+ * every CBOR item (MSO, IssuerSigned, COSE, trust list); docs/mdoc.md "CBOR codec" says why.
  *
- * Encoding: cbor-x with explicit options (no records, Maps stay Maps, no typed-array tags,
- * no packing), after a canonicalisation pass that gives RFC 8949 4.2.1 core deterministic
- * encoding: map keys sorted by the bytes of their encoding, integers in shortest form
- * (integers above 2^32 become 8-byte uints, which is the shortest form for them), no floats.
+ * Encoding: one pass into a scratch buffer giving RFC 8949 4.2.1 core deterministic encoding:
+ * map keys sorted by the bytes of their encoding, integers in shortest form (integers above 2^32
+ * become 8-byte uints, which is the shortest form for them), no floats.
  *
- * Decoding: a small strict decoder instead of cbor-x's, because cbor-x tag handlers are
- * process-global (`addExtension`) and shared with other libraries, and because it cannot hand
- * back the bytes of an embedded item as they were received. This decoder keeps the exact bytes
- * of every tag-24 item (`EmbeddedCbor.raw`) so digests are computed over what was received,
- * and keeps tag 0 / tag 1 / tag 1004 apart so the verifier can enforce the tag rules.
+ * Decoding: strict and bounded (nesting depth, lengths within the input). It keeps the exact
+ * bytes of every tag-24 item (`EmbeddedCbor.raw`) so digests are computed over what was
+ * received, and keeps tag 0 / tag 1 / tag 1004 apart so the verifier can enforce the tag rules.
  */
-import { Tag } from "cbor-x";
 import { MdocError } from "./errors.ts";
 
 /** tdate: tag 0 with an RFC 3339 date-time; written as YYYY-MM-DDTHH:MM:SSZ (no fraction). */
@@ -172,7 +169,7 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 /**
  * A direct deterministic encoder: one pass into a reusable scratch buffer, map keys sorted by
  * their encoded bytes, integers in shortest form (beyond 32 bits: the 8-byte form), no floats.
- * Produces the same bytes as the former prepare-then-cbor-x path without its copies.
+ * Produces the same bytes as the former cbor-x path (after its canonicalisation pass) without its copies.
  */
 class Writer {
   buf: Uint8Array;
@@ -400,8 +397,8 @@ function write(w: Writer, v: unknown, depth: number): void {
     w.text(v.value);
     return;
   }
-  if (v instanceof Tagged || v instanceof Tag) {
-    const t = v as { tag: number; value: unknown };
+  if (v instanceof Tagged) {
+    const t = v;
     if (typeof t.tag === "number" && Number.isSafeInteger(t.tag) && t.tag >= 0) w.head(6, t.tag);
     else throw new MdocError("MDOC_ENCODING", "bad tag number");
     write(w, t.value, depth + 1);

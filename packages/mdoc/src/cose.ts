@@ -1,60 +1,57 @@
-/** COSE (RFC 9052 / 9053) pieces mdoc needs: COSE_Sign1 with ES256/384/512, EC2 COSE_Key. */
-import { createPublicKey, type KeyObject, verify as nodeVerify, hash as oneShotHash } from "node:crypto";
+/**
+ * COSE (RFC 9052 / 9053): the one COSE_Sign1 (ES256/384/512) for MSOs, signed trust lists and
+ * whatever CWT comes next, and the EC2 COSE_Key of device keys. Algorithms come from the registry.
+ */
+import { createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import type { Signer } from "@iaca/hsm";
+import { type Algorithm, algorithmBy, type Curve } from "@iaca/policy";
 import { type CborValue, decodeCbor, encodeCbor } from "./cbor.ts";
 import { MdocError } from "./errors.ts";
-
-export type CoseAlg = -7 | -35 | -36;
-
-export const COSE_ALGS: Record<
-  CoseAlg,
-  { name: string; hash: "SHA-256" | "SHA-384" | "SHA-512"; curve: string; size: number }
-> = {
-  [-7]: { name: "ES256", hash: "SHA-256", curve: "P-256", size: 32 },
-  [-35]: { name: "ES384", hash: "SHA-384", curve: "P-384", size: 48 },
-  [-36]: { name: "ES512", hash: "SHA-512", curve: "P-521", size: 66 },
-};
-
-export function isCoseAlg(a: unknown): a is CoseAlg {
-  return a === -7 || a === -35 || a === -36;
-}
-
-/** The alg matching a curve ("P-256" → -7 ...). */
-export function algForCurve(curve: string): CoseAlg {
-  for (const [alg, v] of Object.entries(COSE_ALGS)) if (v.curve === curve) return Number(alg) as CoseAlg;
-  throw new MdocError("MDOC_FORMAT", `no ECDSA COSE algorithm for curve ${curve}`);
-}
-
-export function nodeHashName(hash: string): string {
-  return hash.replace("-", "").toLowerCase();
-}
-
-const NODE_HASH: Record<string, string> = { "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512" };
-
-const DIGEST_SIZE: Record<string, number> = { "SHA-256": 32, "SHA-384": 48, "SHA-512": 64 };
-
-export function digest(hash: "SHA-256" | "SHA-384" | "SHA-512", data: Uint8Array): Buffer {
-  // One-shot crypto.hash as a binary (latin1) string written into Buffer's shared pool: a Buffer that
-  // crypto.hash allocates is an off-heap buffer of its own (~1.5 us per item vs ~0.5 us this way).
-  const size = DIGEST_SIZE[hash] as number;
-  const out = Buffer.allocUnsafe(size);
-  if (out.write(oneShotHash(NODE_HASH[hash] ?? nodeHashName(hash), data, "binary"), 0, size, "binary") !== size)
-    throw new MdocError("MDOC_FORMAT", `${hash} digest of unexpected length`);
-  return out;
-}
 
 export const HEADER_ALG = 1;
 export const HEADER_X5CHAIN = 33;
 
-/** Sig_structure for COSE_Sign1 (RFC 9052 4.4), external_aad empty. */
-export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array): Uint8Array {
-  return encodeCbor(["Signature1", protectedBytes, new Uint8Array(0), payload]);
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** Sig_structure for COSE_Sign1 (RFC 9052 4.4). */
+export function sigStructure(protectedBytes: Uint8Array, payload: Uint8Array, externalAad = EMPTY): Uint8Array {
+  return encodeCbor(["Signature1", protectedBytes, externalAad, payload]);
+}
+
+export interface Sign1Options {
+  payload: Uint8Array;
+  /** Protected headers besides alg (1), which comes from the signer's key. */
+  protectedHeaders?: Map<CborValue, CborValue>;
+  unprotected?: Map<CborValue, CborValue>;
+  /** x5chain (33) in the unprotected header: one certificate as a bstr, several as an array. */
+  x5chain?: Uint8Array[];
+  /** Sign the payload but carry nil in its place (RFC 9052 2). */
+  detached?: boolean;
+  externalAad?: Uint8Array;
+}
+
+/** An untagged COSE_Sign1 [protected, unprotected, payload, signature] signed by `signer`. */
+export async function signSign1(o: Sign1Options, signer: Signer): Promise<CborValue[]> {
+  const protectedMap = new Map<CborValue, CborValue>(o.protectedHeaders ?? []);
+  protectedMap.set(HEADER_ALG, signer.algorithm.cose);
+  const protectedBytes = encodeCbor(protectedMap);
+  const unprotected = new Map<CborValue, CborValue>(o.unprotected ?? []);
+  if (o.x5chain?.length) unprotected.set(HEADER_X5CHAIN, o.x5chain.length === 1 ? o.x5chain[0]! : o.x5chain);
+  const signature = await signer.sign(sigStructure(protectedBytes, o.payload, o.externalAad));
+  if (signature.length !== signer.algorithm.signatureSize)
+    throw new MdocError(
+      "MDOC_FORMAT",
+      `signer returned ${signature.length} bytes; raw r||s of ${signer.algorithm.signatureSize} expected`,
+    );
+  return [protectedBytes, unprotected, o.detached ? null : o.payload, signature];
 }
 
 export interface CoseSign1 {
   protectedBytes: Uint8Array;
   protectedHeaders: Map<CborValue, CborValue>;
   unprotected: Map<CborValue, CborValue>;
-  payload: Uint8Array;
+  /** null when detached. */
+  payload: Uint8Array | null;
   signature: Uint8Array;
 }
 
@@ -68,30 +65,54 @@ export function parseSign1(v: CborValue): CoseSign1 {
   const [p, u, payload, sig] = arr;
   if (!(p instanceof Uint8Array)) throw new MdocError("MDOC_FORMAT", "COSE_Sign1 protected header is not a bstr");
   if (!(u instanceof Map)) throw new MdocError("MDOC_FORMAT", "COSE_Sign1 unprotected header is not a map");
-  if (!(payload instanceof Uint8Array)) throw new MdocError("MDOC_FORMAT", "COSE_Sign1 payload is not a bstr");
+  if (!(payload instanceof Uint8Array) && payload !== null)
+    throw new MdocError("MDOC_FORMAT", "COSE_Sign1 payload is not a bstr");
   if (!(sig instanceof Uint8Array)) throw new MdocError("MDOC_FORMAT", "COSE_Sign1 signature is not a bstr");
   const ph = p.length === 0 ? new Map() : decodeCbor(p);
   if (!(ph instanceof Map)) throw new MdocError("MDOC_FORMAT", "COSE_Sign1 protected header is not a map");
   return { protectedBytes: p, protectedHeaders: ph, unprotected: u, payload, signature: sig };
 }
 
-/** Verifies an ECDSA raw r||s signature over the Sig_structure with a public key. */
-export function verifySign1(s: CoseSign1, alg: CoseAlg, publicKey: KeyObject): boolean {
-  const a = COSE_ALGS[alg];
-  if (s.signature.length !== a.size * 2) return false;
+/** The registry entry of the protected alg (ES256/384/512); undefined for any other. */
+export function sign1Algorithm(s: CoseSign1): Algorithm | undefined {
+  return algorithmBy("cose", s.protectedHeaders.get(HEADER_ALG));
+}
+
+/** x5chain (33) from the unprotected or the protected header: [] when absent, undefined when not bstr(s). */
+export function sign1X5Chain(s: CoseSign1): Uint8Array[] | undefined {
+  const x5 = s.unprotected.get(HEADER_X5CHAIN) ?? s.protectedHeaders.get(HEADER_X5CHAIN);
+  if (x5 === undefined) return [];
+  const chain = x5 instanceof Uint8Array ? [x5] : Array.isArray(x5) ? x5 : undefined;
+  return chain?.every((c) => c instanceof Uint8Array) ? (chain as Uint8Array[]) : undefined;
+}
+
+/** The registry curve of a public key ("P-256" ...); undefined for any other key. */
+export function keyCurve(key: KeyObject): Curve | undefined {
+  return algorithmBy("nodeCurve", key.asymmetricKeyDetails?.namedCurve)?.curve;
+}
+
+/**
+ * Verifies a COSE_Sign1 with a public key (a KeyObject, or a certificate's SPKI DER): the protected
+ * alg must be ES256/384/512 on the key's curve. `payload` for a detached COSE_Sign1.
+ */
+export function verifySign1(
+  s: CoseSign1,
+  key: KeyObject | { spki: Uint8Array },
+  o: { payload?: Uint8Array; externalAad?: Uint8Array } = {},
+): boolean {
+  const a = sign1Algorithm(s);
+  const publicKey = "spki" in key ? createPublicKey({ key: Buffer.from(key.spki), format: "der", type: "spki" }) : key;
+  const payload = o.payload ?? s.payload;
+  if (!a || !payload || keyCurve(publicKey) !== a.curve || s.signature.length !== a.signatureSize) return false;
   return nodeVerify(
-    nodeHashName(a.hash),
-    sigStructure(s.protectedBytes, s.payload),
+    a.nodeHash,
+    sigStructure(s.protectedBytes, payload, o.externalAad),
     { key: publicKey, dsaEncoding: "ieee-p1363" },
     s.signature,
   );
 }
 
 // ---------------------------------------------------------------- COSE_Key
-
-const CRV: Record<string, number> = { "P-256": 1, "P-384": 2, "P-521": 3 };
-const CRV_BY_ID: Record<number, string> = { 1: "P-256", 2: "P-384", 3: "P-521" };
-const CRV_SIZE: Record<string, number> = { "P-256": 32, "P-384": 48, "P-521": 66 };
 
 export interface EcPublicJwk {
   kty: "EC";
@@ -110,7 +131,8 @@ const unb64u = (s: string) => new Uint8Array(Buffer.from(s, "base64url"));
 export function coseKeyFromJwk(jwk: Record<string, unknown>): Map<number, CborValue> {
   if ("d" in jwk)
     throw new MdocError("MDOC_DEVICE_KEY_INVALID", "device key must be a public key (JWK has a private part)");
-  if (jwk.kty !== "EC" || typeof jwk.crv !== "string" || !(jwk.crv in CRV))
+  const a = algorithmBy("curve", jwk.crv);
+  if (jwk.kty !== "EC" || !a)
     throw new MdocError("MDOC_DEVICE_KEY_INVALID", "device key must be an EC JWK on P-256, P-384 or P-521");
   if (typeof jwk.x !== "string" || typeof jwk.y !== "string")
     throw new MdocError("MDOC_DEVICE_KEY_INVALID", "device key JWK lacks x/y");
@@ -118,7 +140,7 @@ export function coseKeyFromJwk(jwk: Record<string, unknown>): Map<number, CborVa
   const y = unb64u(jwk.y);
   const key = new Map<number, CborValue>([
     [1, 2],
-    [-1, CRV[jwk.crv] as number],
+    [-1, a.coseCurve],
     [-2, x],
     [-3, y],
   ]);
@@ -131,12 +153,13 @@ export function checkCoseKey(v: CborValue): EcPublicJwk {
   if (!(v instanceof Map)) throw new MdocError("MDOC_DEVICE_KEY_INVALID", "COSE_Key is not a map");
   if (v.has(-4)) throw new MdocError("MDOC_DEVICE_KEY_INVALID", "device key must be a public key (COSE_Key has d)");
   if (v.get(1) !== 2) throw new MdocError("MDOC_DEVICE_KEY_INVALID", "COSE_Key kty must be EC2 (2)");
-  const crv = CRV_BY_ID[v.get(-1) as number];
+  const a = algorithmBy("coseCurve", v.get(-1));
+  const crv = a?.curve;
   const x = v.get(-2);
   const y = v.get(-3);
   if (!crv || !(x instanceof Uint8Array) || !(y instanceof Uint8Array))
     throw new MdocError("MDOC_DEVICE_KEY_INVALID", "COSE_Key needs crv P-256/384/521 and x, y coordinates");
-  const size = CRV_SIZE[crv] as number;
+  const size = a!.coordinateSize;
   if (x.length !== size || y.length !== size)
     throw new MdocError("MDOC_DEVICE_KEY_INVALID", `COSE_Key coordinates must be ${size} bytes for ${crv}`);
   const jwk: EcPublicJwk = { kty: "EC", crv, x: base64url(x), y: base64url(y) };

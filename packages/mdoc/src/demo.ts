@@ -2,17 +2,18 @@
  * `iaca demo` extension: after pki's runDemo has made roots, DS keys and CRLs, write sample mdocs
  * (IssuerSigned, both profiles) signed by the active DS key in the demo HSM, for a fictional person.
  */
-import { generateKeyPairSync, X509Certificate } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { KeyStore } from "@iaca/hsm";
+import { parseCertificate } from "@iaca/pki";
 import type { Policy } from "@iaca/policy";
-import { type DigestSigningKeyStore, keyStoreSigner, pkiKeyStateCheck } from "./hsm.ts";
-import { type IssueResult, issueMdoc } from "./issue.ts";
+import { type IssueResult, issueMdoc, pkiKeyStateCheck } from "./issue.ts";
 
 /** The parts of pki's DemoResult this needs (structurally compatible with it). */
 export interface DemoMdocHandles {
   policy: Policy;
-  ops: { hsm: DigestSigningKeyStore };
+  ops: { hsm: Pick<KeyStore, "signer"> };
   ds: { keyUri: string; der: Uint8Array; serial: string };
   files?: Record<string, string>;
 }
@@ -83,13 +84,9 @@ export async function writeDemoMdocs(
   put("device-key.jwk", `${JSON.stringify(jwk, null, 2)}\n`);
   const input = samplePersonInput();
   put("person.json", `${JSON.stringify(input, null, 2)}\n`);
-  const cert = new X509Certificate(h.ds.der);
-  const record = {
-    serial: h.ds.serial,
-    notBefore: new Date(cert.validFrom),
-    notAfter: new Date(cert.validTo),
-  };
-  const signer = keyStoreSigner(h.ops.hsm, h.ds.keyUri, h.ds.der);
+  const cert = parseCertificate(h.ds.der);
+  const record = { serial: h.ds.serial, notBefore: cert.notBefore, notAfter: cert.notAfter };
+  const signer = await h.ops.hsm.signer(h.ds.keyUri);
   const results: Record<string, IssueResult> = {};
   for (const profile of ["interop", "seed-2024"]) {
     const r = await issueMdoc({
@@ -97,6 +94,7 @@ export async function writeDemoMdocs(
       input,
       deviceKey: jwk,
       signer,
+      dsCertificate: h.ds.der,
       mso: h.policy.mso,
       now,
       keyStateCheck: pkiKeyStateCheck(record, h.policy),

@@ -4,7 +4,6 @@ export * from "./controls.ts";
 export * from "./cose.ts";
 export * from "./demo.ts";
 export * from "./errors.ts";
-export * from "./hsm.ts";
 export * from "./issue.ts";
 export * from "./profiles.ts";
 export * from "./verify.ts";

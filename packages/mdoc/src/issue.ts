@@ -1,43 +1,24 @@
 /**
  * Issuing: IssuerSignedItems, MSO, COSE_Sign1, IssuerSigned (ISO/IEC 18013-5:2021 9.1.2).
- * The signature comes from an `MsoSigner`; in production that is the HSM KeyStore adapter
- * (`keyStoreSigner`), so no private key is ever in memory here.
+ * The signature comes from a `Signer` of @iaca/hsm; in production `KeyStore.signer(dsKeyUri)`,
+ * so no private key is ever in memory here.
  */
 import "reflect-metadata";
 import { randomBytes, randomInt } from "node:crypto";
-import { type AuditSink, addDuration, type Policy } from "@iaca/policy";
+import { digest, type Signer } from "@iaca/hsm";
+import { assertCanSign, type CertificateInfo, type DsRecordLike, parseCertificate } from "@iaca/pki";
+import { type AuditSink, addDuration, type HashAlgorithm, type Policy } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { PrivateKeyUsagePeriod } from "@peculiar/asn1-x509";
-import { X509Certificate } from "@peculiar/x509";
 import { type CborValue, EmbeddedCbor, encodeCbor, TDate } from "./cbor.ts";
 import { MSO_AGE_CUT, MSO_VALIDITY_CAP, SALT_RANDOM, SIGNER_KEY_STATE } from "./controls.ts";
-import {
-  algForCurve,
-  COSE_ALGS,
-  type CoseAlg,
-  checkCoseKey,
-  coseKeyFromJwk,
-  digest,
-  HEADER_ALG,
-  HEADER_X5CHAIN,
-  sigStructure,
-} from "./cose.ts";
+import { checkCoseKey, coseKeyFromJwk, signSign1 } from "./cose.ts";
 import { MdocError } from "./errors.ts";
 import { type DoctypeProfile, deriveElements, getProfile, validateInput } from "./profiles.ts";
 
-/** Makes the MSO signature. Production: the HSM KeyStore (see keyStoreSigner); tests: a node:crypto key. */
-export interface MsoSigner {
-  /** COSE alg matching the DS key: -7 ES256 (P-256), -35 ES384 (P-384), -36 ES512 (P-521). */
-  readonly alg: CoseAlg;
-  /** The DS certificate (DER) that goes into x5chain. */
-  readonly certificate: Uint8Array;
-  /** ECDSA over `toBeSigned` with the hash of `alg`; returns raw r||s. */
-  sign(toBeSigned: Uint8Array): Promise<Uint8Array>;
-}
-
 /** Context handed to the key-state hook before every signature. */
 export interface SigningContext {
-  certificate: X509Certificate;
+  certificate: CertificateInfo;
   /** Serial number, lower-case hex. */
   serialNumber: string;
   at: Date;
@@ -50,7 +31,7 @@ export const MDOC_DS_EKU = "1.0.18013.5.1.2";
 const PKUP_OID = "2.5.29.16";
 
 export interface DsState {
-  certificate: X509Certificate;
+  certificate: CertificateInfo;
   serialNumber: string;
   notBefore: Date;
   notAfter: Date;
@@ -79,9 +60,9 @@ function parseDsState(certificate: Uint8Array | undefined): DsState {
     throw new MdocError("MDOC_NO_DS_CERTIFICATE", "no DS certificate is installed; MSO signing refused", {
       control: SIGNER_KEY_STATE.id,
     });
-  let cert: X509Certificate;
+  let cert: CertificateInfo;
   try {
-    cert = new X509Certificate(certificate);
+    cert = parseCertificate(certificate);
   } catch {
     throw new MdocError(
       "MDOC_NO_DS_CERTIFICATE",
@@ -91,16 +72,15 @@ function parseDsState(certificate: Uint8Array | undefined): DsState {
       },
     );
   }
-  const eku = cert.getExtension("2.5.29.37") as { usages?: string[] } | null;
   const st: DsState = {
     certificate: cert,
-    serialNumber: cert.serialNumber.toLowerCase(),
+    serialNumber: cert.serial,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
-    hasDsEku: eku?.usages?.includes(MDOC_DS_EKU) ?? false,
-    curve: (cert.publicKey.algorithm as { namedCurve?: string }).namedCurve ?? "",
+    hasDsEku: cert.ekus.includes(MDOC_DS_EKU),
+    curve: cert.curve ?? "",
   };
-  const ext = cert.getExtension(PKUP_OID);
+  const ext = cert.x509.getExtension(PKUP_OID);
   if (ext) {
     const p = AsnConvert.parse(ext.value, PrivateKeyUsagePeriod);
     if (p.notBefore) st.keyUsageFrom = p.notBefore;
@@ -259,7 +239,7 @@ export interface ValidityInfo {
 
 export interface MsoInput {
   docType: string;
-  digestAlgorithm: "SHA-256" | "SHA-384" | "SHA-512";
+  digestAlgorithm: HashAlgorithm;
   valueDigests: Map<string, Map<number, Uint8Array>>;
   deviceKey: Map<CborValue, CborValue>;
   keyAuthorizations?: { nameSpaces?: string[]; dataElements?: Record<string, string[]> };
@@ -297,19 +277,15 @@ export function buildMso(m: MsoInput): Map<CborValue, CborValue> {
  * only alg, unprotected x5chain (33) holds the DS certificate as a single bstr. `mso` may be a
  * map or already-encoded MSO bytes (tests craft non-conforming ones that way).
  */
-export async function signMso(
+export function signMso(
   mso: Map<CborValue, CborValue> | Uint8Array | EmbeddedCbor,
-  signer: MsoSigner,
+  signer: Signer,
+  dsCertificate: Uint8Array,
 ): Promise<CborValue[]> {
-  const protectedBytes = encodeCbor(new Map<CborValue, CborValue>([[HEADER_ALG, signer.alg]]));
   const payload = (
     mso instanceof EmbeddedCbor ? mso : mso instanceof Uint8Array ? new EmbeddedCbor(mso) : EmbeddedCbor.wrap(mso)
   ).raw;
-  const signature = await signer.sign(sigStructure(protectedBytes, payload));
-  const size = COSE_ALGS[signer.alg].size * 2;
-  if (signature.length !== size)
-    throw new MdocError("MDOC_FORMAT", `signer returned ${signature.length} bytes; raw r||s of ${size} expected`);
-  return [protectedBytes, new Map<CborValue, CborValue>([[HEADER_X5CHAIN, signer.certificate]]), payload, signature];
+  return signSign1({ payload, x5chain: [dsCertificate] }, signer);
 }
 
 export function buildIssuerSigned(
@@ -373,7 +349,9 @@ export interface IssueOptions {
   input: unknown;
   /** Holder's device key: COSE_Key map or public JWK. */
   deviceKey: Map<CborValue, CborValue> | Record<string, unknown>;
-  signer: MsoSigner;
+  /** The DS key (KeyStore.signer) and its certificate, which goes into x5chain. */
+  signer: Signer;
+  dsCertificate: Uint8Array;
   /** policy.mso (validity, expectedUpdate, digestAlgorithm). */
   mso: Pick<Policy["mso"], "validity" | "expectedUpdate" | "digestAlgorithm">;
   now?: Date;
@@ -399,13 +377,13 @@ export interface IssueResult {
 export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
   const now = o.now ?? new Date();
   const profile = typeof o.profile === "string" ? getProfile(o.profile) : o.profile;
-  const ds = dsState(o.signer.certificate);
+  const ds = dsState(o.dsCertificate);
   try {
     await assertDsCanSign(ds, now, { keyStateCheck: o.keyStateCheck, isRevoked: o.isRevoked });
-    if (algForCurve(ds.curve) !== o.signer.alg)
+    if (ds.curve !== o.signer.algorithm.curve)
       throw new MdocError(
         "MDOC_DS_KEY_STATE",
-        `signer alg ${o.signer.alg} does not match the DS key curve ${ds.curve}`,
+        `signer alg ${o.signer.algorithm.cose} does not match the DS key curve ${ds.curve}`,
       );
   } catch (e) {
     await o.audit?.append({
@@ -440,7 +418,7 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
     keyAuthorizations: o.keyAuthorizations,
     validityInfo: validity,
   });
-  const issuerAuth = await signMso(mso, o.signer);
+  const issuerAuth = await signMso(mso, o.signer, o.dsCertificate);
   await o.audit?.append({
     actor: o.actor ?? "svc:issuer",
     action: "mdoc.mso.sign",
@@ -461,5 +439,12 @@ export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
     validity,
     validUntilLimitedBy: limitedBy,
     dsSerial: ds.serialNumber,
+  };
+}
+
+/** pki's DS usage-period rule (assertCanSign: usage period, revoked, retired) as the issuer's key-state hook. */
+export function pkiKeyStateCheck(record: DsRecordLike, policy: Policy): KeyStateCheck {
+  return ({ at }) => {
+    assertCanSign(record, at, policy);
   };
 }

@@ -5,27 +5,20 @@
  * authentication (deviceSigned) is out of scope: this checks issuer data authentication.
  */
 import "reflect-metadata";
-import { X509Certificate as NodeX509 } from "node:crypto";
-import {
-  BasicConstraintsExtension,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  X509Certificate,
-  X509Crl,
-} from "@peculiar/x509";
+import { digest } from "@iaca/hsm";
+import { type CertificateInfo, type CrlInfo, parseCertificate, parseCrl } from "@iaca/pki";
+import { type Algorithm, algorithmBy } from "@iaca/policy";
+import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
 import { type CborValue, decodeCbor, EmbeddedCbor, FullDate, get, Tagged, TDate } from "./cbor.ts";
 import { VERIFIER_REVOCATION_CHECK, VERIFIER_VALIDITY_CHECK } from "./controls.ts";
 import {
-  algForCurve,
-  COSE_ALGS,
   type CoseSign1,
   checkCoseKey,
-  digest,
   HEADER_ALG,
   HEADER_X5CHAIN,
-  isCoseAlg,
   parseSign1,
+  sign1Algorithm,
+  sign1X5Chain,
   verifySign1,
 } from "./cose.ts";
 import { MDOC_DS_EKU } from "./issue.ts";
@@ -142,13 +135,13 @@ export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions
     top.add("format.structure", false, "not an IssuerSigned, Document or DeviceResponse (or no documents)");
     return { ok: false, checks: top.list, documents: [] };
   }
-  let anchors: X509Certificate[];
-  let pool: X509Certificate[];
-  let crls: X509Crl[];
+  let anchors: CertificateInfo[];
+  let pool: CertificateInfo[];
+  let crls: CrlInfo[];
   try {
     anchors = loadCerts(opts.trustAnchors);
     pool = loadCerts(opts.untrusted ?? []);
-    crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => new X509Crl(d));
+    crls = (opts.crls ?? []).flatMap((c) => readDerList(c)).map((d) => parseCrl(d));
     if ((opts.crls ?? []).length > 0 && crls.length === 0) throw new Error("no CRL in the given CRL input");
   } catch (e) {
     top.add("inputs", false, `unreadable trust anchor, certificate or CRL: ${(e as Error).message}`);
@@ -172,14 +165,14 @@ export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions
   return { ok: checks.every((c) => c.status !== "FAIL"), format, checks, documents };
 }
 
-function loadCerts(list: CertInput[]): X509Certificate[] {
-  return list.flatMap((c) => readDerList(c, "CERTIFICATE")).map((d) => new X509Certificate(d));
+function loadCerts(list: CertInput[]): CertificateInfo[] {
+  return list.flatMap((c) => readDerList(c, "CERTIFICATE")).map((d) => parseCertificate(d));
 }
 
 interface Ctx {
-  anchors: X509Certificate[];
-  pool: X509Certificate[];
-  crls: X509Crl[];
+  anchors: CertificateInfo[];
+  pool: CertificateInfo[];
+  crls: CrlInfo[];
   at: Date;
   expected?: string;
 }
@@ -192,9 +185,34 @@ async function verifyDocument(
   ctx: Ctx,
 ): Promise<VerifiedDocument> {
   const out: VerifiedDocument = { docType: docType ?? "", elements: {} };
-  // ---- structure of IssuerSigned and its items
+  const items = readItems(issuerSigned, c);
+  const auth = readIssuerAuth(issuerSigned, c);
+  const mso = auth.sign1 ? readMso(auth.sign1, c) : undefined;
+  checkSignature(auth, c);
+  if (auth.ds) await checkDs(auth.ds, auth.extra, c, ctx, out);
+  else c.add("ds.chain", false, "no DS certificate");
+  if (!mso) return out;
+  checkValidity(mso, auth.ds, c, ctx, out);
+  const msoType = mso.get("docType") as string;
+  const want = ctx.expected ?? (fromDocument ? docType : msoType);
+  if (!docType) out.docType = msoType;
+  const ok = msoType === want && (!fromDocument || docType === msoType);
+  c.add(
+    "mso.doctype",
+    ok,
+    ok
+      ? `docType ${msoType}`
+      : `MSO docType ${msoType} differs from ${fromDocument ? `Document docType ${docType}` : `expected ${want}`}`,
+  );
+  checkDigests(mso, items, c, out);
+  return out;
+}
+
+type Item = { ns: string; raw: Uint8Array; digestID: number; id: string; value: CborValue };
+
+/** Structure of IssuerSigned and its items (format.issuer-signed). */
+function readItems(issuerSigned: CborValue, c: Checks): Item[] {
   const nameSpaces = get(issuerSigned, "nameSpaces");
-  type Item = { ns: string; raw: Uint8Array; digestID: number; id: string; value: CborValue };
   const items: Item[] = [];
   const structural: string[] = [];
   if (nameSpaces !== undefined && !(nameSpaces instanceof Map)) structural.push("nameSpaces is not a map");
@@ -244,269 +262,275 @@ async function verifyDocument(
     structural.length ? structural.join("; ") : `${items.length} IssuerSignedItems, all tag 24 with >= 16-byte salts`,
   );
 
-  // ---- COSE_Sign1 headers
+  return items;
+}
+
+interface IssuerAuth {
+  sign1: CoseSign1 | undefined;
+  alg: Algorithm | undefined;
+  ds: CertificateInfo | undefined;
+  extra: CertificateInfo[];
+}
+
+/** The COSE_Sign1 headers: alg and the DS certificate chain (cose.header). */
+function readIssuerAuth(issuerSigned: CborValue, c: Checks): IssuerAuth {
   let sign1: CoseSign1 | undefined;
-  let alg: number | undefined;
-  let ds: X509Certificate | undefined;
-  let extra: X509Certificate[] = [];
+  let alg: ReturnType<typeof sign1Algorithm>;
+  let ds: CertificateInfo | undefined;
+  let extra: CertificateInfo[] = [];
   try {
     sign1 = parseSign1(get(issuerSigned, "issuerAuth"));
-    alg = sign1.protectedHeaders.get(HEADER_ALG) as number;
+    if (!sign1.payload) throw new Error("COSE_Sign1 payload is not a bstr");
+    alg = sign1Algorithm(sign1);
     const x5 = sign1.unprotected.get(HEADER_X5CHAIN) ?? sign1.protectedHeaders.get(HEADER_X5CHAIN);
-    const chain = x5 instanceof Uint8Array ? [x5] : Array.isArray(x5) ? x5 : [];
-    if (!isCoseAlg(alg)) throw new Error(`protected alg ${String(alg)} is not ES256/ES384/ES512`);
-    if (chain.length === 0 || !chain.every((x) => x instanceof Uint8Array))
-      throw new Error("x5chain (33) missing or not bstr");
-    [ds, ...extra] = (chain as Uint8Array[]).map((d) => new X509Certificate(d));
+    const chain = sign1X5Chain(sign1) ?? [];
+    if (!alg)
+      throw new Error(`protected alg ${String(sign1.protectedHeaders.get(HEADER_ALG))} is not ES256/ES384/ES512`);
+    if (chain.length === 0) throw new Error("x5chain (33) missing or not bstr");
+    [ds, ...extra] = chain.map((d) => parseCertificate(d));
     c.add(
       "cose.header",
       true,
-      `alg ${COSE_ALGS[alg].name} in protected header; x5chain ${x5 instanceof Uint8Array ? "single bstr" : `array of ${chain.length}`}`,
+      `alg ${alg.jose} in protected header; x5chain ${x5 instanceof Uint8Array ? "single bstr" : `array of ${chain.length}`}`,
     );
   } catch (e) {
     c.add("cose.header", false, (e as Error).message);
   }
 
-  // ---- MSO encoding
-  let mso: Map<CborValue, CborValue> | undefined;
-  if (sign1) {
-    try {
-      const payload = decodeCbor(sign1.payload);
-      if (!(payload instanceof EmbeddedCbor)) throw new Error("payload is not tag 24 (MobileSecurityObjectBytes)");
-      const m = payload.decode();
-      if (!(m instanceof Map)) throw new Error("MSO is not a map");
-      if (m.get("version") !== "1.0") throw new Error('MSO version is not "1.0"');
-      if (!["SHA-256", "SHA-384", "SHA-512"].includes(m.get("digestAlgorithm") as string))
-        throw new Error("unsupported digestAlgorithm");
-      if (typeof m.get("docType") !== "string") throw new Error("MSO docType missing");
-      if (!(m.get("valueDigests") instanceof Map)) throw new Error("valueDigests missing");
-      checkCoseKey(get(m.get("deviceKeyInfo") as CborValue, "deviceKey"));
-      mso = m;
-      c.add("mso.encoding", true, `tag-24 MSO version 1.0, ${m.get("digestAlgorithm")}, device key COSE_Key`);
-    } catch (e) {
-      c.add("mso.encoding", false, (e as Error).message);
-    }
-  }
+  return { sign1, alg, ds, extra };
+}
 
-  // ---- signature
-  if (sign1 && ds && isCoseAlg(alg)) {
+/** The MSO in the COSE payload (mso.encoding). */
+function readMso(sign1: CoseSign1, c: Checks): Map<CborValue, CborValue> | undefined {
+  try {
+    const payload = decodeCbor(sign1.payload as Uint8Array);
+    if (!(payload instanceof EmbeddedCbor)) throw new Error("payload is not tag 24 (MobileSecurityObjectBytes)");
+    const m = payload.decode();
+    if (!(m instanceof Map)) throw new Error("MSO is not a map");
+    if (m.get("version") !== "1.0") throw new Error('MSO version is not "1.0"');
+    if (!algorithmBy("hash", m.get("digestAlgorithm"))) throw new Error("unsupported digestAlgorithm");
+    if (typeof m.get("docType") !== "string") throw new Error("MSO docType missing");
+    if (!(m.get("valueDigests") instanceof Map)) throw new Error("valueDigests missing");
+    checkCoseKey(get(m.get("deviceKeyInfo") as CborValue, "deviceKey"));
+    c.add("mso.encoding", true, `tag-24 MSO version 1.0, ${m.get("digestAlgorithm")}, device key COSE_Key`);
+    return m;
+  } catch (e) {
+    c.add("mso.encoding", false, (e as Error).message);
+  }
+  return undefined;
+}
+
+/** The issuerAuth signature with the DS key (cose.signature). */
+function checkSignature({ sign1, alg, ds }: IssuerAuth, c: Checks): void {
+  if (sign1 && ds && alg) {
     try {
-      const key = new NodeX509(Buffer.from(ds.rawData)).publicKey;
-      const curve = key.asymmetricKeyDetails?.namedCurve;
-      const curveName =
-        curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;
-      if (algForCurve(curveName ?? "") !== alg)
-        c.add("cose.signature", false, `alg ${alg} does not match the DS key curve ${curveName}`);
-      else
+      if (ds.curve !== alg.curve)
+        c.add("cose.signature", false, `alg ${alg.cose} does not match the DS key curve ${ds.curve}`);
+      else {
+        const ok = verifySign1(sign1, ds);
         c.add(
           "cose.signature",
-          verifySign1(sign1, alg, key),
-          verifySign1(sign1, alg, key)
-            ? "issuerAuth signature verifies with the DS key"
-            : "issuerAuth signature does not verify with the DS key",
+          ok,
+          ok ? "issuerAuth signature verifies with the DS key" : "issuerAuth signature does not verify with the DS key",
         );
+      }
     } catch (e) {
       c.add("cose.signature", false, (e as Error).message);
     }
   } else c.add("cose.signature", false, "no usable COSE_Sign1 / DS certificate");
+}
 
-  // ---- DS chain, profile, CRL
-  let issuerCa: X509Certificate | undefined;
-  if (ds) {
-    out.dsSubject = ds.subject;
-    out.dsSerial = ds.serialNumber.toLowerCase();
-    const path = await buildPath(ds, ctx.anchors, [...extra, ...ctx.pool], ctx.at);
-    if ("error" in path) c.add("ds.chain", false, path.error);
-    else {
-      issuerCa = path.path[1];
+/** The DS certificate: path to a trust anchor, EKU/key usage, CRL (ds.chain, ds.eku, ds.crl). */
+async function checkDs(
+  ds: CertificateInfo,
+  extra: CertificateInfo[],
+  c: Checks,
+  ctx: Ctx,
+  out: VerifiedDocument,
+): Promise<void> {
+  let issuerCa: CertificateInfo | undefined;
+  out.dsSubject = ds.subject;
+  out.dsSerial = ds.serial;
+  const path = await buildPath(ds, ctx.anchors, [...extra, ...ctx.pool], ctx.at);
+  if ("error" in path) c.add("ds.chain", false, path.error);
+  else {
+    issuerCa = path.path[1];
+    c.add(
+      "ds.chain",
+      true,
+      `${path.path.map((p) => p.subject).join(" <- ")} (trusted anchor), valid at ${ctx.at.toISOString()}`,
+    );
+  }
+  const ku = ds.x509.getExtension(KeyUsagesExtension);
+  const ekuOk = ds.ekus.includes(MDOC_DS_EKU);
+  const kuOk = !ku || (ku.usages & KeyUsageFlags.digitalSignature) !== 0;
+  c.add(
+    "ds.eku",
+    ekuOk && kuOk,
+    ekuOk
+      ? kuOk
+        ? `EKU ${MDOC_DS_EKU} (mdoc DS) present`
+        : "keyUsage lacks digitalSignature"
+      : `EKU ${MDOC_DS_EKU} (mdoc DS) missing`,
+  );
+  // control mdoc.verifier.revocation-check
+  if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
+  else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
+}
+
+/** validityInfo: tdate form, validity at ctx.at, signed within the DS validity (mdoc.verifier.validity-check). */
+function checkValidity(
+  mso: Map<CborValue, CborValue>,
+  ds: CertificateInfo | undefined,
+  c: Checks,
+  ctx: Ctx,
+  out: VerifiedDocument,
+): void {
+  const vi = mso.get("validityInfo");
+  const names = ["signed", "validFrom", "validUntil", "expectedUpdate"] as const;
+  const dates: Partial<Record<(typeof names)[number], Date>> = {};
+  const bad: string[] = [];
+  for (const n of names) {
+    const v = get(vi as CborValue, n);
+    if (v === undefined) {
+      if (n !== "expectedUpdate") bad.push(`${n} missing`);
+      continue;
+    }
+    if (v instanceof Tagged && v.tag === 1) bad.push(`${n} is tag 1 (epoch); tdate must be tag 0`);
+    else if (!(v instanceof TDate)) bad.push(`${n} is not a tag-0 tdate`);
+    else if (!TDATE_RE.test(v.value) || Number.isNaN(v.date.getTime())) bad.push(`${n} is not YYYY-MM-DDTHH:MM:SSZ`);
+    else dates[n] = v.date;
+  }
+  c.add(
+    "mso.tdate",
+    bad.length === 0,
+    bad.length ? bad.join("; ") : "validityInfo dates are tag 0, YYYY-MM-DDTHH:MM:SSZ",
+  );
+  out.validityInfo = Object.fromEntries(
+    Object.entries(dates).map(([k, v]) => [k, v.toISOString().replace(".000", "")]),
+  );
+  const { signed, validFrom, validUntil, expectedUpdate } = dates;
+  if (signed && validFrom && validUntil) {
+    const rules: string[] = [];
+    if (validFrom < signed) rules.push("validFrom is before signed");
+    if (validUntil <= validFrom) rules.push("validUntil is not after validFrom");
+    if (expectedUpdate && (expectedUpdate < validFrom || expectedUpdate > validUntil))
+      rules.push("expectedUpdate outside validFrom..validUntil");
+    if (ctx.at < validFrom)
+      rules.push(`not yet valid at ${ctx.at.toISOString()} (validFrom ${validFrom.toISOString()})`);
+    if (ctx.at > validUntil) rules.push(`expired at ${ctx.at.toISOString()} (validUntil ${validUntil.toISOString()})`);
+    c.add(
+      "mso.validity",
+      rules.length === 0,
+      rules.length
+        ? rules.join("; ")
+        : `validFrom <= ${ctx.at.toISOString()} <= validUntil (${VERIFIER_VALIDITY_CHECK.id})`,
+    );
+    if (ds) {
+      const inDs = signed >= ds.notBefore && signed <= ds.notAfter;
       c.add(
-        "ds.chain",
-        true,
-        `${path.path.map((p) => p.subject).join(" <- ")} (trusted anchor), valid at ${ctx.at.toISOString()}`,
+        "mso.signed-in-ds-validity",
+        inDs,
+        inDs
+          ? "signed within the DS certificate validity"
+          : `signed ${signed.toISOString()} outside the DS validity ${ds.notBefore.toISOString()} .. ${ds.notAfter.toISOString()}`,
       );
     }
-    const eku = ds.getExtension(ExtendedKeyUsageExtension);
-    const ku = ds.getExtension(KeyUsagesExtension);
-    const ekuOk = !!eku?.usages.map(String).includes(MDOC_DS_EKU);
-    const kuOk = !ku || (ku.usages & KeyUsageFlags.digitalSignature) !== 0;
-    c.add(
-      "ds.eku",
-      ekuOk && kuOk,
-      ekuOk
-        ? kuOk
-          ? `EKU ${MDOC_DS_EKU} (mdoc DS) present`
-          : "keyUsage lacks digitalSignature"
-        : `EKU ${MDOC_DS_EKU} (mdoc DS) missing`,
-    );
-    // control mdoc.verifier.revocation-check
-    if (ctx.crls.length === 0) c.add("ds.crl", "skip", `no CRL given (${VERIFIER_REVOCATION_CHECK.id} not applied)`);
-    else c.add("ds.crl", ...(await checkCrl(ds, issuerCa, ctx.crls, ctx.at, ctx.anchors, [...extra, ...ctx.pool])));
-  } else {
-    c.add("ds.chain", false, "no DS certificate");
-  }
+  } else c.add("mso.validity", false, "validityInfo incomplete");
+}
 
-  // ---- validity (control mdoc.verifier.validity-check)
-  if (mso) {
-    const vi = mso.get("validityInfo");
-    const names = ["signed", "validFrom", "validUntil", "expectedUpdate"] as const;
-    const dates: Partial<Record<(typeof names)[number], Date>> = {};
-    const bad: string[] = [];
-    for (const n of names) {
-      const v = get(vi as CborValue, n);
-      if (v === undefined) {
-        if (n !== "expectedUpdate") bad.push(`${n} missing`);
-        continue;
-      }
-      if (v instanceof Tagged && v.tag === 1) bad.push(`${n} is tag 1 (epoch); tdate must be tag 0`);
-      else if (!(v instanceof TDate)) bad.push(`${n} is not a tag-0 tdate`);
-      else if (!TDATE_RE.test(v.value) || Number.isNaN(v.date.getTime())) bad.push(`${n} is not YYYY-MM-DDTHH:MM:SSZ`);
-      else dates[n] = v.date;
-    }
-    c.add(
-      "mso.tdate",
-      bad.length === 0,
-      bad.length ? bad.join("; ") : "validityInfo dates are tag 0, YYYY-MM-DDTHH:MM:SSZ",
-    );
-    out.validityInfo = Object.fromEntries(
-      Object.entries(dates).map(([k, v]) => [k, v.toISOString().replace(".000", "")]),
-    );
-    const { signed, validFrom, validUntil, expectedUpdate } = dates;
-    if (signed && validFrom && validUntil) {
-      const rules: string[] = [];
-      if (validFrom < signed) rules.push("validFrom is before signed");
-      if (validUntil <= validFrom) rules.push("validUntil is not after validFrom");
-      if (expectedUpdate && (expectedUpdate < validFrom || expectedUpdate > validUntil))
-        rules.push("expectedUpdate outside validFrom..validUntil");
-      if (ctx.at < validFrom)
-        rules.push(`not yet valid at ${ctx.at.toISOString()} (validFrom ${validFrom.toISOString()})`);
-      if (ctx.at > validUntil)
-        rules.push(`expired at ${ctx.at.toISOString()} (validUntil ${validUntil.toISOString()})`);
-      c.add(
-        "mso.validity",
-        rules.length === 0,
-        rules.length
-          ? rules.join("; ")
-          : `validFrom <= ${ctx.at.toISOString()} <= validUntil (${VERIFIER_VALIDITY_CHECK.id})`,
-      );
-      if (ds) {
-        const inDs = signed >= ds.notBefore && signed <= ds.notAfter;
-        c.add(
-          "mso.signed-in-ds-validity",
-          inDs,
-          inDs
-            ? "signed within the DS certificate validity"
-            : `signed ${signed.toISOString()} outside the DS validity ${ds.notBefore.toISOString()} .. ${ds.notAfter.toISOString()}`,
-        );
-      }
-    } else c.add("mso.validity", false, "validityInfo incomplete");
+/** Element digests against the MSO (mso.digests); the verified elements go to `out`. */
+function checkDigests(mso: Map<CborValue, CborValue>, items: Item[], c: Checks, out: VerifiedDocument): void {
+  const alg2 = algorithmBy("hash", mso.get("digestAlgorithm"))!.hash;
+  const vd = mso.get("valueDigests") as Map<CborValue, CborValue>;
+  const failed: string[] = [];
+  const verified: Item[] = [];
+  for (const it of items) {
+    const expected = get(vd.get(it.ns) as CborValue, it.digestID);
+    if (!(expected instanceof Uint8Array)) failed.push(`${it.ns}/${it.id}: digestID not in MSO`);
+    else if (!Buffer.from(expected).equals(digest(alg2, it.raw))) failed.push(`${it.ns}/${it.id}: digest mismatch`);
+    else verified.push(it);
   }
+  c.add(
+    "mso.digests",
+    failed.length === 0 && items.length > 0,
+    failed.length ? failed.join("; ") : items.length ? `${items.length} element digests match` : "no elements",
+  );
+  const byNs: Record<string, string[]> = {};
+  for (const it of verified) {
+    byNs[it.ns] ??= [];
+    byNs[it.ns]!.push(it.id);
+  }
+  const profile = profileFor(out.docType, byNs);
+  if (profile) out.profile = profile.id;
+  for (const it of verified) {
+    out.elements[it.ns] ??= {};
+    out.elements[it.ns]![it.id] = restoreElement(profile, it.ns, it.id, it.value);
+  }
+  checkElementFormats(verified, profile, c);
+}
 
-  // ---- docType
-  if (mso) {
-    const msoType = mso.get("docType") as string;
-    const want = ctx.expected ?? (fromDocument ? docType : msoType);
-    if (!docType) out.docType = msoType;
-    const ok = msoType === want && (!fromDocument || docType === msoType);
-    c.add(
-      "mso.doctype",
-      ok,
-      ok
-        ? `docType ${msoType}`
-        : `MSO docType ${msoType} differs from ${fromDocument ? `Document docType ${docType}` : `expected ${want}`}`,
-    );
+/** Tag-1 dates and element types per the recognised profile (elements.format). */
+function checkElementFormats(verified: Item[], profile: ReturnType<typeof profileFor>, c: Checks): void {
+  const fmt: string[] = [];
+  for (const it of verified) {
+    const spec = profile?.namespaces[it.ns]?.[it.id];
+    const v = it.value;
+    if (v instanceof Tagged && v.tag === 1) fmt.push(`${it.ns}/${it.id}: tag 1 date; use tag 0 or 1004`);
+    if (!spec) continue;
+    const okType =
+      spec.type === "tstr"
+        ? typeof v === "string"
+        : spec.type === "uint"
+          ? (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n)
+          : spec.type === "int"
+            ? typeof v === "number" || typeof v === "bigint"
+            : spec.type === "bool"
+              ? typeof v === "boolean"
+              : spec.type === "bstr"
+                ? v instanceof Uint8Array
+                : spec.type === "full-date"
+                  ? v instanceof FullDate && /^\d{4}-\d{2}-\d{2}$/.test(v.value)
+                  : v instanceof TDate && TDATE_RE.test(v.value);
+    if (!okType) fmt.push(`${it.ns}/${it.id}: not ${spec.type}`);
   }
-
-  // ---- digests
-  if (mso) {
-    const alg2 = mso.get("digestAlgorithm") as "SHA-256" | "SHA-384" | "SHA-512";
-    const vd = mso.get("valueDigests") as Map<CborValue, CborValue>;
-    const failed: string[] = [];
-    const verified: Item[] = [];
-    for (const it of items) {
-      const expected = get(vd.get(it.ns) as CborValue, it.digestID);
-      if (!(expected instanceof Uint8Array)) failed.push(`${it.ns}/${it.id}: digestID not in MSO`);
-      else if (!Buffer.from(expected).equals(digest(alg2, it.raw))) failed.push(`${it.ns}/${it.id}: digest mismatch`);
-      else verified.push(it);
-    }
-    c.add(
-      "mso.digests",
-      failed.length === 0 && items.length > 0,
-      failed.length ? failed.join("; ") : items.length ? `${items.length} element digests match` : "no elements",
-    );
-    const byNs: Record<string, string[]> = {};
-    for (const it of verified) {
-      byNs[it.ns] ??= [];
-      byNs[it.ns]!.push(it.id);
-    }
-    const profile = profileFor(out.docType, byNs);
-    if (profile) out.profile = profile.id;
-    for (const it of verified) {
-      out.elements[it.ns] ??= {};
-      out.elements[it.ns]![it.id] = restoreElement(profile, it.ns, it.id, it.value);
-    }
-    // ---- element formats
-    const fmt: string[] = [];
-    for (const it of verified) {
-      const spec = profile?.namespaces[it.ns]?.[it.id];
-      const v = it.value;
-      if (v instanceof Tagged && v.tag === 1) fmt.push(`${it.ns}/${it.id}: tag 1 date; use tag 0 or 1004`);
-      if (!spec) continue;
-      const okType =
-        spec.type === "tstr"
-          ? typeof v === "string"
-          : spec.type === "uint"
-            ? (typeof v === "number" && v >= 0) || (typeof v === "bigint" && v >= 0n)
-            : spec.type === "int"
-              ? typeof v === "number" || typeof v === "bigint"
-              : spec.type === "bool"
-                ? typeof v === "boolean"
-                : spec.type === "bstr"
-                  ? v instanceof Uint8Array
-                  : spec.type === "full-date"
-                    ? v instanceof FullDate && /^\d{4}-\d{2}-\d{2}$/.test(v.value)
-                    : v instanceof TDate && TDATE_RE.test(v.value);
-      if (!okType) fmt.push(`${it.ns}/${it.id}: not ${spec.type}`);
-    }
-    c.add(
-      "elements.format",
-      fmt.length === 0,
-      fmt.length
-        ? fmt.join("; ")
-        : profile
-          ? `element types match profile ${profile.id}`
-          : "no tag-1 dates (docType profile unknown; types not checked)",
-    );
-  }
-  return out;
+  c.add(
+    "elements.format",
+    fmt.length === 0,
+    fmt.length
+      ? fmt.join("; ")
+      : profile
+        ? `element types match profile ${profile.id}`
+        : "no tag-1 dates (docType profile unknown; types not checked)",
+  );
 }
 
 /** Path from the DS to a trust anchor through untrusted CA/link certificates (signature, validity, CA rules). */
 async function buildPath(
-  leaf: X509Certificate,
-  anchors: X509Certificate[],
-  pool: X509Certificate[],
+  leaf: CertificateInfo,
+  anchors: CertificateInfo[],
+  pool: CertificateInfo[],
   at: Date,
-): Promise<{ path: X509Certificate[] } | { error: string }> {
-  const within = (x: X509Certificate) => at >= x.notBefore && at <= x.notAfter;
+): Promise<{ path: CertificateInfo[] } | { error: string }> {
+  const within = (x: CertificateInfo) => at >= x.notBefore && at <= x.notAfter;
   if (!within(leaf))
     return {
       error: `DS certificate not valid at ${at.toISOString()} (${leaf.notBefore.toISOString()} .. ${leaf.notAfter.toISOString()})`,
     };
   if (anchors.length === 0) return { error: "no trust anchor given" };
   const notes: string[] = [];
-  const signs = async (issuer: X509Certificate, child: X509Certificate) => {
+  const signs = async (issuer: CertificateInfo, child: CertificateInfo) => {
     try {
-      return await child.verify({ publicKey: issuer.publicKey, signatureOnly: true });
+      return await child.x509.verify({ publicKey: issuer.x509.publicKey, signatureOnly: true });
     } catch {
       return false;
     }
   };
-  const isCa = (x: X509Certificate) => {
-    const bc = x.getExtension(BasicConstraintsExtension);
-    const ku = x.getExtension(KeyUsagesExtension);
-    return !!bc?.ca && (!ku || (ku.usages & KeyUsageFlags.keyCertSign) !== 0);
+  const isCa = (x: CertificateInfo) => {
+    const ku = x.x509.getExtension(KeyUsagesExtension);
+    return x.isCa && (!ku || (ku.usages & KeyUsageFlags.keyCertSign) !== 0);
   };
-  const walk = async (cur: X509Certificate, path: X509Certificate[]): Promise<X509Certificate[] | undefined> => {
+  const walk = async (cur: CertificateInfo, path: CertificateInfo[]): Promise<CertificateInfo[] | undefined> => {
     for (const a of anchors) {
       if (a.subject !== cur.issuer) continue;
       if (!(await signs(a, cur))) {
@@ -525,7 +549,7 @@ async function buildPath(
     }
     if (path.length >= 5) return undefined;
     for (const p of pool) {
-      if (p.subject !== cur.issuer || path.some((x) => x.equal(p))) continue;
+      if (p.subject !== cur.issuer || path.some((x) => x.sha256 === p.sha256)) continue;
       if (!(await signs(p, cur))) continue;
       if (!within(p) || !isCa(p)) {
         notes.push(`intermediate/link "${p.subject}" not valid at the time or not a CA`);
@@ -544,27 +568,27 @@ async function buildPath(
 }
 
 async function checkCrl(
-  ds: X509Certificate,
-  issuer: X509Certificate | undefined,
-  crls: X509Crl[],
+  ds: CertificateInfo,
+  issuer: CertificateInfo | undefined,
+  crls: CrlInfo[],
   at: Date,
-  anchors: X509Certificate[] = [],
-  pool: X509Certificate[] = [],
+  anchors: CertificateInfo[] = [],
+  pool: CertificateInfo[] = [],
 ): Promise<[boolean, string]> {
   const candidates = crls.filter((c) => c.issuer === ds.issuer);
   if (!issuer) return [false, "no trusted issuer to check the CRL signature against"];
-  const signedBy = async (crl: X509Crl, cert: X509Certificate) => {
+  const signedBy = async (crl: CrlInfo, cert: CertificateInfo) => {
     try {
-      return await crl.verify({ publicKey: cert.publicKey });
+      return await crl.x509.verify({ publicKey: cert.x509.publicKey });
     } catch {
       return false;
     }
   };
   // After a root re-key the CRL (scope: the issuer name, RFC 5280 5.) is signed by the new key of the
   // same CA: accept a key of that name which itself chains to a trust anchor (the anchor, or a link).
-  const sameCaKey = async (crl: X509Crl) => {
+  const sameCaKey = async (crl: CrlInfo) => {
     for (const k of [...anchors, ...pool]) {
-      if (k.subject !== ds.issuer || k.equal(issuer) || !(await signedBy(crl, k))) continue;
+      if (k.subject !== ds.issuer || k.sha256 === issuer.sha256 || !(await signedBy(crl, k))) continue;
       if (!("error" in (await buildPath(k, anchors, pool, at)))) return true;
     }
     return false;
@@ -574,12 +598,8 @@ async function checkCrl(
     if (!ok) continue;
     if (crl.nextUpdate && crl.nextUpdate < at)
       return [false, `CRL expired (nextUpdate ${crl.nextUpdate.toISOString()})`];
-    const entry = crl.findRevoked(ds);
-    if (entry)
-      return [
-        false,
-        `DS certificate ${ds.serialNumber.toLowerCase()} is revoked (since ${entry.revocationDate.toISOString()})`,
-      ];
+    const entry = crl.x509.findRevoked(ds.x509);
+    if (entry) return [false, `DS certificate ${ds.serial} is revoked (since ${entry.revocationDate.toISOString()})`];
     return [true, `DS not listed in the CRL of ${crl.issuer} (thisUpdate ${crl.thisUpdate.toISOString()})`];
   }
   return [

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
+import { digest } from "@iaca/hsm";
 import { describe, expect, it } from "vitest";
 import {
   ageAt,
   type DoctypeProfile,
   decodeCbor,
-  digest,
   EmbeddedCbor,
   encodeCbor,
   FullDate,
@@ -23,7 +23,7 @@ import {
   validateInput,
   verifyMdoc,
 } from "../src/index.ts";
-import { deviceJwk, fakeJp2, makeDs, makeIaca, samplePerson } from "./support/testpki.ts";
+import { deviceJwk, fakeJp2, issuing, makeDs, makeIaca, samplePerson } from "./support/testpki.ts";
 
 const MSO = { validity: "P30D", expectedUpdate: "P25D", digestAlgorithm: "SHA-256" as const };
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -187,7 +187,7 @@ describe("issuing", async () => {
       profile: "interop",
       input: samplePerson(),
       deviceKey: jwk,
-      signer: ds.signer,
+      ...issuing(ds),
       mso: MSO,
     });
     const is = decodeCbor(r.issuerSigned) as Map<string, unknown>;
@@ -209,7 +209,7 @@ describe("issuing", async () => {
       profile: "interop",
       input: samplePerson(),
       deviceKey: jwk,
-      signer: ds.signer,
+      ...issuing(ds),
       mso: MSO,
       now,
     });
@@ -235,7 +235,7 @@ describe("issuing", async () => {
       profile: "seed-2024",
       input: samplePerson(),
       deviceKey: jwk,
-      signer: ds.signer,
+      ...issuing(ds),
       mso: MSO,
     });
     const is = decodeCbor(r.issuerSigned) as Map<string, unknown>;
@@ -260,7 +260,7 @@ describe("issuing", async () => {
       profile: "interop",
       input: { ...samplePerson(), birthDate: "1980-01-15" },
       deviceKey: jwk,
-      signer: (await makeDs(iaca, { notBefore: new Date("2025-05-01T00:00:00Z") })).signer,
+      ...issuing(await makeDs(iaca, { notBefore: new Date("2025-05-01T00:00:00Z") })),
       mso: MSO,
       now,
     });
@@ -281,7 +281,7 @@ describe("issuing", async () => {
       profile: "interop",
       input: { ...samplePerson(), birthDate: "1980-01-15" },
       deviceKey: jwk,
-      signer: short.signer,
+      ...issuing(short),
       mso: MSO,
       now,
     });
@@ -292,8 +292,8 @@ describe("issuing", async () => {
 
   it("mdoc.mso.age-cut: validUntil is cut to the birthday (00:00 JST) inside the validity", async () => {
     const now = new Date("2020-03-20T03:00:00Z");
-    const signer = (await makeDs(iaca, { notBefore: new Date("2020-03-01T00:00:00Z") })).signer;
-    const r = await issueMdoc({ profile: "interop", input: samplePerson(), deviceKey: jwk, signer, mso: MSO, now });
+    const by = issuing(await makeDs(iaca, { notBefore: new Date("2020-03-01T00:00:00Z") }));
+    const r = await issueMdoc({ profile: "interop", input: samplePerson(), deviceKey: jwk, ...by, mso: MSO, now });
     expect(r.validity.validUntil.toISOString()).toBe("2020-03-30T15:00:00.000Z");
     expect(r.validUntilLimitedBy).toBe("age-change");
     const v = await verifyMdoc(r.issuerSigned, { trustAnchors: [iaca.pem], at: new Date("2020-03-25T00:00:00Z") });
@@ -308,30 +308,30 @@ describe("issuing", async () => {
         () => "signed",
         (e: MdocError) => e.code,
       );
-    expect(await code(issueMdoc({ ...base, signer: { ...ds.signer, certificate: new Uint8Array(0) } }))).toBe(
+    expect(await code(issueMdoc({ ...base, signer: ds.signer, dsCertificate: new Uint8Array(0) }))).toBe(
       "MDOC_NO_DS_CERTIFICATE",
     );
     const expired = await makeDs(iaca, {
       notBefore: new Date("2020-01-01T00:00:00Z"),
       notAfter: new Date("2020-04-01T00:00:00Z"),
     });
-    expect(await code(issueMdoc({ ...base, signer: expired.signer }))).toBe("MDOC_DS_KEY_STATE");
+    expect(await code(issueMdoc({ ...base, ...issuing(expired) }))).toBe("MDOC_DS_KEY_STATE");
     const future = await makeDs(iaca, { notBefore: new Date(Date.now() + 86_400_000) });
-    expect(await code(issueMdoc({ ...base, signer: future.signer }))).toBe("MDOC_DS_KEY_STATE");
+    expect(await code(issueMdoc({ ...base, ...issuing(future) }))).toBe("MDOC_DS_KEY_STATE");
     expect(
-      await code(issueMdoc({ ...base, signer: ds.signer, isRevoked: (s) => s === ds.cert.serialNumber.toLowerCase() })),
+      await code(issueMdoc({ ...base, ...issuing(ds), isRevoked: (s) => s === ds.cert.serialNumber.toLowerCase() })),
     ).toBe("MDOC_DS_REVOKED");
     const noEku = await makeDs(iaca, { eku: false });
-    expect(await code(issueMdoc({ ...base, signer: noEku.signer }))).toBe("MDOC_DS_KEY_STATE");
+    expect(await code(issueMdoc({ ...base, ...issuing(noEku) }))).toBe("MDOC_DS_KEY_STATE");
     const seen: string[] = [];
     const hook = (ctx: { serialNumber: string }) => {
       seen.push(ctx.serialNumber);
       throw new MdocError("PKI_DS_KEY_RETIRED", "retired");
     };
-    expect(await code(issueMdoc({ ...base, signer: ds.signer, keyStateCheck: hook }))).toBe("PKI_DS_KEY_RETIRED");
+    expect(await code(issueMdoc({ ...base, ...issuing(ds), keyStateCheck: hook }))).toBe("PKI_DS_KEY_RETIRED");
     expect(seen).toEqual([ds.cert.serialNumber.toLowerCase()]);
     const events: unknown[] = [];
-    await code(issueMdoc({ ...base, signer: expired.signer, audit: { append: async (e) => events.push(e) } }));
+    await code(issueMdoc({ ...base, ...issuing(expired), audit: { append: async (e) => events.push(e) } }));
     expect(JSON.stringify(events)).toContain('"outcome":"denied"');
     expect(JSON.stringify(events)).not.toContain("123456789018");
   });
@@ -353,7 +353,7 @@ describe("issuing", async () => {
       profile: p.id,
       input: { name: "佐藤 花子", licenceNumber: "00123457", birthDate: "1990-05-05", category: "A" },
       deviceKey: jwk,
-      signer: ds.signer,
+      ...issuing(ds),
       mso: MSO,
     });
     const v = await verifyMdoc(r.issuerSigned, { trustAnchors: [iaca.pem] });

@@ -8,11 +8,11 @@ import { type AuditSink, addDuration, clause, IacaError, type Policy } from "@ia
 import { AsnConvert } from "@peculiar/asn1-schema";
 import type { Certificate } from "@peculiar/asn1-x509";
 import { AuthorityKeyIdentifier } from "@peculiar/asn1-x509";
+import { parseCertificate } from "./certificate.ts";
 import { CONTROLS } from "./controls.ts";
 import { checkCsr, createCsr, csrPem } from "./csr.ts";
-import { hex, toBytes } from "./der.ts";
+import { hex } from "./der.ts";
 import { crlNumberOf, detectCertProfile, parseArtifact } from "./lint.ts";
-import type { Hash } from "./oids.ts";
 import { OID } from "./oids.ts";
 import { CeremonyError } from "./operators.ts";
 import { plan } from "./planner.ts";
@@ -30,7 +30,7 @@ import {
   tslSignerTbs,
 } from "./profiles.ts";
 import { actorOf, recordStep as record } from "./record.ts";
-import { parseCertificate, type Signed, type SigningKey, signCertificate, signCrl, verifySigned } from "./sign.ts";
+import { type Signed, signCertificate, signCrl, verifySigned } from "./sign.ts";
 import { assertCanSign, usagePeriod } from "./usage.ts";
 
 /** A witnessed record of one ceremony step: operators, artifacts with SHA-256, fingerprints, audit ids. */
@@ -76,11 +76,6 @@ export interface Room {
 
 const nowOf = (r: Pick<Room, "now">) => (r.now ? r.now() : new Date());
 
-/** A KeyStore key as a SigningKey (KeyStore.sign hashes and signs on the token). */
-export function hsmSigner(hsm: KeyStore, uri: string): SigningKey {
-  return { signRaw: async (data: Uint8Array, hash: Hash) => toBytes((await hsm.sign(uri, data, hash)).raw) };
-}
-
 function artifact(r: Room, name: string, s: { sha256: string }) {
   r.transcript?.add(name, `sha256 ${s.sha256}`);
 }
@@ -96,7 +91,7 @@ async function storeCert(
     installedAt?: Date | null;
   },
 ) {
-  const cert = parseCertificate(signed.der);
+  const cert = parseCertificate(signed.der).asn1;
   const t = cert.tbsCertificate;
   const key = publicKeyInfo(new Uint8Array(AsnConvert.serialize(t.subjectPublicKeyInfo)));
   const akiExt = findExtension(t.extensions, OID.aki);
@@ -134,7 +129,7 @@ async function storeCert(
 export async function currentRoot(db: Database) {
   const row = await db.stores.certificates.newestRootWithKey();
   if (!row) throw new CeremonyError("ROOT_MISSING", "no IACA root in this room's database: run `iaca root init`");
-  return { row, cert: parseCertificate(row.der), keyRef: row.keyRef! };
+  return { row, cert: parseCertificate(row.der).asn1, keyRef: row.keyRef! };
 }
 
 async function freshSerialCheck(db: Database, tbsSerial: ArrayBuffer) {
@@ -156,7 +151,7 @@ export async function rootInit(r: Room, opts: { at?: Date } = {}) {
   const info = publicKeyInfo((await r.hsm.getPublicKey(key.uri)).spki);
   await r.db.stores.certificates.addKey({ uri: key.uri, role: "root", label, spkiSha256: info.fingerprint });
   const tbs = iacaTbs({ policy: r.policy, key: info, period: period(at, addDuration(at, r.policy.iaca.validity)) });
-  const signed = await signCertificate(tbs, hsmSigner(r.hsm, key.uri), { profile: "iaca", policy: r.policy });
+  const signed = await signCertificate(tbs, await r.hsm.signer(key.uri), { profile: "iaca", policy: r.policy });
   const row = await storeCert(r, signed, { kind: "iaca", rootGen: 1, keyRef: key.uri });
   r.transcript?.add("root key", key.uri);
   r.transcript?.add("root key fingerprint", `sha256 ${info.fingerprint}`);
@@ -234,7 +229,7 @@ export async function rootSignCsr(
         })
       : dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq });
   await freshSerialCheck(r.db, tbs.serialNumber);
-  const signed = await signCertificate(tbs, hsmSigner(r.hsm, root.keyRef), { profile, policy: r.policy, issuer });
+  const signed = await signCertificate(tbs, await r.hsm.signer(root.keyRef), { profile, policy: r.policy, issuer });
   const row = await storeCert(r, signed, {
     kind: profile,
     rootGen: root.row.rootGen,
@@ -274,10 +269,10 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   const name = old.cert.tbsCertificate.subject;
   const root = await signCertificate(
     iacaTbs({ policy: r.policy, key: info, name, period: period(at, addDuration(at, r.policy.iaca.validity)) }),
-    hsmSigner(r.hsm, key.uri),
+    await r.hsm.signer(key.uri),
     { profile: "iaca", policy: r.policy },
   );
-  const newIssuer = issuerInfo(parseCertificate(root.der));
+  const newIssuer = issuerInfo(parseCertificate(root.der).asn1);
   const oldEnd = old.cert.tbsCertificate.validity.notAfter.getTime();
   const linkPeriod = period(at, oldEnd);
   const compromised = old.row.revokedAt != null;
@@ -292,7 +287,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
           issuerCurve: oldIssuer.key.curve,
           period: linkPeriod,
         }),
-        hsmSigner(r.hsm, old.keyRef),
+        await r.hsm.signer(old.keyRef),
         { profile: "link", policy: r.policy, issuer: oldIssuer },
       );
   const newToOld = compromised
@@ -306,7 +301,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
           issuerCurve: info.curve,
           period: linkPeriod,
         }),
-        hsmSigner(r.hsm, key.uri),
+        await r.hsm.signer(key.uri),
         { profile: "link", policy: r.policy, issuer: newIssuer },
       );
   // pki.rekey.recorded: what is handed to the DTS must verify against the keys that certify it.
@@ -452,7 +447,7 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
     nextUpdate,
     revoked: revoked.map((x) => ({ serial: Uint8Array.from(Buffer.from(x.serial, "hex")), revokedAt: x.revokedAt! })),
   });
-  const signed = await signCrl(tbs, hsmSigner(r.hsm, root.keyRef), {
+  const signed = await signCrl(tbs, await r.hsm.signer(root.keyRef), {
     profile: kind,
     policy: r.policy,
     issuer,
@@ -494,7 +489,7 @@ export async function dsKeygen(r: Room, opts: { seq?: number } = {}) {
       CN: r.policy.ds.commonName.replace("{seq}", String(seq)),
     },
     key: info,
-    signer: hsmSigner(r.hsm, key.uri),
+    signer: await r.hsm.signer(key.uri),
   });
   await r.db.stores.certificates.addKey({ uri: key.uri, role: "ds", label, spkiSha256: info.fingerprint, csr });
   r.transcript?.add("DS key", key.uri);

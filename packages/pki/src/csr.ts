@@ -1,23 +1,23 @@
 // PKCS#10 for DS keys: built and signed in the operations room, checked (proof of possession) in the root room.
 
+import type { Signer } from "@iaca/hsm";
 import { IacaError } from "@iaca/policy";
 import { CertificationRequest, CertificationRequestInfo } from "@peculiar/asn1-csr";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, type Name } from "@peculiar/asn1-x509";
 import { CONTROLS } from "./controls.ts";
 import { toBytes } from "./der.ts";
-import { HASH_FOR_CURVE, SIG_OID } from "./oids.ts";
 import { buildName, type DnInput, type PublicKeyInfo, publicKeyInfo } from "./profiles.ts";
-import { assemble, type SigningKey, signBytes, toPem, verifySigned } from "./sign.ts";
+import { assemble, signBytes, toPem, verifySigned } from "./sign.ts";
 
-export async function createCsr(p: { subject: DnInput; key: PublicKeyInfo; signer: SigningKey }): Promise<Uint8Array> {
+export async function createCsr(p: { subject: DnInput; key: PublicKeyInfo; signer: Signer }): Promise<Uint8Array> {
   const info = new CertificationRequestInfo({
     version: 0,
     subject: buildName(p.subject),
     subjectPKInfo: p.key.spki,
   });
   const infoDer = new Uint8Array(AsnConvert.serialize(info));
-  const alg = new AlgorithmIdentifier({ algorithm: SIG_OID[HASH_FOR_CURVE[p.key.curve]] });
+  const alg = new AlgorithmIdentifier({ algorithm: p.signer.algorithm.signatureOid });
   const sig = await signBytes(infoDer, alg.algorithm, p.signer);
   return assemble(infoDer, alg, sig);
 }

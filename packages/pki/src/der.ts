@@ -1,5 +1,5 @@
 // Minimal DER helpers: only what the profiles need beyond @peculiar/asn1-schema
-// (byte-exact assembly of signed objects, INTEGER <-> bigint, ECDSA signature encoding).
+// (byte-exact assembly of signed objects, INTEGER <-> bigint).
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -61,12 +61,6 @@ export function parseInteger(der: Uint8Array): bigint {
     off = 2 + (first & 0x7f);
   }
   return integerValue(der.subarray(off, off + n));
-}
-
-/** WebCrypto ECDSA signature (r || s, fixed width) -> DER Ecdsa-Sig-Value. */
-export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
-  const h = raw.length / 2;
-  return sequence(tlv(0x02, integerContent(raw.subarray(0, h))), tlv(0x02, integerContent(raw.subarray(h))));
 }
 
 export const toBytes = (b: ArrayBuffer | ArrayBufferView): Uint8Array =>

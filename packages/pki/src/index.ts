@@ -1,4 +1,5 @@
 export * from "./ceremony.ts";
+export * from "./certificate.ts";
 export * from "./controls.ts";
 export * from "./csr.ts";
 export * from "./demo.ts";

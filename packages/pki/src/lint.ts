@@ -1,7 +1,16 @@
 // Annex B linter. Rules are data: id, description, CP/CPS clause, profiles, check. The same rules run
 // before every signature (sign.ts) and on any file (`iaca lint`).
 
-import { addDuration, type Clause, type Control, clause, IacaError, type Policy } from "@iaca/policy";
+import {
+  ALGORITHMS,
+  addDuration,
+  algorithmBy,
+  type Clause,
+  type Control,
+  clause,
+  IacaError,
+  type Policy,
+} from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import {
   AuthorityKeyIdentifier,
@@ -22,7 +31,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { CONTROLS } from "./controls.ts";
 import { equalBytes, parseInteger, toBytes } from "./der.ts";
-import { HASH_BY_SIG_OID, HASH_FOR_CURVE, OID } from "./oids.ts";
+import { OID } from "./oids.ts";
 import {
   attrText,
   type CertProfile,
@@ -163,7 +172,7 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
     "signature is ecdsa-with-SHA256/384/512 without parameters",
     CERT,
     (t) => {
-      if (!HASH_BY_SIG_OID[t.signature.algorithm]) return `signature algorithm ${t.signature.algorithm}`;
+      if (!hashOfSignature(t.signature.algorithm)) return `signature algorithm ${t.signature.algorithm}`;
       return t.signature.parameters == null || "parameters present";
     },
     { control: CONTROLS.algorithms },
@@ -175,8 +184,8 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
     (t, ctx) => {
       const iss = issuerOf(t, ctx);
       if (!iss) return null;
-      const want = HASH_FOR_CURVE[iss.key.curve];
-      const got = HASH_BY_SIG_OID[t.signature.algorithm];
+      const want = ALGORITHMS[iss.key.curve].hash;
+      const got = hashOfSignature(t.signature.algorithm);
       return got === want || `${iss.key.curve} key signs with ${want}, TBS says ${got ?? t.signature.algorithm}`;
     },
     { control: CONTROLS.algorithms },
@@ -488,10 +497,10 @@ export const CRL_RULES: readonly LintRule<TBSCertList>[] = [
     "crl.signature.ecdsa",
     "signature is ecdsa-with-SHA256/384/512 matching the IACA key",
     (t, ctx) => {
-      const got = HASH_BY_SIG_OID[t.signature.algorithm];
+      const got = hashOfSignature(t.signature.algorithm);
       if (!got) return `signature algorithm ${t.signature.algorithm}`;
       if (!ctx.issuer) return true;
-      return got === HASH_FOR_CURVE[ctx.issuer.key.curve] || `${ctx.issuer.key.curve} key with ${got}`;
+      return got === ALGORITHMS[ctx.issuer.key.curve].hash || `${ctx.issuer.key.curve} key with ${got}`;
     },
     { control: CONTROLS.algorithms },
   ),
@@ -683,3 +692,8 @@ export function lintArtifact(
 }
 
 export { crlNumberOf };
+
+/** The hash of an ecdsa-with-SHA* signature algorithm OID; undefined for any other algorithm. */
+export function hashOfSignature(oid: string) {
+  return algorithmBy("signatureOid", oid)?.hash;
+}

@@ -1,6 +1,6 @@
 // ISO/IEC 18013-5:2021 Annex B profiles as TBS structures (built, not signed: sign.ts lints then signs).
 import { createHash, randomBytes, type webcrypto } from "node:crypto";
-import type { Policy } from "@iaca/policy";
+import { ALGORITHMS, algorithmBy, type Curve, EC_PUBLIC_KEY_OID, type Policy } from "@iaca/policy";
 import { ECParameters } from "@peculiar/asn1-ecc";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import {
@@ -34,7 +34,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { CONTROLS } from "./controls.ts";
 import { integer, toArrayBuffer, toBytes } from "./der.ts";
-import { CURVE_BY_OID, type Curve, HASH_FOR_CURVE, OID, SIG_OID } from "./oids.ts";
+import { OID } from "./oids.ts";
 
 export type CertProfile = "iaca" | "link" | "ds" | "tsl-signer";
 export type CrlProfile = "crl" | "arl";
@@ -99,10 +99,10 @@ export interface PublicKeyInfo {
 export function publicKeyInfo(spkiDer: ArrayBuffer | Uint8Array): PublicKeyInfo {
   const der = toBytes(spkiDer);
   const spki = AsnConvert.parse(der, SubjectPublicKeyInfo);
-  if (spki.algorithm.algorithm !== OID.ecPublicKey || !spki.algorithm.parameters)
+  if (spki.algorithm.algorithm !== EC_PUBLIC_KEY_OID || !spki.algorithm.parameters)
     throw new Error("not an EC public key");
   const curveOid = AsnConvert.parse(spki.algorithm.parameters, ECParameters).namedCurve ?? "";
-  const curve = CURVE_BY_OID[curveOid];
+  const curve = algorithmBy("curveOid", curveOid)?.curve;
   if (!curve) throw new Error(`unsupported curve ${curveOid}`);
   return {
     spki,
@@ -122,7 +122,7 @@ export async function exportPublicKey(
 
 export function signatureAlgorithm(signerCurve: Curve): AlgorithmIdentifier {
   // RFC 5758: ecdsa-with-SHA* has absent parameters.
-  return new AlgorithmIdentifier({ algorithm: SIG_OID[HASH_FOR_CURVE[signerCurve]] });
+  return new AlgorithmIdentifier({ algorithm: ALGORITHMS[signerCurve].signatureOid });
 }
 
 const ext = (extnID: string, value: unknown, critical = false) =>

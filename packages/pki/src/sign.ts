@@ -1,21 +1,14 @@
 // Lint before sign: serialize the TBS, lint exactly those bytes (parsed back), sign them with a
-// WebCrypto key (software or the PKCS#11 bridge), and assemble the signed object byte for byte.
-import { createPublicKey, verify as cryptoVerify, type webcrypto } from "node:crypto";
+// Signer (an HSM key from KeyStore.signer), and assemble the signed object byte for byte.
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
+import { rawToDer, type Signer } from "@iaca/hsm";
+import { algorithmBy } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { AlgorithmIdentifier, Certificate, CertificateList, TBSCertificate, TBSCertList } from "@peculiar/asn1-x509";
 import { CONTROLS } from "./controls.ts";
-import { bitString, ecdsaRawToDer, sequence, splitSigned, toBytes } from "./der.ts";
+import { bitString, sequence, splitSigned } from "./der.ts";
 import { failures, type LintContext, LintError, type LintResult, lintTbsCertificate, lintTbsCertList } from "./lint.ts";
-import { HASH_BY_SIG_OID, type Hash } from "./oids.ts";
 import { sha256 } from "./profiles.ts";
-
-/**
- * A signing key: a WebCrypto private key with its SubtleCrypto (node:crypto or the HSM's WebCrypto
- * bridge), or any function returning an r||s ECDSA signature (e.g. @iaca/hsm KeyStore.sign).
- */
-export type SigningKey =
-  | { privateKey: webcrypto.CryptoKey; crypto: { subtle: webcrypto.SubtleCrypto } }
-  | { signRaw(data: Uint8Array, hash: Hash): Promise<Uint8Array> };
 
 export interface Signed {
   der: Uint8Array;
@@ -31,18 +24,17 @@ export function toPem(der: Uint8Array, label: "CERTIFICATE" | "X509 CRL" | "CERT
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
-async function signBytes(tbsDer: Uint8Array, algorithm: string, key: SigningKey): Promise<Uint8Array> {
-  const hash = HASH_BY_SIG_OID[algorithm];
-  if (!hash) throw new Error(`unsupported signature algorithm ${algorithm}`);
-  const raw =
-    "signRaw" in key
-      ? await key.signRaw(tbsDer, hash)
-      : toBytes(await key.crypto.subtle.sign({ name: "ECDSA", hash }, key.privateKey, tbsDer));
-  return ecdsaRawToDer(raw);
+/** The DER ECDSA signature over `tbsDer`; refuses a signer whose key does not match the TBS's algorithm. */
+export async function signBytes(tbsDer: Uint8Array, signatureOid: string, signer: Signer): Promise<Uint8Array> {
+  if (signer.algorithm.signatureOid !== signatureOid)
+    throw new Error(
+      `the TBS names signature algorithm ${signatureOid}; the ${signer.algorithm.curve} key signs with ${signer.algorithm.signatureOid}`,
+    );
+  return new Uint8Array(rawToDer(await signer.sign(tbsDer)));
 }
 
 /** Lints `tbs` as it will be encoded; refuses (LintError naming the rules) on any FAIL; then signs. */
-export async function signCertificate(tbs: TBSCertificate, key: SigningKey, ctx: LintContext): Promise<Signed> {
+export async function signCertificate(tbs: TBSCertificate, key: Signer, ctx: LintContext): Promise<Signed> {
   void CONTROLS.lintBeforeSign;
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const lint = lintTbsCertificate(AsnConvert.parse(tbsDer, TBSCertificate), ctx);
@@ -54,7 +46,7 @@ export async function signCertificate(tbs: TBSCertificate, key: SigningKey, ctx:
   return { der, pem: toPem(der, "CERTIFICATE"), sha256: sha256(der), lint };
 }
 
-export async function signCrl(tbs: TBSCertList, key: SigningKey, ctx: LintContext): Promise<Signed> {
+export async function signCrl(tbs: TBSCertList, key: Signer, ctx: LintContext): Promise<Signed> {
   void CONTROLS.lintBeforeSign;
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
   const lint = lintTbsCertList(AsnConvert.parse(tbsDer, TBSCertList), ctx);
@@ -66,22 +58,17 @@ export async function signCrl(tbs: TBSCertList, key: SigningKey, ctx: LintContex
   return { der, pem: toPem(der, "X509 CRL"), sha256: sha256(der), lint };
 }
 
-export const parseCertificate = (der: Uint8Array | ArrayBuffer) => AsnConvert.parse(toBytes(der), Certificate);
-export const parseCrl = (der: Uint8Array | ArrayBuffer) => AsnConvert.parse(toBytes(der), CertificateList);
-
 /** Verifies the signature of a certificate, CRL or CSR over its exact TBS bytes with `spkiDer`. */
 export function verifySigned(der: Uint8Array, spkiDer: Uint8Array): boolean {
   const parts = splitSigned(der);
   const alg = AsnConvert.parse(parts.algorithm, AlgorithmIdentifier).algorithm;
-  const hash = HASH_BY_SIG_OID[alg];
-  if (!hash) return false;
+  const a = algorithmBy("signatureOid", alg);
+  if (!a) return false;
   const key = createPublicKey({ key: Buffer.from(spkiDer), format: "der", type: "spki" });
-  return cryptoVerify(hash.replace("-", "").toLowerCase(), parts.tbs, { key, dsaEncoding: "der" }, parts.signature);
+  return cryptoVerify(a.nodeHash, parts.tbs, { key, dsaEncoding: "der" }, parts.signature);
 }
 
 /** The signed object's own assembly, for callers that signed the TBS elsewhere. */
 export function assemble(tbsDer: Uint8Array, algorithm: AlgorithmIdentifier, sigDer: Uint8Array): Uint8Array {
   return sequence(tbsDer, new Uint8Array(AsnConvert.serialize(algorithm)), bitString(sigDer));
 }
-
-export { signBytes };

@@ -25,7 +25,6 @@ import {
   dsTbs,
   enrollOperators,
   hex,
-  hsmSigner,
   issuerInfo,
   type OperatorCredential,
   parseArtifact,
@@ -271,9 +270,9 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
   });
 
   const spkiOf = (der: Uint8Array) =>
-    publicKeyInfo(new Uint8Array(AsnConvert.serialize(parseCertificate(der).tbsCertificate.subjectPublicKeyInfo)));
+    publicKeyInfo(new Uint8Array(AsnConvert.serialize(parseCertificate(der).asn1.tbsCertificate.subjectPublicKeyInfo)));
   const listed = (der: Uint8Array) =>
-    (parseCrl(der).tbsCertList.revokedCertificates ?? []).map((r) => hex(r.userCertificate));
+    (parseCrl(der).asn1.tbsCertList.revokedCertificates ?? []).map((r) => hex(r.userCertificate));
   const later = new Date(Date.now() + 30 * 86_400_000);
 
   it("pki.ceremony.operators-per-step: no operator is refused; one person named twice is one person", async () => {
@@ -336,7 +335,7 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
       seq: 77,
       serial: Uint8Array.from(Buffer.from(serials.ds!, "hex")),
     });
-    const other = await signCertificate(tbs, hsmSigner(rootRoom.hsm, root.keyRef), { profile: "ds", policy, issuer });
+    const other = await signCertificate(tbs, await rootRoom.hsm.signer(root.keyRef), { profile: "ds", policy, issuer });
     await expect(
       dsInstall(await as(opsRoom, "ds.install"), other.der, [new Uint8Array(root.row.der)]),
     ).rejects.toMatchObject({ code: "SERIAL_COLLISION" });
@@ -544,9 +543,12 @@ describe("ceremonies on SoftHSM + PostgreSQL, judged by openssl", () => {
     // An HSM that signs something else with the old root key (a fault the linter cannot see).
     const faulty = new Proxy(real, {
       get(t, p) {
-        if (p === "sign")
-          return (uri: string, data: Uint8Array, hash: "SHA-384") =>
-            t.sign(uri, uri === old.keyRef ? Buffer.concat([Buffer.from(data), Buffer.of(0)]) : data, hash);
+        if (p === "signer")
+          return async (uri: string) => {
+            const s = await t.signer(uri);
+            if (uri !== old.keyRef) return s;
+            return { ...s, sign: (data: Uint8Array) => s.sign(Buffer.concat([Buffer.from(data), Buffer.of(0)])) };
+          };
         const v = Reflect.get(t, p, t);
         return typeof v === "function" ? v.bind(t) : v;
       },

@@ -1,3 +1,4 @@
+export * from "./algorithms.ts";
 export * from "./audit.ts";
 export * from "./clauses.ts";
 export * from "./controls.ts";

@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Value, type ValueError, ValueErrorType } from "@sinclair/typebox/value";
 import { parse as parseYaml } from "yaml";
+import { ALGORITHMS } from "./algorithms.ts";
 import { DEFAULT_POLICY } from "./defaults.ts";
 import { parseDuration } from "./duration.ts";
 import { PolicyError } from "./errors.ts";
-import { HASH_FOR_CURVE, type Policy, PolicySchema } from "./schema.ts";
+import { type Policy, PolicySchema } from "./schema.ts";
 
 type Plain = Record<string, unknown>;
 
@@ -39,10 +40,10 @@ export function validatePolicy(input: unknown): Policy {
     ["/iaca/key", policy.iaca.key],
     ["/ds/key", policy.ds.key],
   ] as const)
-    if (HASH_FOR_CURVE[key.curve] !== key.hash)
+    if (ALGORITHMS[key.curve].hash !== key.hash)
       throw new PolicyError(
         "POLICY_INVALID",
-        `invalid policy:\n  ${path}/hash: ${key.curve} keys sign with ${HASH_FOR_CURVE[key.curve]}, not ${key.hash}`,
+        `invalid policy:\n  ${path}/hash: ${key.curve} keys sign with ${ALGORITHMS[key.curve].hash}, not ${key.hash}`,
         { fields: [`${path}/hash`] },
       );
   for (const [path, d] of durations(policy)) {

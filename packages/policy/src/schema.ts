@@ -5,12 +5,6 @@ const Dur = (description: string) =>
 const Curve = T.Union([T.Literal("P-256"), T.Literal("P-384"), T.Literal("P-521")]);
 const Hash = T.Union([T.Literal("SHA-256"), T.Literal("SHA-384"), T.Literal("SHA-512")]);
 
-/** The ECDSA hash that goes with each curve (CP/CPS 7.1.3: ecdsa-with-SHA256 on P-256 ...). */
-export const HASH_FOR_CURVE: Record<Static<typeof Curve>, Static<typeof Hash>> = {
-  "P-256": "SHA-256",
-  "P-384": "SHA-384",
-  "P-521": "SHA-512",
-};
 const Url = T.String({ pattern: "^https?://[^\\s]+$" });
 /** Upper-case ISO 3166-1 alpha-2, as Annex B requires for C in IACA and DS names. */
 const Country = T.String({ pattern: "^[A-Z]{2}$" });

@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { ClusterKeyStore, hsmConfigFromEnv } from "@iaca/hsm";
-import { getProfile, issueMdoc, keyStoreSigner, parseDeviceKey, readDerList } from "@iaca/mdoc";
+import { getProfile, issueMdoc, parseDeviceKey, readDerList } from "@iaca/mdoc";
 import { discardAudit, IacaError, loadPolicy } from "@iaca/policy";
 import type { Command } from "commander";
 import { readInput } from "../context.ts";
@@ -60,7 +60,8 @@ export function registerMdoc(program: Command): void {
           profile,
           input,
           deviceKey: parseDeviceKey(readInput(o.deviceKey, "device key")),
-          signer: keyStoreSigner(hsm, o.dsKey, certificate as Uint8Array),
+          signer: await hsm.signer(o.dsKey),
+          dsCertificate: certificate as Uint8Array,
           mso: policy.mso,
           now: parseTime(o.at),
           actor: "op:cli",

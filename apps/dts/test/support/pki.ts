@@ -2,6 +2,7 @@
 // root, DS certificates (active, scheduled, revoked), the trust-list signer, CRL and ARL, and a
 // re-key with both link certificates.
 import { webcrypto } from "node:crypto";
+import { type Signer, softwareSigner } from "@iaca/hsm";
 import {
   crlTbs,
   dsTbs,
@@ -13,14 +14,12 @@ import {
   type PublicKeyInfo,
   parseCertificate,
   period,
-  type SigningKey,
   signCertificate,
   signCrl,
   tslSignerTbs,
 } from "@iaca/pki";
 import { addDuration, DEFAULT_POLICY, type Policy } from "@iaca/policy";
-import type { PublishedCertificateInput, PublishedSetInput } from "../../src/index.ts";
-import { type TrustListSigner, webCryptoSigner } from "../../src/index.ts";
+import type { PublishedCertificateInput, PublishedSetInput, TrustListSigner } from "../../src/index.ts";
 
 const c = webcrypto;
 const gen = (namedCurve: string) =>
@@ -28,7 +27,7 @@ const gen = (namedCurve: string) =>
 
 export interface Root {
   der: Uint8Array;
-  key: SigningKey;
+  key: Signer;
   privateKey: webcrypto.CryptoKey;
   pub: PublicKeyInfo;
   info: IssuerInfo;
@@ -53,18 +52,18 @@ export interface FixturePki {
   rekey(at: Date): Promise<{ newRoot: Root; linkOldToNew: Uint8Array; linkNewToOld: Uint8Array; dsNew: Uint8Array }>;
 }
 
-const serialOf = (der: Uint8Array) => new Uint8Array(parseCertificate(der).tbsCertificate.serialNumber);
+const serialOf = (der: Uint8Array) => new Uint8Array(parseCertificate(der).asn1.tbsCertificate.serialNumber);
 
 async function newRoot(policy: Policy, notBefore: Date): Promise<Root> {
   const kp = await gen(policy.iaca.key.curve);
-  const key: SigningKey = { privateKey: kp.privateKey, crypto: c };
+  const key = softwareSigner(kp.privateKey);
   const pub = await exportPublicKey(kp.publicKey, c);
   const signed = await signCertificate(
     iacaTbs({ policy, key: pub, period: period(notBefore, addDuration(notBefore, policy.iaca.validity)) }),
     key,
     { profile: "iaca", policy },
   );
-  return { der: signed.der, key, privateKey: kp.privateKey, pub, info: issuerInfo(parseCertificate(signed.der)) };
+  return { der: signed.der, key, privateKey: kp.privateKey, pub, info: issuerInfo(parseCertificate(signed.der).asn1) };
 }
 
 export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {}): Promise<FixturePki> {
@@ -108,7 +107,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
       { profile: "tsl-signer", policy, issuer: root.info },
     )
   ).der;
-  const signer = webCryptoSigner(signerCert, skp.privateKey);
+  const signer: TrustListSigner = { certificate: signerCert, key: softwareSigner(skp.privateKey) };
 
   const crl: FixturePki["crl"] = async (kind, o) =>
     (

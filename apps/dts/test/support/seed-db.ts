@@ -1,6 +1,6 @@
 import type { Sql } from "@iaca/db";
+import { parseCertificate, sha256 } from "@iaca/pki";
 import type { PublishedCertificateInput } from "../../src/index.ts";
-import { parseCertificate, sha256Hex } from "../../src/index.ts";
 
 const KIND = { iaca: "iaca", link: "link", ds: "ds", "trust-list-signer": "tsl-signer" } as const;
 
@@ -22,7 +22,7 @@ export async function insertCertificates(
         i.subject,
         i.ski,
         i.aki || null,
-        sha256Hex(new Uint8Array(i.cert.publicKey.rawData)),
+        sha256(i.spki),
         1,
         i.notBefore,
         i.notAfter,

@@ -22,10 +22,7 @@ export async function makeTestPki(
   now = new Date(),
 ): Promise<TestPki> {
   const iacaKey = await rootKs.generateEcKey(`iaca-${Date.now()}`, { curve: policy.iaca.key.curve });
-  const rootSigner = {
-    signRaw: async (data: Uint8Array, hash: "SHA-256" | "SHA-384" | "SHA-512") =>
-      new Uint8Array((await rootKs.sign(iacaKey.uri, data, hash)).raw),
-  };
+  const rootSigner = await rootKs.signer(iacaKey.uri);
   const iacaPub = publicKeyInfo((await rootKs.getPublicKey(iacaKey.uri)).spki);
   const nb = new Date(now.getTime() - 365 * 86_400_000);
   const iaca = await signCertificate(
@@ -33,7 +30,7 @@ export async function makeTestPki(
     rootSigner,
     { profile: "iaca", policy },
   );
-  const issuer = issuerInfo(parseCertificate(iaca.der));
+  const issuer = issuerInfo(parseCertificate(iaca.der).asn1);
   let seq = 0;
   return {
     iacaDer: iaca.der,

@@ -1,13 +1,12 @@
 /**
  * Test-only PKI: an IACA and DS certificates made with @peculiar/x509 and node WebCrypto keys,
- * plus an MsoSigner over a node:crypto key. Production signs with the HSM KeyStore.
+ * plus a software Signer over the DS key. Production signs with the HSM KeyStore.
  */
 import "reflect-metadata";
-import { KeyObject, sign as nodeSign, webcrypto } from "node:crypto";
+import { webcrypto } from "node:crypto";
+import { type Signer, softwareSigner } from "@iaca/hsm";
 import * as x509 from "@peculiar/x509";
-import type { CoseAlg, MsoSigner } from "../../src/index.ts";
 
-type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 type EcKeyAlgorithm = webcrypto.EcKeyAlgorithm;
 
@@ -15,7 +14,6 @@ x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoPro
 
 const subtle = webcrypto.subtle;
 const HASH: Record<string, string> = { "P-256": "SHA-256", "P-384": "SHA-384", "P-521": "SHA-512" };
-const ALG: Record<string, CoseAlg> = { "P-256": -7, "P-384": -35, "P-521": -36 };
 
 export interface TestCa {
   cert: x509.X509Certificate;
@@ -56,8 +54,11 @@ export interface TestDs {
   cert: x509.X509Certificate;
   keys: CryptoKeyPair;
   der: Uint8Array;
-  signer: MsoSigner;
+  signer: Signer;
 }
+
+/** issueMdoc's signer and DS certificate from a test DS. */
+export const issuing = (ds: TestDs) => ({ signer: ds.signer, dsCertificate: ds.der });
 
 export async function makeDs(
   iaca: TestCa,
@@ -84,7 +85,7 @@ export async function makeDs(
     ],
   });
   const der = new Uint8Array(cert.rawData);
-  return { cert, keys, der, signer: await nodeSigner(keys.privateKey, der, curve) };
+  return { cert, keys, der, signer: softwareSigner(keys.privateKey) };
 }
 
 /** A DS certificate for a public key held elsewhere (e.g. an HSM key's SPKI). */
@@ -107,17 +108,6 @@ export async function makeDsCertFor(iaca: TestCa, spki: Uint8Array, curve: "P-25
       await x509.AuthorityKeyIdentifierExtension.create(iaca.keys.publicKey),
     ],
   });
-}
-
-/** An MsoSigner over an in-memory key: tests only. */
-export async function nodeSigner(privateKey: CryptoKey, certificate: Uint8Array, curve: string): Promise<MsoSigner> {
-  const ko = KeyObject.from(privateKey);
-  const hash = (HASH[curve] as string).replace("-", "").toLowerCase();
-  return {
-    alg: ALG[curve] as CoseAlg,
-    certificate,
-    sign: async (tbs) => new Uint8Array(nodeSign(hash, tbs, { key: ko, dsaEncoding: "ieee-p1363" })),
-  };
 }
 
 export async function makeCrl(

@@ -1,7 +1,15 @@
+// The one certificate and CRL model: every workspace reads a certificate or CRL through
+// parseCertificate / parseCrl, parsed by @peculiar/x509 and @peculiar/asn1-x509.
 import "reflect-metadata";
-import { createHash } from "node:crypto";
+import { algorithmBy, type Curve } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
-import { IssuingDistributionPoint, id_ce_cRLNumber, id_ce_issuingDistributionPoint } from "@peculiar/asn1-x509";
+import {
+  Certificate,
+  CertificateList,
+  IssuingDistributionPoint,
+  id_ce_cRLNumber,
+  id_ce_issuingDistributionPoint,
+} from "@peculiar/asn1-x509";
 import {
   AuthorityKeyIdentifierExtension,
   BasicConstraintsExtension,
@@ -11,9 +19,13 @@ import {
   X509Certificate,
   X509Crl,
 } from "@peculiar/x509";
+import { toBytes } from "./der.ts";
+import { detectCertProfile } from "./lint.ts";
+import type { CertProfile } from "./profiles.ts";
+import { sha256 } from "./profiles.ts";
 
-/** What the DTS needs to know about a certificate; everything derived from its DER bytes. */
-export interface CertInfo {
+/** What any component needs to know about a certificate; everything derived from its DER bytes. */
+export interface CertificateInfo {
   der: Uint8Array;
   /** Lower-case hex SHA-256 over the DER encoding. */
   sha256: string;
@@ -23,14 +35,21 @@ export interface CertInfo {
   ski: string;
   /** Lower-case hex authorityKeyIdentifier keyIdentifier ("" when absent). */
   aki: string;
+  /** Subject and issuer as @peculiar/x509 prints them ("C=JP, O=..., CN=..."). */
   subject: string;
   issuer: string;
-  /** DER of the subject and issuer Names (for the VICAL). */
+  /** DER of the subject and issuer Names. */
   subjectDer: Uint8Array;
   issuerDer: Uint8Array;
   notBefore: Date;
   notAfter: Date;
+  /** SubjectPublicKeyInfo DER. */
+  spki: Uint8Array;
+  /** Curve of an EC key in the algorithm registry; undefined for any other key. */
+  curve: Curve | undefined;
   isCa: boolean;
+  /** basicConstraints pathLenConstraint, when present. */
+  pathLen: number | undefined;
   selfIssued: boolean;
   ekus: string[];
   crlDistributionPoints: string[];
@@ -38,7 +57,11 @@ export interface CertInfo {
   country: string;
   /** stateOrProvinceName (ST) of the subject, if any. */
   state: string | undefined;
-  cert: X509Certificate;
+  /** Annex B profile the certificate matches by its extensions (iaca, link, ds, tsl-signer). */
+  kind: CertProfile;
+  /** The parsed forms, for signature checks and extensions not listed above. */
+  x509: X509Certificate;
+  asn1: Certificate;
 }
 
 export interface CrlInfo {
@@ -57,10 +80,9 @@ export interface CrlInfo {
   idpUris: string[];
   onlyCaCerts: boolean;
   onlyUserCerts: boolean;
-  crl: X509Crl;
+  x509: X509Crl;
+  asn1: CertificateList;
 }
-
-export const sha256Hex = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
 /** Hex without leading zero octets, lower case ("00a1" -> "a1"; "00" stays "00"). */
 export function normaliseHex(hex: string): string {
@@ -70,26 +92,21 @@ export function normaliseHex(hex: string): string {
 }
 
 const u8 = (b: ArrayBuffer | Uint8Array): Uint8Array => (b instanceof Uint8Array ? b : new Uint8Array(b));
-const hex = (b: ArrayBuffer | Uint8Array): string => Buffer.from(u8(b)).toString("hex");
 
-export function parseCertificate(der: Uint8Array): CertInfo {
-  const cert = new X509Certificate(Buffer.from(der));
+export function parseCertificate(der: Uint8Array | ArrayBuffer): CertificateInfo {
+  const bytes = toBytes(der);
+  const cert = new X509Certificate(Buffer.from(bytes));
+  const asn1 = AsnConvert.parse(bytes, Certificate);
   const skiExt = cert.getExtension(SubjectKeyIdentifierExtension);
   const akiExt = cert.getExtension(AuthorityKeyIdentifierExtension);
   const bc = cert.getExtension(BasicConstraintsExtension);
   const eku = cert.getExtension(ExtendedKeyUsageExtension);
-  const cdp = cert.getExtension(CRLDistributionPointsExtension);
-  const cdpUris: string[] = [];
-  for (const dp of cdp?.distributionPoints ?? []) {
-    for (const gn of dp.distributionPoint?.fullName ?? [])
-      if (gn.uniformResourceIdentifier) cdpUris.push(gn.uniformResourceIdentifier);
-  }
   const subjectName = cert.subjectName;
-  const c = subjectName.getField("C")[0] ?? "";
-  const st = subjectName.getField("ST")[0];
+  const spki = u8(cert.publicKey.rawData);
+  const namedCurve = (cert.publicKey.algorithm as { namedCurve?: string }).namedCurve;
   return {
-    der: u8(der),
-    sha256: sha256Hex(der),
+    der: bytes,
+    sha256: sha256(bytes),
     serial: normaliseHex(cert.serialNumber),
     ski: skiExt ? skiExt.keyId.toLowerCase() : "",
     aki: akiExt?.keyId ? akiExt.keyId.toLowerCase() : "",
@@ -99,60 +116,58 @@ export function parseCertificate(der: Uint8Array): CertInfo {
     issuerDer: u8(cert.issuerName.toArrayBuffer()),
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
+    spki,
+    curve: algorithmBy("curve", namedCurve)?.curve,
     isCa: bc?.ca ?? false,
+    pathLen: bc?.pathLength,
     selfIssued: cert.subject === cert.issuer,
     ekus: (eku?.usages ?? []).map(String),
-    crlDistributionPoints: cdpUris,
-    country: c,
-    state: st,
-    cert,
+    crlDistributionPoints: distributionPoints(cert),
+    country: subjectName.getField("C")[0] ?? "",
+    state: subjectName.getField("ST")[0],
+    kind: detectCertProfile(asn1.tbsCertificate),
+    x509: cert,
+    asn1,
   };
 }
 
-export function parseCrl(der: Uint8Array): CrlInfo {
-  const crl = new X509Crl(Buffer.from(der));
+function distributionPoints(cert: X509Certificate): string[] {
+  const uris: string[] = [];
+  for (const dp of cert.getExtension(CRLDistributionPointsExtension)?.distributionPoints ?? [])
+    for (const gn of dp.distributionPoint?.fullName ?? [])
+      if (gn.uniformResourceIdentifier) uris.push(gn.uniformResourceIdentifier);
+  return uris;
+}
+
+export function parseCrl(der: Uint8Array | ArrayBuffer): CrlInfo {
+  const bytes = toBytes(der);
+  const crl = new X509Crl(Buffer.from(bytes));
   const numberExt = crl.extensions.find((e) => e.type === id_ce_cRLNumber);
   const akiExt = crl.getExtension(AuthorityKeyIdentifierExtension);
   const idpExt = crl.extensions.find((e) => e.type === id_ce_issuingDistributionPoint);
-  let number: bigint | undefined;
-  if (numberExt) {
-    number = derIntegerToBigInt(u8(numberExt.value));
-  }
+  const idp = idpExt ? AsnConvert.parse(idpExt.value, IssuingDistributionPoint) : undefined;
   const idpUris: string[] = [];
-  let onlyCaCerts = false;
-  let onlyUserCerts = false;
-  if (idpExt) {
-    const idp = AsnConvert.parse(idpExt.value, IssuingDistributionPoint);
-    for (const gn of idp.distributionPoint?.fullName ?? [])
-      if (gn.uniformResourceIdentifier) idpUris.push(gn.uniformResourceIdentifier);
-    onlyCaCerts = idp.onlyContainsCACerts;
-    onlyUserCerts = idp.onlyContainsUserCerts;
-  }
+  for (const gn of idp?.distributionPoint?.fullName ?? [])
+    if (gn.uniformResourceIdentifier) idpUris.push(gn.uniformResourceIdentifier);
   return {
-    der: u8(der),
-    sha256: sha256Hex(der),
+    der: bytes,
+    sha256: sha256(bytes),
     issuer: crl.issuer,
     aki: akiExt?.keyId ? akiExt.keyId.toLowerCase() : "",
-    number,
+    number: numberExt ? derIntegerToBigInt(u8(numberExt.value)) : undefined,
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
     revokedSerials: crl.entries.map((e) => normaliseHex(e.serialNumber)),
     revoked: crl.entries.map((e) => ({ serial: normaliseHex(e.serialNumber), at: e.revocationDate })),
     idpUris,
-    onlyCaCerts,
-    onlyUserCerts,
-    crl,
+    onlyCaCerts: idp?.onlyContainsCACerts ?? false,
+    onlyUserCerts: idp?.onlyContainsUserCerts ?? false,
+    x509: crl,
+    asn1: AsnConvert.parse(bytes, CertificateList),
   };
 }
 
-/** PEM text for DER bytes ("CERTIFICATE" or "X509 CRL"), 64-column base64 with a final newline. */
-export function toPem(der: Uint8Array, label: "CERTIFICATE" | "X509 CRL"): string {
-  const b64 = Buffer.from(der).toString("base64");
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
-}
-
-/** DER bytes from PEM text or raw DER. */
+/** DER bytes from PEM text (every block) or raw DER. */
 export function fromPemOrDer(bytes: Uint8Array): Uint8Array[] {
   const text = Buffer.from(bytes).toString("latin1");
   if (!text.includes("-----BEGIN")) return [u8(bytes)];
@@ -173,5 +188,5 @@ function derIntegerToBigInt(b: Uint8Array): bigint {
     for (let i = 0; i < n; i++) len = (len << 8) | (b[2 + i] ?? 0);
     off = 2 + n;
   }
-  return BigInt(`0x${hex(b.subarray(off, off + len)) || "0"}`);
+  return BigInt(`0x${Buffer.from(b.subarray(off, off + len)).toString("hex") || "0"}`);
 }
