@@ -173,23 +173,52 @@ function fmtDate(d: Date): string {
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}-${String(d.getUTCDate()).padStart(2, "0")}`;
 }
 
-function validityTable(p: Policy): string {
+/** Figure 2 beside the policy; the public edition drops the procurement column. */
+function validityTable(p: Policy, edition: Edition): string {
   const rows = [
     "| 対象 | 項目 | 調達仕様書 図表2 | 本規定（現行ポリシー値） |",
     "|---|---|---|---|",
     `| IACA（Root 認証局） | 自己署名証明書の最大有効期間 | 最大5年 | ${renderValue(p, "iaca.validity")} |`,
-    `| IACA | 鍵更新の間隔 | 5年毎 | ${renderValue(p, "iaca.rekeyInterval")}毎 |`,
+    `| IACA | 鍵更新の間隔 | 5年毎 | ${renderValue(p, "iaca.rekeyInterval")}ごと |`,
     `| IACA | 初回の鍵更新 | 4年11ヶ月後 | 初回キーセレモニーから${renderValue(p, "iaca.firstRekeyAfter")}後 |`,
     `| IACA | 鍵更新の開始期限 | 利用期限が切れる1ヶ月前 | 利用期限の${renderValue(p, "iaca.rekeyLead")}前 |`,
     `| DS（Document Signer） | DS 証明書の最大有効期間 | 最大3ヶ月 | ${renderValue(p, "ds.validity")} |`,
-    `| DS | 鍵更新（DS 鍵の切替え）の間隔 | 3ヶ月毎 | ${renderValue(p, "ds.rotationInterval")}毎 |`,
+    `| DS | 鍵更新（DS 鍵の切替え）の間隔 | 3ヶ月毎 | ${renderValue(p, "ds.rotationInterval")}ごと |`,
     `| DS | 初回の鍵更新 | 2か月後 | 初回 DS 証明書から${renderValue(p, "ds.firstRotationAfter")}後 |`,
     `| DS | 鍵更新の開始期限 | 利用期限が切れる1ヶ月前 | 私有鍵使用期間終了の${renderValue(p, "ds.renewalLead")}前 |`,
     `| DS | 私有鍵の使用期間 | （規定なし） | ${renderValue(p, "ds.usagePeriod")} |`,
     `| MSO | 最大有効期間 | 最大30日 | ${renderValue(p, "mso.validity")} |`,
     `| MSO | 再発行の間隔 | 30日毎（米国 mDL 運用基準） | ${renderValue(p, "mso.validity")}以内（有効期限の${renderValue(p, "mso.refreshWindow")}前から再発行可） |`,
   ];
-  return rows.join("\n");
+  if (edition === "full") return rows.join("\n");
+  // 調達仕様書 is internal: keep the subject, the item and this CP/CPS's value.
+  return rows
+    .map((r) => (r.startsWith("|---") ? ["|---|---", "---|"] : r.split(" | ")))
+    .map((c) => (c.length === 2 ? "|---|---|---|" : [...c.slice(0, 2), ...c.slice(3)].join(" | ")))
+    .join("\n")
+    .replace("| 本規定（現行ポリシー値） |", "| 本規定の値 |");
+}
+
+/** 付録C: every source the CP/CPS cites, with its edition; the public edition omits internal ones. */
+function sourcesTable(edition: Edition, sources: Map<string, Source>): string {
+  const rows = [...sources.values()]
+    .filter((s) => edition === "full" || s.key !== "seed")
+    .map((s) => `| ${s.label} | ${s.title} | ${s.edition} |${edition === "full" ? ` ${s.text} |` : ""}`);
+  const head =
+    edition === "full"
+      ? "| 略称 | 文献 | 版・日付 | 参照した範囲 |\n|---|---|---|---|"
+      : "| 略称 | 文献 | 版・日付 |\n|---|---|---|";
+  return [head, ...rows].join("\n");
+}
+
+/** The longest time from a DS certificate's signing ceremony to the start of its validity. */
+function dsMaxLead(s: Schedule | undefined): string {
+  const days = (s?.rows ?? [])
+    .filter((r) => r.subject.startsWith("DS") && r.ceremony)
+    .map((r) => Math.floor((r.notBefore.getTime() - (r.ceremony as Date).getTime()) / 86_400_000));
+  if (days.length === 0) return "計画により定まる期間";
+  const max = Math.max(...days);
+  return `約${Math.round(max / 30.4)}か月（${max}日）`;
 }
 
 function revisionsTable(): string {
@@ -336,7 +365,8 @@ function checkOutline(seen: string[]): void {
 
 function placeholders(md: string, input: RenderInput): string {
   return md.replace(/\{\{\s*([^{}]+?)\s*\}\}/g, (_, expr: string) => {
-    if (expr === "table:validity") return validityTable(input.policy);
+    if (expr === "table:validity") return validityTable(input.policy, input.edition);
+    if (expr === "table:sources") return sourcesTable(input.edition, input.sources ?? loadSources());
     if (expr === "table:schedule") return scheduleTable(input.schedule, input.edition);
     if (expr === "table:trace") {
       if (!input.trace) return "（追跡表は生成時に省略した。）";
@@ -345,6 +375,7 @@ function placeholders(md: string, input: RenderInput): string {
     }
     if (expr === "table:mdoc-profile") return profileSection(input.policy);
     if (expr === "table:revisions") return revisionsTable();
+    if (expr === "schedule.ds-max-lead") return dsMaxLead(input.schedule);
     if (expr === "table:ca-certificates") return caCertificatesTable(input.policy);
     if (expr === "policy.version") return input.policy.version;
     if (expr === "edition.title") return EDITION_TITLE[input.edition];
