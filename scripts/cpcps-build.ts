@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPolicy, type Policy } from "@iaca/policy";
-import { writeReferenceDocx } from "./cpcps-docx.ts";
+import { finishDocx, writeReferenceDocx } from "./cpcps-docx.ts";
 import { printPdf } from "./cpcps-pdf.ts";
 import { renderPlan } from "./cpcps-plan.ts";
 import { loadRegister, type Register, registerFailures } from "./cpcps-register.ts";
@@ -158,6 +158,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     }
     if (want.docx) {
       run("pandoc", [`${base}.md`, ...PANDOC, "-t", "docx", depth, "--reference-doc", reference, "-o", `${base}.docx`]);
+      finishDocx(`${base}.docx`);
       files[name].docx = `${base}.docx`;
     }
     if (want.pdf && want.chromium) {

@@ -1,10 +1,10 @@
 // The DOCX deliverables' reference document: pandoc's default reference.docx with A4 pages,
 // page numbers in the footer, Japanese (ja-JP) as the East Asian language of every style, fields
-// updated on opening (the table of contents gets its page numbers) and visible styles for the
+// updated on opening (finishDocx: the table of contents gets its page numbers) and visible styles for the
 // non-public blocks, the 参照規定 and the controls. fflate reads and writes the zip: a small,
 // dependency-free library instead of hand-written zip code.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { strFromU8, strToU8, unzipSync, zipSync } from "fflate";
 
 const W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
@@ -51,9 +51,7 @@ export function writeReferenceDocx(file: string): void {
   edit("word/styles.xml", patchStyles);
   edit("word/document.xml", patchDocument);
   edit("word/settings.xml", (s) =>
-    s
-      .replace(/<w:themeFontLang [^>]*\/>/, '<w:themeFontLang w:val="en-US" w:eastAsia="ja-JP" />')
-      .replace("<w:zoom ", '<w:updateFields w:val="true" />\n  <w:zoom '),
+    s.replace(/<w:themeFontLang [^>]*\/>/, '<w:themeFontLang w:val="en-US" w:eastAsia="ja-JP" />'),
   );
   edit("word/_rels/document.xml.rels", (s) =>
     s.replace(
@@ -68,6 +66,33 @@ export function writeReferenceDocx(file: string): void {
     ),
   );
   zip["word/footer1.xml"] = strToU8(FOOTER);
+  writeFileSync(file, zipSync(zip));
+}
+
+/** Elements CT_Settings orders after updateFields: it goes before the first one present. */
+const AFTER_UPDATE_FIELDS = [
+  "<w:hdrShapeDefaults",
+  "<w:footnotePr",
+  "<w:endnotePr",
+  "<w:compat",
+  "<w:rsids",
+  "<m:mathPr",
+  "<w:themeFontLang",
+];
+
+/**
+ * Asks Word to update fields on opening, so the table of contents gets its page numbers (pandoc
+ * does not carry this setting over from the reference document).
+ */
+export function finishDocx(file: string): void {
+  const zip = unzipSync(new Uint8Array(readFileSync(file)));
+  const part = zip["word/settings.xml"];
+  if (!part) throw new Error(`${file} has no word/settings.xml`);
+  const xml = strFromU8(part);
+  if (xml.includes("<w:updateFields")) return;
+  const at = AFTER_UPDATE_FIELDS.map((t) => xml.indexOf(t)).filter((i) => i >= 0);
+  const i = at.length ? Math.min(...at) : xml.indexOf("</w:settings>");
+  zip["word/settings.xml"] = strToU8(`${xml.slice(0, i)}<w:updateFields w:val="true" />${xml.slice(i)}`);
   writeFileSync(file, zipSync(zip));
 }
 
