@@ -33,6 +33,8 @@ export interface Requirement {
   kind: "technical" | "procedural";
   /** CP/CPS items, "x.y*" expanded to x.y and every item under it. */
   clauses: string[];
+  /** The items as written in the register ("x.y*" kept). */
+  patterns: string[];
   controls: string[];
   source: Source;
 }
@@ -91,8 +93,9 @@ function toRequirement(r: Record<string, unknown>, doc: Source, sources: Map<str
   const source = r.source ? sources.get(String(r.source)) : doc;
   if (!source) throw new Error(`row ${id}: unknown source ${String(r.source)}`);
   let clauses: string[];
+  const patterns = ((r.clauses as string[]) ?? []).map(String);
   try {
-    clauses = expandClauses(((r.clauses as string[]) ?? []).map(String));
+    clauses = expandClauses(patterns);
   } catch (e) {
     throw new Error(`row ${id}: ${(e as Error).message}`);
   }
@@ -103,6 +106,7 @@ function toRequirement(r: Record<string, unknown>, doc: Source, sources: Map<str
     reason: r.reason === undefined ? undefined : String(r.reason),
     kind: r.kind as Requirement["kind"],
     clauses,
+    patterns,
     controls: ((r.controls as string[]) ?? []).map(String),
     source,
   };
@@ -187,7 +191,7 @@ export function rowsByClause(reg: Register): Map<string, RowRef[]> {
   return out;
 }
 
-/** "NCSSR v1.7（Version 1.7、2021年4月5日）1.c" — a row as a citation with its edition. */
+/** "NCSSR（Version 1.7、2021年4月5日）1.c" — a row as a citation with its edition. */
 export function rowCitation({ doc, row }: RowRef): string {
   const label = row.source === doc.source ? doc.label : row.source.label;
   return `${label}（${row.source.edition}）${row.id}`;

@@ -7,8 +7,9 @@ import type { TraceResult } from "./cpcps-trace.ts";
 export const SURVEY_TITLE = "関連ドキュメント調査結果報告書";
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
-const items = (ids: string[]) =>
-  ids.length > 6 ? `${ids.slice(0, 6).join("、")} ほか${ids.length - 6}項` : ids.join("、");
+/** "5.3*" reads "5.3 及びその下位の項". */
+const items = (patterns: string[]) =>
+  patterns.map((p) => (p.endsWith("*") ? `${p.slice(0, -1)} 及びその下位の項` : p)).join("、");
 
 export interface Counts {
   label: string;
@@ -61,7 +62,9 @@ function documentsTable(reg: Register): string[] {
 
 function documentSection(d: RegisterDoc, n: number): string[] {
   return [
-    `## 4.${n} ${d.title}`,
+    `## 4.${n} ${d.label}（${d.source.edition}）`,
+    "",
+    `文書: ${d.title}`,
     "",
     `対象: ${d.scope}`,
     "",
@@ -71,7 +74,7 @@ function documentSection(d: RegisterDoc, n: number): string[] {
     "|---|---|---|---|---|---|",
     ...d.requirements.map(
       (r) =>
-        `| ${cell(r.id)} | ${cell(r.summary)} | ${r.applicability} | ${cell(r.reason ?? "")} | ${items(r.clauses)} | ${r.controls.map((c) => `\`${c}\``).join(" ")} |`,
+        `| ${cell(r.id)} | ${cell(r.summary)} | ${r.applicability} | ${cell(r.reason ?? "")} | ${items(r.patterns)} | ${r.controls.map((c) => `\`${c}\``).join(" ")} |`,
     ),
     "",
   ];

@@ -47,7 +47,7 @@ describe("cpcps build", () => {
     expect(readFileSync(join(out, "trace.txt"), "utf8")).toContain("technical clauses:");
     expect(readFileSync(r.files.survey.md!, "utf8")).toContain(`title: "${SURVEY_TITLE}"`);
     expect(readFileSync(r.files.plan.md!, "utf8")).toContain(`title: "${PLAN_TITLE}"`);
-    expect(readFileSync(r.csv, "utf8")).toContain("NCSSR v1.7,");
+    expect(readFileSync(r.csv, "utf8")).toContain("NCSSR,");
     // The cover carries the document's version date, not the build date.
     expect(readFileSync(r.files.full.md!, "utf8")).toContain(`date: "${versionDate()}"`);
   });
@@ -89,7 +89,7 @@ describe("cpcps build", () => {
         // Bookmarks (document outline) and a table of contents whose entries end in page numbers.
         expect(readFileSync(pdfFile).includes("/Outlines")).toBe(true);
         const toc = text("pdftotext", ["-layout", "-enc", "UTF-8", "-f", "2", "-l", "2", pdfFile, "-"]);
-        expect(toc.split("\n").filter((l) => /\S\s{2,}\d+\s*$/.test(l)).length).toBeGreaterThan(5);
+        expect(toc.split("\n").filter((l) => /\S\s{2,}\d+\s*$/.test(l)).length).toBeGreaterThanOrEqual(5);
         const parts = docxParts(readFileSync(r.files[name].docx!));
         expect(parts["word/styles.xml"]).toContain('w:eastAsia="ja-JP"');
         expect(parts["word/document.xml"]).toMatch(/<w:pgSz (?=[^>]*w:w="11906")(?=[^>]*w:h="16838")/);

@@ -144,7 +144,7 @@ describe("cpcps survey and plan", () => {
     const lines = csv.trim().split("\r\n");
     expect(csv.startsWith("\ufeff文書,版・日付,番号")).toBe(true);
     expect(lines).toHaveLength(1 + reg.documents.reduce((n, d) => n + d.requirements.length, 0));
-    const row = lines.find((l) => l.startsWith("NCSSR v1.7,") && l.includes(",2.f,"));
+    const row = lines.find((l) => l.startsWith("NCSSR,") && l.includes(",2.f,"));
     expect(row).toContain("pki.operator.authenticated");
     expect(row).toMatch(/test\/|packages\/|apps\//);
   });
