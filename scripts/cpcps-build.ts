@@ -1,25 +1,45 @@
-// Builds the CP/CPS: the full and the public edition as Markdown, HTML, DOCX and PDF.
+// Builds the auditor's documents from the live policy, the requirements register and the trace:
+// the CP/CPS (full and public editions), the survey (関連ドキュメント調査結果報告書, also as CSV)
+// and the plan (目次案), each as Markdown, HTML, DOCX and PDF.
 //
-//   npm run cpcps [-- --out DIR] [--formats md,html,docx,pdf] [--policy FILE]
+//   npm run cpcps [-- --out DIR] [--formats md,html,docx,pdf] [--policy FILE] [--strict]
 //
-// Markdown comes from scripts/cpcps-render.ts (no external tools); HTML and DOCX from pandoc;
-// PDF from the HTML with headless Chromium (fonts-noto-cjk for Japanese glyphs). A format whose
-// tool is missing is skipped with a message unless --strict is given.
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+// The build stops when the trace or the register has a gap. Markdown needs no external tool;
+// HTML and DOCX come from pandoc, PDF from the HTML with headless Chromium (fonts-noto-cjk). A
+// format whose tool is missing is skipped with a message unless --strict is given.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPolicy, type Policy } from "@iaca/policy";
-import { type Edition, findForbidden, renderEdition, type Schedule } from "./cpcps-render.ts";
+import { finishDocx, writeReferenceDocx } from "./cpcps-docx.ts";
+import { printPdf } from "./cpcps-pdf.ts";
+import { renderPlan } from "./cpcps-plan.ts";
+import { loadRegister, type Register, registerFailures } from "./cpcps-register.ts";
+import {
+  type Edition,
+  findForbidden,
+  loadRevisions,
+  renderEdition,
+  type Schedule,
+  versionDate,
+} from "./cpcps-render.ts";
 import { loadSchedule } from "./cpcps-schedule.ts";
-import { collectTrace, formatTraceText, type TraceResult } from "./cpcps-trace.ts";
+import { formatCounts, registerCounts, renderSurvey, renderSurveyCsv } from "./cpcps-survey.ts";
+import { collectTrace, formatTraceText, type TraceResult, traceFailures } from "./cpcps-trace.ts";
 
 export type Format = "md" | "html" | "docx" | "pdf";
 export const ALL_FORMATS: Format[] = ["md", "html", "docx", "pdf"];
-const EDITIONS: Edition[] = ["full", "public"];
+/** The deliverables: both CP/CPS editions, the survey and the plan. */
+export type DocName = Edition | "survey" | "plan";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const STYLE = join(ROOT, "docs/cpcps/style.css");
+const FILE: Record<DocName, string> = {
+  full: "cpcps-full",
+  public: "cpcps-public",
+  survey: "cpcps-survey",
+  plan: "cpcps-plan",
+};
 
 export function hasTool(cmd: string, args = ["--version"]): boolean {
   return spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
@@ -36,23 +56,6 @@ function run(cmd: string, args: string[], timeoutMs = 180_000): void {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
 }
 
-function runAsync(cmd: string, args: string[], timeoutMs = 300_000): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
-    });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolvePromise();
-      else reject(new Error(`${cmd} ${args.at(-1)} failed (${code ?? signal}): ${stderr}`));
-    });
-  });
-}
-
 export interface BuildOptions {
   out?: string;
   formats?: Format[];
@@ -60,17 +63,64 @@ export interface BuildOptions {
   /** Fail instead of skipping a format whose tool is missing. */
   strict?: boolean;
   trace?: TraceResult;
+  register?: Register;
   schedule?: Schedule | null;
   log?: (msg: string) => void;
 }
 
 export interface BuildResult {
   out: string;
-  files: Record<Edition, Partial<Record<Format, string>>>;
+  files: Record<DocName, Partial<Record<Format, string>>>;
+  /** The survey's rows as CSV. */
+  csv: string;
   skipped: string[];
   trace: TraceResult;
+  register: Register;
   ms: number;
 }
+
+/** Trace and register gaps stop the build: a CP/CPS whose evidence is incomplete is not published. */
+function checkInputs(trace: TraceResult, register: Register, policy: Policy): void {
+  const failures = [...traceFailures(trace), ...registerFailures(register, trace)];
+  const last = loadRevisions().at(-1);
+  if (last?.version !== policy.version)
+    failures.push(
+      `docs/cpcps/revisions.yaml: latest version ${last?.version} differs from policy version ${policy.version}`,
+    );
+  if (failures.length) throw new Error(`cpcps: build stopped (${failures.length}):\n  ${failures.join("\n  ")}`);
+}
+
+function renderAll(policy: Policy, trace: TraceResult, register: Register, schedule?: Schedule) {
+  const date = versionDate();
+  const md = {} as Record<DocName, string>;
+  for (const edition of ["full", "public"] as const)
+    md[edition] = renderEdition({ edition, policy, trace, register, date, ...(schedule ? { schedule } : {}) });
+  const hits = findForbidden(md.public);
+  if (hits.length)
+    throw new Error(
+      `public edition contains forbidden terms:\n  ${hits.map((h) => `${h.term} (line ${h.line}): ${h.context}`).join("\n  ")}`,
+    );
+  md.survey = renderSurvey(register, policy.version, date);
+  md.plan = renderPlan(policy, register, register.sources, date);
+  return md;
+}
+
+function tools(formats: Format[], strict: boolean | undefined, skipped: string[]) {
+  const pandoc = hasTool("pandoc");
+  const chromium = formats.includes("pdf") ? chromiumBinary() : undefined;
+  const need = (fmt: Format, ok: boolean, tool: string) => {
+    if (!formats.includes(fmt)) return false;
+    if (ok) return true;
+    const msg = `${fmt}: ${tool} not found (apt-get install -y pandoc chromium fonts-noto-cjk poppler-utils)`;
+    if (strict) throw new Error(msg);
+    skipped.push(msg);
+    return false;
+  };
+  const pdf = need("pdf", pandoc && !!chromium, pandoc ? "chromium" : "pandoc");
+  return { html: need("html", pandoc, "pandoc") || pdf, docx: need("docx", pandoc, "pandoc"), pdf, chromium };
+}
+
+const PANDOC = ["-f", "markdown-smart", "-s", "--toc"];
 
 export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const t0 = Date.now();
@@ -79,95 +129,53 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const formats = opts.formats ?? ALL_FORMATS;
   const policy = opts.policy ?? loadPolicy();
   const trace = opts.trace ?? (await collectTrace(ROOT));
+  const register = opts.register ?? loadRegister();
+  checkInputs(trace, register, policy);
   const schedule = opts.schedule === null ? undefined : (opts.schedule ?? loadSchedule(policy, log));
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "trace.txt"), `${formatTraceText(trace)}\n`);
+  const csv = join(out, "cpcps-survey.csv");
+  writeFileSync(csv, renderSurveyCsv(register, trace));
 
   const skipped: string[] = [];
-  const pandoc = hasTool("pandoc");
-  const chromium = formats.includes("pdf") ? chromiumBinary() : undefined;
-  const need = (fmt: Format, ok: boolean, tool: string) => {
-    if (!formats.includes(fmt)) return false;
-    if (ok) return true;
-    const msg = `${fmt}: ${tool} not found (apt-get install -y pandoc chromium fonts-noto-cjk poppler-utils)`;
-    if (opts.strict) throw new Error(msg);
-    skipped.push(msg);
-    return false;
-  };
-  const wantHtml = need("html", pandoc, "pandoc") || (formats.includes("pdf") && pandoc && !!chromium);
-  const wantDocx = need("docx", pandoc, "pandoc");
-  const wantPdf = need("pdf", pandoc && !!chromium, pandoc ? "chromium" : "pandoc");
-
+  const want = tools(formats, opts.strict, skipped);
   const header = join(out, "style-header.html");
   writeFileSync(header, `<style>\n${readFileSync(STYLE, "utf8")}\n</style>\n`);
+  const reference = join(out, "reference.docx");
+  if (want.docx) writeReferenceDocx(reference);
 
-  const files: BuildResult["files"] = { full: {}, public: {} };
-  const pdfJobs: { edition: Edition; base: string }[] = [];
-  for (const edition of EDITIONS) {
-    const base = join(out, `cpcps-${edition}`);
-    const md = renderEdition({ edition, policy, trace, ...(schedule ? { schedule } : {}) });
-    if (edition === "public") {
-      const hits = findForbidden(md);
-      if (hits.length)
-        throw new Error(
-          `public edition contains forbidden terms:\n  ${hits.map((h) => `${h.term} (line ${h.line}): ${h.context}`).join("\n  ")}`,
-        );
+  const md = renderAll(policy, trace, register, schedule);
+  const files = { full: {}, public: {}, survey: {}, plan: {} } as BuildResult["files"];
+  const pdfJobs: Promise<void>[] = [];
+  for (const name of Object.keys(FILE) as DocName[]) {
+    const base = join(out, FILE[name]);
+    const depth = name === "plan" || name === "survey" ? "--toc-depth=2" : "--toc-depth=3";
+    writeFileSync(`${base}.md`, md[name]);
+    files[name].md = `${base}.md`;
+    if (want.html) {
+      run("pandoc", [`${base}.md`, ...PANDOC, "-t", "html5", depth, "-H", header, "-o", `${base}.html`]);
+      files[name].html = `${base}.html`;
     }
-    writeFileSync(`${base}.md`, md);
-    files[edition].md = `${base}.md`;
-    if (wantHtml) {
-      run("pandoc", [
-        `${base}.md`,
-        "-f",
-        "markdown",
-        "-t",
-        "html5",
-        "-s",
-        "--toc",
-        "--toc-depth=2",
-        "-H",
-        header,
-        "-o",
-        `${base}.html`,
-      ]);
-      files[edition].html = `${base}.html`;
+    if (want.docx) {
+      run("pandoc", [`${base}.md`, ...PANDOC, "-t", "docx", depth, "--reference-doc", reference, "-o", `${base}.docx`]);
+      finishDocx(`${base}.docx`);
+      files[name].docx = `${base}.docx`;
     }
-    if (wantDocx) {
-      run("pandoc", [`${base}.md`, "-f", "markdown", "-t", "docx", "--toc", "--toc-depth=2", "-o", `${base}.docx`]);
-      files[edition].docx = `${base}.docx`;
+    if (want.pdf && want.chromium) {
+      const chromium = want.chromium;
+      pdfJobs.push(
+        printPdf(chromium, `${base}.html`, `${base}.pdf`).then(() => {
+          files[name].pdf = `${base}.pdf`;
+          log(`cpcps: ${name}: pdf`);
+        }),
+      );
     }
-    if (wantPdf && chromium) pdfJobs.push({ edition, base });
-    log(`cpcps: ${edition}: ${Object.keys(files[edition]).join(", ")}`);
+    log(`cpcps: ${name}: ${Object.keys(files[name]).join(", ")}`);
   }
-  // Chromium spends most of its time starting up: print both editions at once, each with its own profile.
-  await Promise.all(
-    pdfJobs.map(async ({ edition, base }) => {
-      const profileDir = mkdtempSync(join(tmpdir(), "cpcps-chromium-"));
-      try {
-        await runAsync(chromium!, [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          "--disable-dev-shm-usage",
-          "--no-pdf-header-footer",
-          `--user-data-dir=${profileDir}`,
-          `--print-to-pdf=${base}.pdf`,
-          pathToFileURL(`${base}.html`).href,
-        ]);
-      } finally {
-        rmSync(profileDir, { recursive: true, force: true });
-      }
-      if (!existsSync(`${base}.pdf`)) throw new Error(`chromium produced no ${base}.pdf`);
-      files[edition].pdf = `${base}.pdf`;
-      log(`cpcps: ${edition}: pdf`);
-    }),
-  );
+  await Promise.all(pdfJobs);
   for (const s of skipped) log(`cpcps: skipped ${s}`);
-  return { out, files, skipped, trace, ms: Date.now() - t0 };
+  log(`cpcps: register: ${formatCounts(registerCounts(register))}`);
+  return { out, files, csv, skipped, trace, register, ms: Date.now() - t0 };
 }
 
 async function main(): Promise<void> {

@@ -84,8 +84,7 @@ const DERIVED: Record<string, Resolver> = {
       ? `validFrom から${durationJa(p.mso.expectedUpdate)}後`
       : "設定しない（expectedUpdate を省略する）",
   "mso.maxBatch": (p) => `${p.mso.maxBatch}`,
-  profile: (p) =>
-    p.profile === "interop" ? "interop（相互運用プロファイル）" : "seed-2024（調達仕様書案のプロファイル）",
+  profile: (p) => (p.profile === "interop" ? "interop（相互運用プロファイル）" : "seed-2024（当初の案のプロファイル）"),
   "ceremony.dualControl": (p) => p.ceremony.dualControl.map((s) => `\`${s}\``).join("、"),
 };
 

@@ -76,7 +76,7 @@ export function profileSection(policy: Policy): string {
   const other = active.id === "interop" ? getProfile("seed-2024") : getProfile("interop");
   out.push(
     "",
-    `参考として、プロファイル \`${other.id}\`（${other.id === "seed-2024" ? "調達仕様書 図表4及び図表5 の案" : "相互運用プロファイル"}）のデータ要素を次に示す。ポリシー設定により切り替えることができる。`,
+    `参考として、プロファイル \`${other.id}\`（${other.id === "seed-2024" ? "当初の案のプロファイル" : "相互運用プロファイル"}）のデータ要素を次に示す。設定値により切り替えることができる。`,
     "",
     profileTable(other),
   );

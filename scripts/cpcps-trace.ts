@@ -271,7 +271,7 @@ export function formatTraceText(t: TraceResult): string {
 const md = (s: string) => s.replace(/\|/g, "\\|");
 
 /** Markdown table for the full edition's appendix. */
-export function formatTraceMarkdown(t: TraceResult): string {
+export function formatTraceMarkdown(t: TraceResult, summary: (c: ControlTrace) => string = (c) => c.summary): string {
   const rows = ["| 条項 | 管理策 | 実装箇所 | 試験 |", "|---|---|---|---|"];
   for (const { clause, controls } of t.clauses) {
     if (clause.kind !== "technical" && controls.length === 0) continue;
@@ -283,7 +283,7 @@ export function formatTraceMarkdown(t: TraceResult): string {
     controls.forEach((c, i) => {
       const where = [loc(c.definedAt), ...c.references.slice(0, 3).map(loc)].map((s) => `\`${s}\``).join(" ");
       const tests = c.tests.length ? c.tests.map((s) => `\`${s.file}:${s.line}\``).join(" ") : "**なし**";
-      rows.push(`| ${i === 0 ? md(head) : ""} | \`${c.id}\`: ${md(c.summary)} | ${where} | ${tests} |`);
+      rows.push(`| ${i === 0 ? md(head) : ""} | \`${c.id}\`: ${md(summary(c))} | ${where} | ${tests} |`);
     });
   }
   return rows.join("\n");

@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { allClauses } from "@iaca/policy";
 import { describe, expect, it } from "vitest";
 import { build, chromiumBinary, hasTool } from "../scripts/cpcps-build.ts";
-import { findForbidden } from "../scripts/cpcps-render.ts";
+import { docxParts } from "../scripts/cpcps-docx.ts";
+import { PLAN_TITLE } from "../scripts/cpcps-plan.ts";
+import { findForbidden, versionDate } from "../scripts/cpcps-render.ts";
+import { SURVEY_TITLE } from "../scripts/cpcps-survey.ts";
 
 const CHAPTERS = allClauses()
   .filter((c) => !c.id.includes("."))
@@ -42,6 +45,20 @@ describe("cpcps build", () => {
       for (const h of CHAPTERS) expect(md).toContain(`# ${h}`);
     }
     expect(readFileSync(join(out, "trace.txt"), "utf8")).toContain("technical clauses:");
+    expect(readFileSync(r.files.survey.md!, "utf8")).toContain(`title: "${SURVEY_TITLE}"`);
+    expect(readFileSync(r.files.plan.md!, "utf8")).toContain(`title: "${PLAN_TITLE}"`);
+    expect(readFileSync(r.csv, "utf8")).toContain("NCSSR,");
+    // The cover carries the document's version date, not the build date.
+    expect(readFileSync(r.files.full.md!, "utf8")).toContain(`date: "${versionDate()}"`);
+  });
+
+  it("stops when the trace has a gap", async () => {
+    const out = mkdtempSync(join(tmpdir(), "cpcps-stop-"));
+    const r = await build({ out, formats: ["md"], log: () => {} });
+    const broken = { ...r.trace, importErrors: [{ module: "packages/x/src/index.ts", error: "Cannot find module" }] };
+    await expect(build({ out, formats: ["md"], trace: broken, log: () => {} })).rejects.toThrow(
+      /build stopped[\s\S]*import failed: packages\/x\/src\/index\.ts/,
+    );
   });
 
   it.skipIf(missing.length > 0)(
@@ -66,7 +83,26 @@ describe("cpcps build", () => {
           expect(squash(pdf)).toContain(squash("付録D 技術的な項と管理策・試験の対応"));
         }
       }
+      for (const name of ["full", "public", "survey", "plan"] as const) {
+        const pdfFile = r.files[name].pdf!;
+        expect(text("pdfinfo", [pdfFile])).toMatch(/Page size:.*\(A4\)/);
+        // Bookmarks (document outline) and a table of contents whose entries end in page numbers.
+        expect(readFileSync(pdfFile).includes("/Outlines")).toBe(true);
+        const toc = text("pdftotext", ["-layout", "-enc", "UTF-8", "-f", "2", "-l", "2", pdfFile, "-"]);
+        expect(toc.split("\n").filter((l) => /\S\s{2,}\d+\s*$/.test(l)).length).toBeGreaterThanOrEqual(5);
+        const parts = docxParts(readFileSync(r.files[name].docx!));
+        expect(parts["word/styles.xml"]).toContain('w:eastAsia="ja-JP"');
+        expect(parts["word/document.xml"]).toMatch(/<w:pgSz (?=[^>]*w:w="11906")(?=[^>]*w:h="16838")/);
+        expect(parts["word/footer1.xml"]).toContain("PAGE");
+        expect(parts["word/settings.xml"]).toContain("w:updateFields");
+      }
+      const full = docxParts(readFileSync(r.files.full.docx!))["word/document.xml"]!;
+      // Non-public blocks are marked in the editable deliverable; no curly quotes around "1.0".
+      expect(full).toContain('w:pStyle w:val="Internal"');
+      expect(full).toContain("〔非公開〕ここまで");
+      expect(full).not.toMatch(/[“”]1\.0[“”]/);
+      expect(squash(text("pdftotext", ["-enc", "UTF-8", r.files.survey.pdf!, "-"]))).toContain(squash(SURVEY_TITLE));
     },
-    300_000,
+    600_000,
   );
 });

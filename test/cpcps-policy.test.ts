@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { dsUsagePeriodJa, durationJa, renderValue } from "../scripts/cpcps-format.ts";
 import { renderEdition } from "../scripts/cpcps-render.ts";
 
-const render = (policy: Policy, edition: "full" | "public" = "public") =>
+const render = (policy: Policy, edition: "full" | "public" = "full") =>
   renderEdition({ edition, policy, date: "2026-01-01" });
 
 describe("cpcps policy rendering", () => {
@@ -53,6 +53,12 @@ describe("cpcps policy rendering", () => {
     // The MSO appendix and 4.6.1 say the same MSO validity.
     expect(after).toContain("validUntil には validFrom から14日後");
     expect(before).toContain("validUntil には validFrom から30日後");
+  });
+
+  it("the public edition's validity table drops the procurement column but keeps the values", () => {
+    const pub = render(DEFAULT_POLICY, "public");
+    expect(pub).toContain("| DS 証明書の最大有効期間 | 3か月 |");
+    expect(pub).not.toContain("最大3ヶ月");
   });
 
   it("the mdoc profile table follows policy.profile", () => {

@@ -21,6 +21,8 @@ export const RFC3647_OUTLINE: readonly (readonly [id: string, title: string, tec
   ["1.6", "定義及び略語", false],
   ["1.6.1", "定義", false],
   ["1.6.2", "略語", false],
+  ["1.6.3", "参考文献", false],
+  ["1.6.4", "表記の規則", false],
   ["2", "公開及びリポジトリの責任", false],
   ["2.1", "リポジトリ", false],
   ["2.2", "認証情報の公開", true],
