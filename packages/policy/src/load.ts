@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { DEFAULT_POLICY } from "./defaults.ts";
 import { parseDuration } from "./duration.ts";
 import { PolicyError } from "./errors.ts";
+import { checkSeedLimits } from "./limits.ts";
 import { HASH_FOR_CURVE, type Policy, PolicySchema } from "./schema.ts";
 
 type Plain = Record<string, unknown>;
@@ -53,6 +54,7 @@ export function validatePolicy(input: unknown): Policy {
       });
     }
   }
+  checkSeedLimits(policy);
   return policy;
 }
 

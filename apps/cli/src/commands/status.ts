@@ -1,6 +1,7 @@
 import { migrationStatus, openDatabase } from "@iaca/db";
 import { type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
-import { discardAudit, type Policy } from "@iaca/policy";
+import { type DoctypeProfile, getProfile, SEED_2024 } from "@iaca/mdoc";
+import { discardAudit, type Policy, seedLimitOverrideRecord } from "@iaca/policy";
 import type { Command } from "commander";
 import { policyOf } from "../context.ts";
 import { CliExit, printJson } from "../output.ts";
@@ -68,12 +69,33 @@ function hsmProbe(role: HsmRole): Probe {
 }
 
 function policySummary(p: Policy): string {
+  const override = seedLimitOverrideRecord(p);
   return [
     `version ${p.version}, profile ${p.profile}`,
     `IACA ${p.iaca.validity} (${p.iaca.key.curve}), re-key every ${p.iaca.rekeyInterval} (first after ${p.iaca.firstRekeyAfter})`,
     `DS ${p.ds.validity} (${p.ds.key.curve}), new key every ${p.ds.rotationInterval}`,
     `MSO ${p.mso.validity}, ${p.mso.digestAlgorithm}, batch <= ${p.mso.maxBatch}`,
+    ...(override
+      ? [
+          `SEED LIMITS OVERRIDDEN: ${override.fields.map((f) => `${f.field} ${f.value} (seed: ${f.bound} ${f.limit})`).join(", ")}, reason: ${override.reason}`,
+        ]
+      : []),
   ].join("; ");
+}
+
+/** The doctype profile in use, and how far its element identifiers are from the seed's figures 4/5 (a draft). */
+function profileSummary(p: Policy): string {
+  const profile = getProfile(p.profile);
+  const ids = (x: DoctypeProfile) =>
+    Object.entries(x.namespaces).flatMap(([ns, e]) => Object.keys(e).map((id) => `${ns}/${id}`));
+  const seed = new Set(ids(SEED_2024));
+  const notInSeed = ids(profile).filter((id) => !seed.has(id)).length;
+  const namespaces = Object.entries(profile.namespaces).map(([ns, e]) => `${ns} ${Object.keys(e).length} elements`);
+  return `${profile.id}: docType ${profile.docType}; ${namespaces.join(", ")}; ${
+    notInSeed === 0
+      ? "the element identifiers of the seed's figures 4/5 (draft)"
+      : `${notInSeed} element identifiers not in the seed's figures 4/5 (draft; profile ${SEED_2024.id}), see docs/api.md`
+  }`;
 }
 
 export function registerStatus(program: Command): void {
@@ -84,6 +106,7 @@ export function registerStatus(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const checks: Check[] = [];
       checks.push(await run("policy", async () => ({ ok: true, detail: policySummary(policyOf(cmd)) })));
+      checks.push(await run("profile", async () => ({ ok: true, detail: profileSummary(policyOf(cmd)) })));
       checks.push(await run("database", databaseProbe));
       for (const role of ["root", "ds"] as const) checks.push(await run(`hsm.${role}`, hsmProbe(role)));
       if (opts.json) printJson({ ok: checks.every((c) => c.ok), checks });
