@@ -180,6 +180,8 @@ export function registerRoot(program: Command): void {
         const links = r.linkOldToNew
           ? "both link certificates"
           : "no link certificates (the old root is revoked: distribute the new root out of band)";
+        // the new root's serial and fingerprint, for the transcript and the out-of-band check by verifiers
+        process.stdout.write(`root ${r.serial}\ncert ${join(o.outDir, "iaca.pem")} sha256 ${r.root.sha256}\n`);
         process.stdout.write(`root generation ${r.gen}; wrote iaca.pem, iaca-old.pem and ${links} to ${o.outDir}\n`);
       });
     });
