@@ -1,4 +1,5 @@
-// Builds the CP/CPS: the full and the public edition as Markdown, HTML, DOCX and PDF.
+// Builds the CP/CPS: the full and the public edition as Markdown, HTML, DOCX and PDF, and the
+// 運用手順書 (scripts/runbook-build.ts).
 //
 //   npm run cpcps [-- --out DIR] [--formats md,html,docx,pdf] [--policy FILE]
 //
@@ -14,6 +15,7 @@ import { loadPolicy, type Policy } from "@iaca/policy";
 import { type Edition, findForbidden, renderEdition, type Schedule } from "./cpcps-render.ts";
 import { loadSchedule } from "./cpcps-schedule.ts";
 import { collectTrace, formatTraceText, type TraceResult } from "./cpcps-trace.ts";
+import { buildRunbook, type RunbookBuild } from "./runbook-build.ts";
 
 export type Format = "md" | "html" | "docx" | "pdf";
 export const ALL_FORMATS: Format[] = ["md", "html", "docx", "pdf"];
@@ -31,7 +33,7 @@ export function chromiumBinary(): string | undefined {
   return names.find((n) => hasTool(n));
 }
 
-function run(cmd: string, args: string[], timeoutMs = 180_000): void {
+export function run(cmd: string, args: string[], timeoutMs = 180_000): void {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
 }
@@ -69,7 +71,34 @@ export interface BuildResult {
   files: Record<Edition, Partial<Record<Format, string>>>;
   skipped: string[];
   trace: TraceResult;
+  /** The 運用手順書 (scripts/runbook-build.ts). */
+  runbook: RunbookBuild;
   ms: number;
+}
+
+/** Prints `${base}.html` to `${base}.pdf` with headless Chromium, in a profile of its own so several can run at once. */
+export async function printPdf(chromium: string, base: string): Promise<string> {
+  const profileDir = mkdtempSync(join(tmpdir(), "cpcps-chromium-"));
+  try {
+    await runAsync(chromium, [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-dev-shm-usage",
+      "--no-pdf-header-footer",
+      `--user-data-dir=${profileDir}`,
+      `--print-to-pdf=${base}.pdf`,
+      pathToFileURL(`${base}.html`).href,
+    ]);
+  } finally {
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+  if (!existsSync(`${base}.pdf`)) throw new Error(`chromium produced no ${base}.pdf`);
+  return `${base}.pdf`;
 }
 
 export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
@@ -139,35 +168,20 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     if (wantPdf && chromium) pdfJobs.push({ edition, base });
     log(`cpcps: ${edition}: ${Object.keys(files[edition]).join(", ")}`);
   }
-  // Chromium spends most of its time starting up: print both editions at once, each with its own profile.
-  await Promise.all(
-    pdfJobs.map(async ({ edition, base }) => {
-      const profileDir = mkdtempSync(join(tmpdir(), "cpcps-chromium-"));
-      try {
-        await runAsync(chromium!, [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--no-first-run",
-          "--disable-dev-shm-usage",
-          "--no-pdf-header-footer",
-          `--user-data-dir=${profileDir}`,
-          `--print-to-pdf=${base}.pdf`,
-          pathToFileURL(`${base}.html`).href,
-        ]);
-      } finally {
-        rmSync(profileDir, { recursive: true, force: true });
-      }
-      if (!existsSync(`${base}.pdf`)) throw new Error(`chromium produced no ${base}.pdf`);
-      files[edition].pdf = `${base}.pdf`;
+  // Chromium spends most of its time starting up: print both editions and the runbook at once.
+  const [runbook] = await Promise.all([
+    buildRunbook({ out, formats, policy, header, ...(opts.strict ? { strict: true } : {}) }),
+    ...pdfJobs.map(async ({ edition, base }) => {
+      files[edition].pdf = await printPdf(chromium!, base);
       log(`cpcps: ${edition}: pdf`);
     }),
+  ]);
+  skipped.push(...runbook.skipped);
+  log(
+    `cpcps: runbook (${runbook.procedures} procedures, ${runbook.commands} commands): ${Object.keys(runbook.files).join(", ")}`,
   );
   for (const s of skipped) log(`cpcps: skipped ${s}`);
-  return { out, files, skipped, trace, ms: Date.now() - t0 };
+  return { out, files, skipped, trace, runbook, ms: Date.now() - t0 };
 }
 
 async function main(): Promise<void> {

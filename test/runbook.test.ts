@@ -8,11 +8,13 @@
 // instead (the same, about 3 s slower per command on this machine). RUNBOOK_LOG=FILE appends every
 // command and its output to FILE.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { DEFAULT_POLICY } from "@iaca/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram, main } from "../apps/cli/src/main.ts";
+import { chromiumBinary, hasTool } from "../scripts/cpcps-build.ts";
 import {
   checkArgs,
   checkRunbookCommands,
@@ -23,6 +25,7 @@ import {
   type Step,
   splitArgs,
 } from "../scripts/runbook.ts";
+import { buildRunbook, checkDualControl, renderRunbook } from "../scripts/runbook-build.ts";
 import { createEmptyDatabase } from "./support/db.ts";
 import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
 
@@ -101,6 +104,59 @@ describe("runbook: every command matches the CLI's own definitions", () => {
       true,
     );
   });
+});
+
+describe("runbook: the document", () => {
+  it("renders every procedure with its room, roles, dual control, commands, checks and clauses", () => {
+    const md = renderRunbook(runbook, DEFAULT_POLICY);
+    for (const p of runbook.procedures) expect(md).toContain(`# ${p.id} ${p.title}`);
+    expect(md).toContain('date: "2026-11-30"');
+    expect(md).toContain("iaca root init --operator <rootOp1> --operator <rootOp2>");
+    expect(md).toMatch(/\| 役割 \| セレモニー管理者、立会人（二人制御：異なる2名のセレモニー管理者が認証する） \|/);
+    expect(md).toContain("| CP/CPS | 6.1.1 鍵ペアの生成 |");
+    expect(md).not.toMatch(/\{[A-Za-z]+\}/); // every placeholder shown as <name>
+  });
+
+  it("a step the policy puts under dual control must name two operators", () => {
+    expect(checkDualControl(runbook, DEFAULT_POLICY)).toEqual([]);
+    const broken = structuredClone(runbook);
+    const keygen = broken.procedures.find((p) => p.id === "R04")!.steps[0]!;
+    keygen.run = keygen.run!.replace(" --operator {opsOp2}", "");
+    expect(checkDualControl(broken, DEFAULT_POLICY)).toEqual([
+      "R04 step 1: ds.keygen is under dual control (policy) but names fewer than two operators",
+    ]);
+  });
+
+  it.skipIf(!hasTool("pandoc") || !chromiumBinary() || !hasTool("pdftotext", ["-v"]))(
+    "npm run cpcps writes it as DOCX and PDF, both carrying every procedure",
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), "runbook-build-"));
+      const header = join(out, "style.html");
+      writeFileSync(
+        header,
+        `<style>${readFileSync(join(import.meta.dirname, "../docs/cpcps/style.css"), "utf8")}</style>`,
+      );
+      const r = await buildRunbook({
+        out,
+        formats: ["md", "docx", "pdf"],
+        policy: DEFAULT_POLICY,
+        header,
+        strict: true,
+      });
+      const squash = (t: string) => t.normalize("NFKC").replace(/\s+/g, "");
+      const pdf = squash(spawnSync("pdftotext", ["-enc", "UTF-8", r.files.pdf!, "-"], { encoding: "utf8" }).stdout);
+      const docx = squash(
+        spawnSync("pandoc", ["-f", "docx", "-t", "plain", r.files.docx!], { encoding: "utf8" }).stdout,
+      );
+      for (const p of runbook.procedures) {
+        expect(pdf).toContain(squash(`${p.id} ${p.title}`));
+        expect(docx).toContain(squash(`${p.id} ${p.title}`));
+      }
+      expect(r.commands).toBe(runbook.procedures.flatMap((p) => p.steps).filter((s) => s.run).length);
+      rmSync(out, { recursive: true, force: true });
+    },
+    300_000,
+  );
 });
 
 describe("runbook: the procedures run in order on throwaway HSM tokens and databases", { timeout: 900_000 }, () => {
