@@ -33,7 +33,7 @@ export function chromiumBinary(): string | undefined {
   return names.find((n) => hasTool(n));
 }
 
-export function run(cmd: string, args: string[], timeoutMs = 180_000): void {
+function run(cmd: string, args: string[], timeoutMs = 180_000): void {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr}`);
 }
@@ -74,6 +74,25 @@ export interface BuildResult {
   /** The 運用手順書 (scripts/runbook-build.ts). */
   runbook: RunbookBuild;
   ms: number;
+}
+
+/** `${base}.md` as standalone HTML (with the CSS block `header`) or DOCX, with a table of contents; returns the file. */
+export function pandocTo(base: string, to: "html" | "docx", tocDepth: number, header?: string): string {
+  const file = `${base}.${to}`;
+  const style = to === "html" ? ["-s", ...(header ? ["-H", header] : [])] : [];
+  run("pandoc", [
+    `${base}.md`,
+    "-f",
+    "markdown",
+    "-t",
+    to === "html" ? "html5" : "docx",
+    ...style,
+    "--toc",
+    `--toc-depth=${tocDepth}`,
+    "-o",
+    file,
+  ]);
+  return file;
 }
 
 /** Prints `${base}.html` to `${base}.pdf` with headless Chromium, in a profile of its own so several can run at once. */
@@ -144,27 +163,8 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     }
     writeFileSync(`${base}.md`, md);
     files[edition].md = `${base}.md`;
-    if (wantHtml) {
-      run("pandoc", [
-        `${base}.md`,
-        "-f",
-        "markdown",
-        "-t",
-        "html5",
-        "-s",
-        "--toc",
-        "--toc-depth=2",
-        "-H",
-        header,
-        "-o",
-        `${base}.html`,
-      ]);
-      files[edition].html = `${base}.html`;
-    }
-    if (wantDocx) {
-      run("pandoc", [`${base}.md`, "-f", "markdown", "-t", "docx", "--toc", "--toc-depth=2", "-o", `${base}.docx`]);
-      files[edition].docx = `${base}.docx`;
-    }
+    if (wantHtml) files[edition].html = pandocTo(base, "html", 2, header);
+    if (wantDocx) files[edition].docx = pandocTo(base, "docx", 2);
     if (wantPdf && chromium) pdfJobs.push({ edition, base });
     log(`cpcps: ${edition}: ${Object.keys(files[edition]).join(", ")}`);
   }

@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { clause, type Policy } from "@iaca/policy";
 import { buildProgram } from "../apps/cli/src/main.ts";
-import { chromiumBinary, type Format, hasTool, printPdf, run } from "./cpcps-build.ts";
+import { chromiumBinary, type Format, hasTool, pandocTo, printPdf } from "./cpcps-build.ts";
 import {
   checkRunbookCommands,
   loadRunbook,
@@ -150,27 +150,8 @@ export async function buildRunbook(o: {
     return ok;
   };
   const pdf = want("pdf", pandoc && !!chromium, pandoc ? "chromium" : "pandoc");
-  if (want("html", pandoc, "pandoc") || pdf) {
-    run("pandoc", [
-      `${base}.md`,
-      "-f",
-      "markdown",
-      "-t",
-      "html5",
-      "-s",
-      "--toc",
-      "--toc-depth=1",
-      "-H",
-      o.header,
-      "-o",
-      `${base}.html`,
-    ]);
-    files.html = `${base}.html`;
-  }
-  if (want("docx", pandoc, "pandoc")) {
-    run("pandoc", [`${base}.md`, "-f", "markdown", "-t", "docx", "--toc", "--toc-depth=1", "-o", `${base}.docx`]);
-    files.docx = `${base}.docx`;
-  }
+  if (want("html", pandoc, "pandoc") || pdf) files.html = pandocTo(base, "html", 1, o.header);
+  if (want("docx", pandoc, "pandoc")) files.docx = pandocTo(base, "docx", 1);
   if (pdf && chromium) files.pdf = await printPdf(chromium, base);
   const commands = rb.procedures.flatMap((p) => p.steps).filter((s) => s.run).length;
   return { files, skipped, procedures: rb.procedures.length, commands };

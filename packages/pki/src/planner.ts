@@ -449,7 +449,7 @@ export function formatPlan(p: Plan): string {
     `  root: ${p.policy.iaca.validity} certificates, first re-key after ${p.policy.iaca.firstRekeyAfter}, then every ${p.policy.iaca.rekeyInterval}, lead ${p.policy.iaca.rekeyLead}`,
   );
   out.push(
-    `  DS:   ${p.policy.ds.validity} certificates, first rotation after ${p.policy.ds.firstRotationAfter}, then every ${p.policy.ds.rotationInterval}; ${p.policy.ds.presign} signed per root visit`,
+    `  DS:   ${p.policy.ds.validity} certificates, first rotation after ${p.policy.ds.firstRotationAfter}, then every ${p.policy.ds.rotationInterval}; up to ${p.policy.ds.presign} pre-signed per root visit`,
   );
   out.push(`  MSO:  ${p.policy.mso.validity}; CRL/ARL nextUpdate ${p.policy.revocation.nextUpdate}`);
   const gaps = visitGaps(p);
