@@ -1,6 +1,6 @@
 // Builds the auditor's documents from the live policy, the requirements register and the trace:
-// the CP/CPS (full and public editions), the survey (関連ドキュメント調査結果報告書, also as CSV)
-// and the plan (目次案), each as Markdown, HTML, DOCX and PDF.
+// the CP/CPS (full and public editions), the survey (関連ドキュメント調査結果報告書, also as CSV),
+// the plan (目次案) and the 運用手順書 (scripts/runbook-build.ts), each as Markdown, HTML, DOCX and PDF.
 //
 //   npm run cpcps [-- --out DIR] [--formats md,html,docx,pdf] [--policy FILE] [--strict]
 //
@@ -27,11 +27,12 @@ import {
 import { loadSchedule } from "./cpcps-schedule.ts";
 import { formatCounts, registerCounts, renderSurvey, renderSurveyCsv } from "./cpcps-survey.ts";
 import { collectTrace, formatTraceText, type TraceResult, traceFailures } from "./cpcps-trace.ts";
+import { prepareRunbook } from "./runbook-build.ts";
 
 export type Format = "md" | "html" | "docx" | "pdf";
 export const ALL_FORMATS: Format[] = ["md", "html", "docx", "pdf"];
-/** The deliverables: both CP/CPS editions, the survey and the plan. */
-export type DocName = Edition | "survey" | "plan";
+/** The deliverables: both CP/CPS editions, the survey, the plan and the runbook. */
+export type DocName = Edition | "survey" | "plan" | "runbook";
 const ROOT = resolve(new URL("..", import.meta.url).pathname);
 const STYLE = join(ROOT, "docs/cpcps/style.css");
 const FILE: Record<DocName, string> = {
@@ -39,6 +40,7 @@ const FILE: Record<DocName, string> = {
   public: "cpcps-public",
   survey: "cpcps-survey",
   plan: "cpcps-plan",
+  runbook: "runbook",
 };
 
 export function hasTool(cmd: string, args = ["--version"]): boolean {
@@ -76,6 +78,8 @@ export interface BuildResult {
   skipped: string[];
   trace: TraceResult;
   register: Register;
+  /** How many procedures and commands the 運用手順書 holds (checked against the CLI and the policy). */
+  runbook: { procedures: number; commands: number };
   ms: number;
 }
 
@@ -90,7 +94,7 @@ function checkInputs(trace: TraceResult, register: Register, policy: Policy): vo
   if (failures.length) throw new Error(`cpcps: build stopped (${failures.length}):\n  ${failures.join("\n  ")}`);
 }
 
-function renderAll(policy: Policy, trace: TraceResult, register: Register, schedule?: Schedule) {
+function renderAll(policy: Policy, trace: TraceResult, register: Register, runbook: string, schedule?: Schedule) {
   const date = versionDate();
   const md = {} as Record<DocName, string>;
   for (const edition of ["full", "public"] as const)
@@ -102,6 +106,7 @@ function renderAll(policy: Policy, trace: TraceResult, register: Register, sched
     );
   md.survey = renderSurvey(register, policy.version, date);
   md.plan = renderPlan(policy, register, register.sources, date);
+  md.runbook = runbook;
   return md;
 }
 
@@ -144,12 +149,13 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const reference = join(out, "reference.docx");
   if (want.docx) writeReferenceDocx(reference);
 
-  const md = renderAll(policy, trace, register, schedule);
-  const files = { full: {}, public: {}, survey: {}, plan: {} } as BuildResult["files"];
+  const runbook = await prepareRunbook(policy);
+  const md = renderAll(policy, trace, register, runbook.markdown, schedule);
+  const files = { full: {}, public: {}, survey: {}, plan: {}, runbook: {} } as BuildResult["files"];
   const pdfJobs: Promise<void>[] = [];
   for (const name of Object.keys(FILE) as DocName[]) {
     const base = join(out, FILE[name]);
-    const depth = name === "plan" || name === "survey" ? "--toc-depth=2" : "--toc-depth=3";
+    const depth = name === "full" || name === "public" ? "--toc-depth=3" : "--toc-depth=2";
     writeFileSync(`${base}.md`, md[name]);
     files[name].md = `${base}.md`;
     if (want.html) {
@@ -175,7 +181,9 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   await Promise.all(pdfJobs);
   for (const s of skipped) log(`cpcps: skipped ${s}`);
   log(`cpcps: register: ${formatCounts(registerCounts(register))}`);
-  return { out, files, csv, skipped, trace, register, ms: Date.now() - t0 };
+  log(`cpcps: runbook: ${runbook.procedures} procedures, ${runbook.commands} commands`);
+  const { procedures, commands } = runbook;
+  return { out, files, csv, skipped, trace, register, runbook: { procedures, commands }, ms: Date.now() - t0 };
 }
 
 async function main(): Promise<void> {

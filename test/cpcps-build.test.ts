@@ -13,6 +13,7 @@ import { docxParts } from "../scripts/cpcps-docx.ts";
 import { PLAN_TITLE } from "../scripts/cpcps-plan.ts";
 import { findForbidden, versionDate } from "../scripts/cpcps-render.ts";
 import { SURVEY_TITLE } from "../scripts/cpcps-survey.ts";
+import { loadRunbook } from "../scripts/runbook.ts";
 
 const CHAPTERS = allClauses()
   .filter((c) => !c.id.includes("."))
@@ -83,7 +84,7 @@ describe("cpcps build", () => {
           expect(squash(pdf)).toContain(squash("付録D 技術的な項と管理策・試験の対応"));
         }
       }
-      for (const name of ["full", "public", "survey", "plan"] as const) {
+      for (const name of ["full", "public", "survey", "plan", "runbook"] as const) {
         const pdfFile = r.files[name].pdf!;
         expect(text("pdfinfo", [pdfFile])).toMatch(/Page size:.*\(A4\)/);
         // Bookmarks (document outline) and a table of contents whose entries end in page numbers.
@@ -102,6 +103,14 @@ describe("cpcps build", () => {
       expect(full).toContain("〔非公開〕ここまで");
       expect(full).not.toMatch(/[“”]1\.0[“”]/);
       expect(squash(text("pdftotext", ["-enc", "UTF-8", r.files.survey.pdf!, "-"]))).toContain(squash(SURVEY_TITLE));
+      // the 運用手順書 carries every procedure in the PDF and the DOCX
+      const runbookPdf = squash(text("pdftotext", ["-enc", "UTF-8", r.files.runbook.pdf!, "-"]));
+      const runbookDocx = squash(text("pandoc", ["-f", "docx", "-t", "plain", r.files.runbook.docx!]));
+      for (const p of loadRunbook().procedures) {
+        expect(runbookPdf).toContain(squash(`${p.id} ${p.title}`));
+        expect(runbookDocx).toContain(squash(`${p.id} ${p.title}`));
+      }
+      expect(r.runbook.procedures).toBe(loadRunbook().procedures.length);
     },
     600_000,
   );

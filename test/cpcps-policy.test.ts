@@ -42,6 +42,10 @@ describe("cpcps policy rendering", () => {
         "  validity: P14D",
         "revocation:",
         "  crlUrl: https://trust.example.go.jp/ds.crl",
+        // 4 months is beyond the seed's 3 (control policy.seed-limits): overridden on purpose here
+        "seedLimitOverride:",
+        "  fields: [ds.validity]",
+        "  reason: a longer DS certificate to show the text follows the policy",
       ].join("\n"),
     );
     const after = render(changed);

@@ -81,7 +81,8 @@ describe("cpcps traceability", () => {
     expect(sizes?.constant).toBe("CONTROLS.sizes");
     expect(sizes?.references).toEqual([{ file: "packages/fx/src/keys.ts", line: 4 }]);
     // "fx.key.sizesXL" is a different id: no test for fx.key.sizes.
-    expect(t.withoutTest.map((c) => c.id)).toEqual(["fx.key.sizes"]);
+    // (the policy package's own controls are loaded with defineControl; their tests are not in the fixture)
+    expect(t.withoutTest.map((c) => c.id).filter((id) => id.startsWith("fx."))).toEqual(["fx.key.sizes"]);
 
     expect(t.notLoaded.map((n) => n.id)).toEqual(["fx.hidden"]);
     expect(t.uncovered.map((c) => c.id)).toContain("6.1.6");

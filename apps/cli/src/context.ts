@@ -46,6 +46,7 @@ export async function withDatabase<T>(fn: (db: Database, audit: AuditLog) => Pro
 
 /** Opens the primary node of a role's HSM (root room: "root"; operations room: "ds"). */
 export async function openRoleKeyStore(role: HsmRole, audit: AuditLog, actor: string): Promise<KeyStore> {
-  const node = roleConfig(hsmConfigFromEnv(), role).nodes[0]!;
+  // only this role's configuration: the operations room holds no root PIN
+  const node = roleConfig(hsmConfigFromEnv(process.env, { roles: [role] }), role).nodes[0]!;
   return KeyStore.open({ module: node.module, token: node.token, pin: node.pin, audit, actor, name: node.name });
 }

@@ -38,6 +38,10 @@ describe("iaca CLI on the embedded defaults", { timeout: 600_000 }, () => {
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^OK\s+policy\s+version 1\.0/m);
+    // the doctype profile in use, and that it is not the seed's draft (docs/api.md)
+    expect(r.out).toMatch(
+      /^OK\s+profile\s+interop: docType org\.iso\.23220\.1\.jp\.mnc; org\.iso\.23220\.1\.jp 7 elements, org\.iso\.23220\.1 4 elements; 6 element identifiers not in the seed's figures 4\/5/m,
+    );
     expect(r.out).toMatch(/^OK\s+database\s+pglite .*migrations (\d+)\/\1 applied/m);
     expect(r.out).toMatch(/^OK\s+hsm\.root .*token "iaca-root" logged in/m);
     expect(r.out).toMatch(/^OK\s+hsm\.ds .*token "iaca-ds" logged in/m);
@@ -159,6 +163,48 @@ describe("iaca operator: a room's ceremony operators", { timeout: 600_000 }, () 
     ]);
     expect(events.every((e) => e.clause === "5.2.3")).toBe(true);
     expect(JSON.stringify(events)).not.toMatch(/secret-/);
+  });
+
+  it("policy.seed-limits: a step under a policy beyond the seed's limits records the override (policy.load) and its transcript names it", () => {
+    const beyond = join(dataDir, "beyond.yaml");
+    writeFileSync(beyond, "mso:\n  validity: P60D\n");
+    const refused = iaca(["--policy", beyond, "operator", "add", "dave", "--room", "ops"], secrets);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("POLICY_SEED_LIMIT: policy beyond the seed's limits");
+    expect(refused.err).toContain("/mso/validity: P60D");
+
+    const reason = "60-day MSO pilot approved by the policy authority";
+    const overriding = join(dataDir, "override.yaml");
+    writeFileSync(
+      overriding,
+      `mso:\n  validity: P60D\nseedLimitOverride:\n  fields: [mso.validity]\n  reason: ${reason}\n`,
+    );
+    const transcript = join(dataDir, "add-dave.txt");
+    const args = ["operator", "add", "dave", "--room", "ops", "--operator", "bob", "--operator", "carol"];
+    const r = iaca(["--policy", overriding, ...args, "--transcript", transcript], secrets);
+    expect(r.err).toBe("");
+    expect(readFileSync(transcript, "utf8")).toMatch(
+      /seed limits overridden\s+mso\.validity P60D \(seed: max P30D\); reason: 60-day/,
+    );
+    const status = iaca(["--policy", overriding, "status"]);
+    expect(status.out).toMatch(
+      /^OK\s+policy .*SEED LIMITS OVERRIDDEN: mso\.validity P60D \(seed: max P30D\), reason: 60-day/m,
+    );
+    const file = join(dataDir, "override-audit.jsonl");
+    expect(iaca(["audit", "export", "--out", file]).code).toBe(0);
+    const loads = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.action === "policy.load");
+    expect(loads.map((e) => [e.actor, e.clause, e.details.source, e.details.seedLimitOverride])).toEqual([
+      [
+        "svc:cli",
+        "5.4.1",
+        overriding,
+        { reason, fields: [{ field: "mso.validity", value: "P60D", limit: "P30D", bound: "max" }] },
+      ],
+    ]);
   });
 });
 

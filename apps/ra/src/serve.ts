@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { AuditLog, canonicalJson, type Database, openDatabase } from "@iaca/db";
+import { AuditLog, type Database, openDatabase, policyLoadEvent } from "@iaca/db";
 import { createDtsApp, currentTrustListSigner, DbSource, Publisher } from "@iaca/dts";
 import { ClusterKeyStore, type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
@@ -27,7 +27,7 @@ import {
   rootInit,
   rootSignCsr,
 } from "@iaca/pki";
-import { type AuditSink, clause, IacaError, loadPolicy, type Policy } from "@iaca/policy";
+import { type AuditSink, IacaError, loadPolicy, type Policy } from "@iaca/policy";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildRa } from "./app.ts";
@@ -233,14 +233,10 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
   const db = await openDatabase({ migrate: true, poolSize: Number(process.env.IACA_DB_POOL ?? 20) });
   const audit = new AuditLog(db);
   // which policy this process runs under (CP/CPS 5.4.1: loading the policy is recorded)
-  await audit.append({
-    actor: `svc:${role}`,
-    action: "policy.load",
-    targets: [`sha256:${createHash("sha256").update(canonicalJson(policy)).digest("hex")}`],
-    outcome: "success",
-    clause: clause("5.4.1"),
-    details: { source: o.policyFile ?? process.env.IACA_POLICY ?? "built-in defaults", version: policy.version },
-  });
+  const loaded = policyLoadEvent(policy, `svc:${role}`, o.policyFile ?? process.env.IACA_POLICY ?? "built-in defaults");
+  await audit.append(loaded);
+  if (loaded.details?.seedLimitOverride)
+    logger.warn({ seedLimitOverride: loaded.details.seedLimitOverride }, "policy overrides the seed's limits");
   const dir = tlsDir();
   const svcCa = await serviceCa(dir);
   const hostnames = o.hostnames ?? (process.env.IACA_TLS_HOSTNAMES ?? "").split(",").filter(Boolean);

@@ -333,6 +333,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   });
   return {
     root,
+    serial: rootRow.serial,
     oldRoot: { der: new Uint8Array(old.row.der), sha256: old.row.sha256 },
     linkOldToNew: oldToNew,
     linkNewToOld: newToOld,

@@ -178,12 +178,21 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
     const root = rootAt(t);
     const signs: number[] = [];
     const rekeyAfter = rekeys.find((r) => r > t);
-    // A DS that activates after the next re-key is signed by the new root at (or after) the re-key.
-    const eligible = (d: PlannedDs) => !rekeyAfter || d.notBefore < rekeyAfter;
+    // A DS whose deadline comes before the next re-key is signed by the root in use when its
+    // certificate ends inside that root (iaca.rekeyLead is sized for it); otherwise it waits for
+    // the new root, which signs it at the re-key (before its deadline when the lead is long enough).
+    const fits = (d: PlannedDs) => addDuration(d.notBefore, policy.ds.validity) <= root.notAfter;
+    const eligible = (d: PlannedDs) => !rekeyAfter || (d.deadline < rekeyAfter && fits(d));
+    // Sign what is due before the next visit (CRL/ARL freshness or the re-key, whichever is first):
+    // what is due now, and at most ds.presign ahead; nothing further ahead, so the lead does not drift.
+    const crlDue = subtractDuration(addDuration(t, policy.revocation.nextUpdate), policy.revocation.warnBefore);
+    const horizon = rekeyAfter ? minDate(crlDue, rekeyAfter) : crlDue;
+    let ahead = 0; // pre-signed here: not yet due (ds.presign counts these)
     while (next < ds.length && eligible(ds[next]!)) {
       const d = ds[next]!;
       const due = d.deadline.getTime() <= t.getTime() + DAY;
-      if (signs.length >= policy.ds.presign && !due) break;
+      if (!due && (ahead >= policy.ds.presign || d.deadline.getTime() > horizon.getTime() + DAY)) break;
+      if (!due) ahead++;
       d.root = root.gen;
       d.signedAt = t;
       if (d.notAfter > root.notAfter) {
@@ -440,7 +449,7 @@ export function formatPlan(p: Plan): string {
     `  root: ${p.policy.iaca.validity} certificates, first re-key after ${p.policy.iaca.firstRekeyAfter}, then every ${p.policy.iaca.rekeyInterval}, lead ${p.policy.iaca.rekeyLead}`,
   );
   out.push(
-    `  DS:   ${p.policy.ds.validity} certificates, first rotation after ${p.policy.ds.firstRotationAfter}, then every ${p.policy.ds.rotationInterval}; ${p.policy.ds.presign} signed per root visit`,
+    `  DS:   ${p.policy.ds.validity} certificates, first rotation after ${p.policy.ds.firstRotationAfter}, then every ${p.policy.ds.rotationInterval}; up to ${p.policy.ds.presign} pre-signed per root visit`,
   );
   out.push(`  MSO:  ${p.policy.mso.validity}; CRL/ARL nextUpdate ${p.policy.revocation.nextUpdate}`);
   const gaps = visitGaps(p);

@@ -48,6 +48,45 @@ describe("pki.validity.plan: planner", () => {
   });
 });
 
+describe("pki.validity.plan: the built-in policy plans without warnings", () => {
+  it("pki.validity.plan: `iaca plan --years 10` on the built-in policy has no warning and no proposal, from any start date", () => {
+    const starts = Array.from({ length: 74 }, (_, i) => new Date(Date.UTC(2026, 0, 1 + i * 5))); // a year, every 5 days
+    for (const start of [from, ...starts]) {
+      const p = plan(DEFAULT_POLICY, start, 10);
+      expect(
+        p.findings.filter((f) => f.severity !== "info").map((f) => `${f.rule}: ${f.message}`),
+        start.toISOString(),
+      ).toEqual([]);
+      expect(p.proposal, start.toISOString()).toBeUndefined();
+    }
+  });
+
+  it("pki.validity.plan: at each re-key the old root's last DS fits inside it and the new root's first DS is signed by its deadline", () => {
+    const p = plan(DEFAULT_POLICY, from, 10);
+    expect(p.roots.length).toBe(3);
+    for (const r of p.roots.slice(1)) {
+      const old = p.roots[r.gen - 2]!;
+      const lastOld = p.ds.filter((d) => d.root === old.gen).at(-1)!;
+      const firstNew = p.ds.find((d) => d.root === r.gen)!;
+      expect(lastOld.notAfter.getTime()).toBeLessThanOrEqual(old.notAfter.getTime());
+      expect(lastOld.capped).toBe(false);
+      expect(firstNew.signedAt!.getTime()).toBeLessThanOrEqual(firstNew.deadline.getTime());
+      expect(lastOld.retiredAt!.getTime()).toBe(firstNew.notBefore.getTime()); // hand-over without a gap
+    }
+  });
+
+  it("pki.validity.plan: a DS certificate is signed at most one root-room interval plus ds.renewalLead ahead (no drift)", () => {
+    const p = plan(DEFAULT_POLICY, from, 10);
+    const leads = p.ds
+      .filter((d) => d.signedAt)
+      .map((d) => (d.notBefore.getTime() - d.signedAt!.getTime()) / 86_400_000);
+    // CRL/ARL freshness brings the root room back every nextUpdate - warnBefore (92 days), plus the 1-month lead
+    expect(Math.max(...leads)).toBeLessThanOrEqual(92 + 31 + 1);
+    // the same lead late in the horizon as early on
+    expect(Math.max(...leads.slice(-10))).toBeLessThanOrEqual(Math.max(...leads.slice(0, 10)) + 31);
+  });
+});
+
 describe("pki.ds.usage-period: assertCanSign", () => {
   const ds = { serial: "01", notBefore: new Date("2027-01-01T00:00:00Z"), notAfter: new Date("2027-04-01T00:00:00Z") };
   it("usage period = notBefore .. notAfter - MSO validity", () => {

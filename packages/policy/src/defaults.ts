@@ -5,8 +5,8 @@ import type { Policy } from "./schema.ts";
  * invariant holds, as `iaca plan` proposes for the literal numbers
  * (packages/pki/policies/seed-figure-2.yaml):
  * - DS keys rotate every 59 days, not 3 months: a 3-month certificate minus a 30-day MSO leaves
- *   59 days in which a key can sign an MSO with its full validity; the root ceremony pre-signs
- *   two DS certificates, so the offline root is still opened only about every 3 months.
+ *   59 days in which a key can sign an MSO with its full validity; a root ceremony pre-signs up
+ *   to two DS certificates, so the offline root is still opened only about every 3 months.
  * - The root is re-keyed 4 months before it expires (every 4 years 8 months), not 1 month:
  *   DS certificates signed by the old key (3 months, signed 1 month ahead) must end before it.
  * - CRL/ARL nextUpdate 106 days covers the 3 months to the next root visit plus a 14-day margin.

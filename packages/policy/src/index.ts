@@ -5,5 +5,6 @@ export * from "./controls.ts";
 export * from "./defaults.ts";
 export * from "./duration.ts";
 export * from "./errors.ts";
+export * from "./limits.ts";
 export * from "./load.ts";
 export * from "./schema.ts";

@@ -5,6 +5,7 @@ import { ALGORITHMS } from "./algorithms.ts";
 import { DEFAULT_POLICY } from "./defaults.ts";
 import { parseDuration } from "./duration.ts";
 import { PolicyError } from "./errors.ts";
+import { checkSeedLimits } from "./limits.ts";
 import { type Policy, PolicySchema } from "./schema.ts";
 
 type Plain = Record<string, unknown>;
@@ -54,6 +55,7 @@ export function validatePolicy(input: unknown): Policy {
       });
     }
   }
+  checkSeedLimits(policy);
   return policy;
 }
 

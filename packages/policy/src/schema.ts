@@ -1,4 +1,5 @@
 import { type Static, Type as T } from "@sinclair/typebox";
+import { SEED_LIMITED_FIELDS } from "./limits.ts";
 
 const Dur = (description: string) =>
   T.String({ pattern: "^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+S)?)?$", description });
@@ -114,6 +115,20 @@ export const PolicySchema = T.Object(
         retention: Dur("audit log retention"),
       },
       { additionalProperties: false },
+    ),
+    /**
+     * Runs the named fields beyond the seed's limits (limits.ts) on purpose. Absent by default;
+     * recorded with its reason in the audit event policy.load and shown by `iaca status`.
+     */
+    seedLimitOverride: T.Optional(
+      T.Object(
+        {
+          fields: T.Array(T.Union(SEED_LIMITED_FIELDS.map((f) => T.Literal(f))), { minItems: 1, uniqueItems: true }),
+          /** Why, in words an auditor can check (a decision, its date, who approved it); no personal data. */
+          reason: T.String({ minLength: 10, maxLength: 500 }),
+        },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },

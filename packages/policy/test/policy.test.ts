@@ -8,6 +8,9 @@ import {
   PolicyError,
   parseDuration,
   parsePolicy,
+  SEED_LIMITS,
+  seedLimitBreaches,
+  seedLimitOverrideRecord,
   validatePolicy,
 } from "../src/index.ts";
 
@@ -48,6 +51,93 @@ describe("policy", () => {
   it("rejects zero durations and unreadable text", () => {
     expect(() => parsePolicy("mso:\n  validity: P0D\n")).toThrow(/\/mso\/validity: duration must be positive/);
     expect(() => parsePolicy("ds: [")).toThrow(PolicyError);
+  });
+});
+
+describe("policy.seed-limits: the seed's limits are bounds", () => {
+  const refusal = (text: string): PolicyError => {
+    try {
+      parsePolicy(text);
+    } catch (e) {
+      return e as PolicyError;
+    }
+    throw new Error("loaded");
+  };
+
+  it("policy.seed-limits: refuses IACA validity over 5 years and MSO validity over 30 days, naming the field, the seed and the clause", () => {
+    const e = refusal("iaca:\n  validity: P10Y\nmso:\n  validity: P60D\n");
+    expect(e).toBeInstanceOf(PolicyError);
+    expect(e.code).toBe("POLICY_SEED_LIMIT");
+    expect(e.message).toContain("/iaca/validity: P10Y is longer than the seed allows (at most P5Y: 調達仕様書 図表2");
+    expect(e.message).toMatch(
+      /\/mso\/validity: P60D is longer than the seed allows \(at most P30D: .*; CP\/CPS 6\.3\.2\)/,
+    );
+    expect(e.message).toContain("seedLimitOverride");
+    expect(e.details).toMatchObject({ fields: ["/iaca/validity", "/mso/validity"], clauses: ["6.3.2"] });
+  });
+
+  it("policy.seed-limits: every limit refuses a value just beyond it, on any start date", () => {
+    const beyond: Record<string, string> = {
+      "iaca.validity": "P5Y1D",
+      "iaca.rekeyInterval": "P5Y1M",
+      "iaca.firstRekeyAfter": "P4Y11M1D",
+      "iaca.rekeyLead": "P29D", // shorter than a month: from 1 January it ends before 1 February
+      "ds.validity": "P90D", // longer than 3 months from 1 February (89 days)
+      "ds.rotationInterval": "P3M1D",
+      "ds.firstRotationAfter": "P60D", // longer than 2 months from 1 January (59 days)
+      "ds.renewalLead": "P4W",
+      "mso.validity": "P31D",
+      "mso.expectedUpdate": "P31D",
+    };
+    expect(Object.keys(beyond).sort()).toEqual(SEED_LIMITS.map((l) => l.field).sort());
+    for (const [field, value] of Object.entries(beyond)) {
+      const [section, key] = field.split(".");
+      const e = refusal(`${section}:\n  ${key}: ${value}\n`);
+      expect(e.code, field).toBe("POLICY_SEED_LIMIT");
+      expect(e.message).toContain(`/${section}/${key}: ${value}`);
+    }
+    // the values at the limits load
+    expect(parsePolicy("ds:\n  validity: P89D\n  firstRotationAfter: P2M\nmso:\n  validity: P30D\n").ds.validity).toBe(
+      "P89D",
+    );
+  });
+
+  it("policy.seed-limits: the built-in policy and the seed's figure 2 are within the limits", () => {
+    expect(seedLimitBreaches(DEFAULT_POLICY)).toEqual([]);
+    const seed = parsePolicy(
+      "iaca: { validity: P5Y, rekeyInterval: P5Y, firstRekeyAfter: P4Y11M, rekeyLead: P1M }\nds: { validity: P3M, rotationInterval: P3M, firstRotationAfter: P2M, renewalLead: P1M }\n",
+    );
+    expect(seedLimitBreaches(seed)).toEqual([]);
+    expect(seedLimitOverrideRecord(seed)).toBeUndefined();
+  });
+
+  it("policy.seed-limits: an explicit override with a reason lets the named field, and only it, go beyond", () => {
+    const reason = "pilot of 60-day MSOs approved by the policy authority on 2026-11-01";
+    const p = parsePolicy(
+      `mso:\n  validity: P60D\nseedLimitOverride:\n  fields: [mso.validity]\n  reason: ${reason}\n`,
+    );
+    expect(p.mso.validity).toBe("P60D");
+    expect(seedLimitOverrideRecord(p)).toEqual({
+      reason,
+      fields: [{ field: "mso.validity", value: "P60D", limit: "P30D", bound: "max" }],
+    });
+    // the override of one field does not open another
+    const other = refusal(
+      `mso:\n  validity: P60D\nds:\n  validity: P4M\nseedLimitOverride:\n  fields: [mso.validity]\n  reason: ${reason}\n`,
+    );
+    expect(other.code).toBe("POLICY_SEED_LIMIT");
+    expect(other.message).toContain("/ds/validity: P4M");
+    expect(other.message).not.toContain("/mso/validity");
+    // an override must say what it overrides: a field within its limit, no reason, an unknown field
+    expect(refusal(`seedLimitOverride:\n  fields: [mso.validity]\n  reason: ${reason}\n`).message).toContain(
+      "mso.validity is within the seed's limit",
+    );
+    expect(refusal("mso:\n  validity: P60D\nseedLimitOverride:\n  fields: [mso.validity]\n").code).toBe(
+      "POLICY_INVALID",
+    );
+    expect(refusal(`seedLimitOverride:\n  fields: [mso.digestAlgorithm]\n  reason: ${reason}\n`).code).toBe(
+      "POLICY_INVALID",
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { AuditLog, type Database, openDatabase } from "@iaca/db";
+import { AuditLog, type Database, openDatabase, policyLoadEvent } from "@iaca/db";
 import { hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
   authorize,
@@ -16,7 +16,7 @@ import {
   rootSignCsr,
   Transcript,
 } from "@iaca/pki";
-import { IacaError, loadPolicy, type Policy } from "@iaca/policy";
+import { IacaError, loadPolicy, type Policy, seedLimitOverrideRecord } from "@iaca/policy";
 import type { Command } from "commander";
 
 export interface CeremonyOpts {
@@ -46,6 +46,12 @@ export function startTranscript(step: string, policy: Policy, actors: string[]):
   const transcript = new Transcript(step, policy);
   transcript.add("date", new Date().toISOString());
   transcript.add("operators", actors.join(", "));
+  const override = seedLimitOverrideRecord(policy);
+  if (override)
+    transcript.add(
+      "seed limits overridden",
+      `${override.fields.map((f) => `${f.field} ${f.value} (seed: ${f.bound} ${f.limit})`).join(", ")}; reason: ${override.reason}`,
+    );
   return transcript;
 }
 
@@ -65,6 +71,11 @@ export async function withRoomDb(
   const db = await openRoomDb(room, o.dataDir);
   try {
     const audit = new AuditLog(db);
+    // a ceremony under a policy beyond the seed's limits leaves the override and its reason on record
+    if (policy.seedLimitOverride)
+      await audit.append(
+        policyLoadEvent(policy, "svc:cli", program.opts().policy ?? process.env.IACA_POLICY ?? "built-in defaults"),
+      );
     // the first ceremony of a root room enrols the operators who run it
     if (step === "root.init" && (await db.stores.operators.count()) === 0)
       await bootstrapOperators({ policy, db, audit }, creds);
@@ -169,6 +180,8 @@ export function registerRoot(program: Command): void {
         const links = r.linkOldToNew
           ? "both link certificates"
           : "no link certificates (the old root is revoked: distribute the new root out of band)";
+        // the new root's serial and fingerprint, for the transcript and the out-of-band check by verifiers
+        process.stdout.write(`root ${r.serial}\ncert ${join(o.outDir, "iaca.pem")} sha256 ${r.root.sha256}\n`);
         process.stdout.write(`root generation ${r.gen}; wrote iaca.pem, iaca-old.pem and ${links} to ${o.outDir}\n`);
       });
     });
