@@ -1,7 +1,9 @@
 // Child process of bench/dts.ts: builds a throwaway PKI, exports the published tree to DIR (for
 // nginx) and serves the same tree with the DTS on 127.0.0.1; prints "READY <port>".
+
+import { createDtsApp } from "@iaca/dts";
 import { addDuration } from "@iaca/policy";
-import { createDtsApp, exportTree, MemorySource, Publisher } from "../apps/dts/src/index.ts";
+import { exportTree, MemorySource, Publisher } from "@iaca/trust";
 import { buildFixturePki } from "../apps/dts/test/support/pki.ts";
 
 const dir = process.argv[2];

@@ -2,11 +2,11 @@
 // exclusive across hosts, dry run, DS activation/retirement, destruction with confirmation,
 // trust-list re-signing, ceremony warnings with exit codes and metrics, the croner scheduler.
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
-import { signerInstall, signerKeygen } from "@iaca/dts";
 import { KeyStore } from "@iaca/hsm";
 import { runRotation, startRotationScheduler } from "@iaca/lifecycle";
 import { dsInstall, dsKeygen, dsStop, type Room, rootCrl, rootInit, rootSignCsr } from "@iaca/pki";
 import { addDuration, DEFAULT_POLICY, type Policy } from "@iaca/policy";
+import { signerInstall, signerKeygen } from "@iaca/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "./support/db.ts";
 import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";

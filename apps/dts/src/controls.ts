@@ -1,27 +1,5 @@
 import { type Control, clause, defineControl } from "@iaca/policy";
 
-/** Every IACA root (current and previous) and both link certificates of every re-key are published. */
-export const DTS_PUBLISH_CA: Control = defineControl({
-  id: "dts.publish.ca-certificates",
-  clause: clause("6.1.4"),
-  summary:
-    "DTS は現行・旧 IACA ルート証明書と各鍵更新の両リンク証明書を DER と PEM で公開し、SHA-256 フィンガープリント及び SKI/シリアルで参照できる。",
-});
-
-/** A DS certificate is published while active and before its activation (scheduled). */
-export const DTS_PUBLISH_DS_BEFORE_USE: Control = defineControl({
-  id: "dts.publish.ds-before-activation",
-  clause: clause("4.4.2"),
-  summary: "DS 証明書は有効化(鍵使用期間の開始)より前から公開し、検証者が最初の mdoc より先に入手できるようにする。",
-});
-
-/** CRL and ARL are served at exactly the URLs written in the certificates (one policy value feeds both). */
-export const DTS_CRL_AT_CDP: Control = defineControl({
-  id: "dts.crl.served-at-cdp",
-  clause: clause("2.2"),
-  summary: "CRL/ARL は証明書の CRL 配布点に記載した URL(ポリシーの同一設定値)で application/pkix-crl として公開する。",
-});
-
 /** A CRL/ARL past nextUpdate is never presented as current: warning header, readiness false, metric. */
 export const DTS_CRL_NEVER_STALE: Control = defineControl({
   id: "dts.crl.never-stale",
@@ -38,13 +16,6 @@ export const DTS_CRL_WARN_BEFORE: Control = defineControl({
     "新しい CRL/ARL が導入されないまま nextUpdate の warnBefore 前に達すると /readyz とメトリクスで警告する(ルートはオフラインで儀式が必要なため)。",
 });
 
-/** install-crl checks signature, issuer, CRL number increase and profile before publishing. */
-export const DTS_CRL_INSTALL_VERIFIED: Control = defineControl({
-  id: "dts.crl.install-verified",
-  clause: clause("4.9.7"),
-  summary: "CRL/ARL の導入時に署名・発行者・CRL 番号の増加・プロファイルを検証してから公開する。",
-});
-
 /** Cache lifetimes never reach past the nextUpdate of the revocation lists. */
 export const DTS_CACHE_BOUNDED: Control = defineControl({
   id: "dts.cache.bounded-by-next-update",
@@ -53,26 +24,10 @@ export const DTS_CACHE_BOUNDED: Control = defineControl({
     "Cache-Control の max-age は CRL/ARL の nextUpdate を越えない。ETag・Last-Modified・条件付き GET を提供する。",
 });
 
-/** The signed trust list (VICAL) is signed by the trust-list signer certificate the IACA issued, re-signed on change. */
-export const DTS_TRUST_LIST_SIGNED: Control = defineControl({
-  id: "dts.trust-list.signed",
-  clause: clause("6.1.4"),
-  summary:
-    "トラストリスト(VICAL 形式の COSE_Sign1)は IACA が発行したトラストリスト署名者証明書(EKU 1.0.18013.5.1.8)の鍵で署名し、公開集合が変わるたびに再署名する。",
-});
-
 /** The repository is read-only: GET/HEAD/OPTIONS only, exact paths, problem+json errors, no traversal. */
 export const DTS_READ_ONLY: Control = defineControl({
   id: "dts.repository.read-only",
   clause: clause("2.4"),
   summary:
     "DTS は読み取り専用: GET/HEAD/OPTIONS のみ受け付け、公開木に無いパス(パストラバーサルを含む)は problem+json の 404 とし、スタックトレースを返さない。",
-});
-
-/** The static export and the server publish exactly the same bytes, with a SHA-256 manifest. */
-export const DTS_EXPORT_IDENTICAL: Control = defineControl({
-  id: "dts.export.identical",
-  clause: clause("2.2"),
-  summary:
-    "静的エクスポートとサーバは同一の公開木から同一のバイト列を公開し、SHA-256 ダイジェストのマニフェストを添える。",
 });

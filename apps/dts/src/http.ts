@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { ListFreshness, PublishedTree, Publisher, TreeEntry } from "@iaca/trust";
+import { PATHS } from "@iaca/trust";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { DTS_CACHE_BOUNDED, DTS_CRL_NEVER_STALE, DTS_CRL_WARN_BEFORE, DTS_READ_ONLY } from "./controls.ts";
-import type { ListFreshness } from "./freshness.ts";
-import { PATHS } from "./paths.ts";
-import type { Publisher } from "./publisher.ts";
-import type { PublishedTree, TreeEntry } from "./tree.ts";
 
 export interface DtsAppOptions {
   publisher: Publisher;

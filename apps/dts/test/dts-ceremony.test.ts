@@ -6,9 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorize, type DemoResult, parseCertificate, rootSignCsr, runDemo, sha256, toPem } from "@iaca/pki";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  createDtsApp,
   currentTrustListSigner,
   DbSource,
   PATHS,
@@ -16,7 +14,9 @@ import {
   signerInstall,
   signerKeygen,
   verifyTrustList,
-} from "../src/index.ts";
+} from "@iaca/trust";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDtsApp } from "../src/index.ts";
 
 let demo: DemoResult;
 let dir: string;

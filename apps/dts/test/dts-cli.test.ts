@@ -8,10 +8,11 @@ import { join } from "node:path";
 import { AuditLog } from "@iaca/db";
 import { parseCertificate, toPem } from "@iaca/pki";
 import { addDuration } from "@iaca/policy";
+import { DbSource, installCaCertificates, Publisher, verifyExport } from "@iaca/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
 import { main } from "../../cli/src/main.ts";
-import { createDtsApp, DbSource, installCaCertificates, Publisher, verifyExport } from "../src/index.ts";
+import { createDtsApp } from "../src/index.ts";
 import { buildFixturePki, type FixturePki } from "./support/pki.ts";
 
 let pki: FixturePki;

@@ -4,10 +4,11 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addDuration } from "@iaca/policy";
+import { DbSource, exportTree, installCrl, Publisher, removeExport, verifyExport } from "@iaca/trust";
 import { X509CrlGenerator } from "@peculiar/x509";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
-import { createDtsApp, DbSource, exportTree, installCrl, Publisher, removeExport, verifyExport } from "../src/index.ts";
+import { createDtsApp } from "../src/index.ts";
 import { buildFixturePki, type FixturePki } from "./support/pki.ts";
 import { insertCertificates } from "./support/seed-db.ts";
 

@@ -5,18 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCertificate, parseCrl } from "@iaca/pki";
 import { addDuration, subtractDuration } from "@iaca/policy";
+import { exportTree, MemorySource, PATHS, Publisher, removeExport, verifyExport, verifyTrustList } from "@iaca/trust";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  createDtsApp,
-  exportTree,
-  MemorySource,
-  PATHS,
-  Publisher,
-  removeExport,
-  verifyExport,
-  verifyTrustList,
-} from "../src/index.ts";
+import { createDtsApp } from "../src/index.ts";
 import { buildFixturePki, type FixturePki } from "./support/pki.ts";
 
 let pki: FixturePki;

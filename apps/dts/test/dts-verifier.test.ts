@@ -6,15 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseCertificate, sha256, toPem } from "@iaca/pki";
 import { addDuration } from "@iaca/policy";
+import { MemorySource, PATHS, Publisher, trustListCertificatesUnverified, verifyTrustList } from "@iaca/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createDtsApp,
-  MemorySource,
-  PATHS,
-  Publisher,
-  trustListCertificatesUnverified,
-  verifyTrustList,
-} from "../src/index.ts";
+import { createDtsApp } from "../src/index.ts";
 import { buildFixturePki, type FixturePki } from "./support/pki.ts";
 
 let pki: FixturePki;

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { AuditLog, type Database, openDatabase, policyLoadEvent } from "@iaca/db";
-import { createDtsApp, currentTrustListSigner, DbSource, Publisher } from "@iaca/dts";
+import { createDtsApp } from "@iaca/dts";
 import { ClusterKeyStore, type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
   buildIssuerHttp,
@@ -28,6 +28,7 @@ import {
   rootSignCsr,
 } from "@iaca/pki";
 import { type AuditSink, IacaError, loadPolicy, type Policy } from "@iaca/policy";
+import { currentTrustListSigner, DbSource, Publisher } from "@iaca/trust";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildRa } from "./app.ts";

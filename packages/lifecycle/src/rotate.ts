@@ -2,6 +2,9 @@
 // lock, that does whatever is due at `now` and says what it did: DS activation and retirement,
 // destruction of retired DS keys, trust-list re-signing; and warns when a ceremony is needed soon.
 import { AuditLog, type CertificateRecord, type Database, type KeyRecord } from "@iaca/db";
+import type { KeyStore } from "@iaca/hsm";
+import { parseCertificate, usagePeriod } from "@iaca/pki";
+import { type AuditSink, addDuration, clause, type Policy, subtractDuration } from "@iaca/policy";
 import {
   currentTrustListSigner,
   DbSource,
@@ -11,10 +14,7 @@ import {
   vicalCertificates,
   vicalContentDigest,
   vicalNextUpdate,
-} from "@iaca/dts";
-import type { KeyStore } from "@iaca/hsm";
-import { parseCertificate, usagePeriod } from "@iaca/pki";
-import { type AuditSink, addDuration, clause, type Policy, subtractDuration } from "@iaca/policy";
+} from "@iaca/trust";
 import { CONTROLS } from "./controls.ts";
 
 /** Advisory-lock name of the rotation job (db.withAdvisoryLock hashes it to a bigint). */

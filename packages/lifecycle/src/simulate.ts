@@ -6,15 +6,6 @@
 // reach new DS certificates through link certificates).
 import { randomUUID } from "node:crypto";
 import { AuditLog, type Database } from "@iaca/db";
-import {
-  DbSource,
-  freshness,
-  type PublishedSet,
-  parsePublishedSet,
-  signerInstall,
-  signerKeygen,
-  verifyTrustList,
-} from "@iaca/dts";
 import type { KeyStore } from "@iaca/hsm";
 import { IssuerService, PkiDsSource } from "@iaca/issuer";
 import { myNumberCheckDigit, verifyMdoc } from "@iaca/mdoc";
@@ -36,6 +27,15 @@ import {
   usagePeriod,
 } from "@iaca/pki";
 import { addDuration, type Policy, subtractDuration } from "@iaca/policy";
+import {
+  DbSource,
+  freshness,
+  type PublishedSet,
+  parsePublishedSet,
+  signerInstall,
+  signerKeygen,
+  verifyTrustList,
+} from "@iaca/trust";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { CONTROLS } from "./controls.ts";
 import { runRotation } from "./rotate.ts";

@@ -1,7 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
+import { createDtsApp, readiness } from "@iaca/dts";
+import type { KeyStore } from "@iaca/hsm";
+import { IacaError, type Policy } from "@iaca/policy";
 import {
-  createDtsApp,
   currentTrustListSigner,
   DbSource,
   exportTree,
@@ -9,13 +11,10 @@ import {
   installCrl,
   kindFromFileName,
   Publisher,
-  readiness,
   signerInstall,
   signerKeygen,
   verifyExport,
-} from "@iaca/dts";
-import type { KeyStore } from "@iaca/hsm";
-import { IacaError, type Policy } from "@iaca/policy";
+} from "@iaca/trust";
 import type { Command } from "commander";
 import { openRoleKeyStore, policyOf, readInput, withDatabase } from "../context.ts";
 import { CliExit, printJson } from "../output.ts";

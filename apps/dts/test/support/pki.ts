@@ -19,7 +19,7 @@ import {
   tslSignerTbs,
 } from "@iaca/pki";
 import { addDuration, DEFAULT_POLICY, type Policy } from "@iaca/policy";
-import type { PublishedCertificateInput, PublishedSetInput, TrustListSigner } from "../../src/index.ts";
+import type { PublishedCertificateInput, PublishedSetInput, TrustListSigner } from "@iaca/trust";
 
 const c = webcrypto;
 const gen = (namedCurve: string) =>

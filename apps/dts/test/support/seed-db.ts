@@ -1,6 +1,6 @@
 import type { Sql } from "@iaca/db";
 import { parseCertificate, sha256 } from "@iaca/pki";
-import type { PublishedCertificateInput } from "../../src/index.ts";
+import type { PublishedCertificateInput } from "@iaca/trust";
 
 const KIND = { iaca: "iaca", link: "link", ds: "ds", "trust-list-signer": "tsl-signer" } as const;
 
