@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { AuditLog } from "@iaca/db";
 import { KeyStore } from "@iaca/hsm";
-import { IssuerService, PkiDsSource } from "@iaca/issuer";
+import { IssuerService, PkiDsSource } from "@iaca/issuance";
 import { runRotation, syntheticHolder } from "@iaca/lifecycle";
 import { decodeCbor, type EmbeddedCbor, get, verifyMdoc } from "@iaca/mdoc";
 import { dsInstall, dsKeygen, type Room, rootInit, rootSignCsr } from "@iaca/pki";

@@ -1,6 +1,6 @@
 import { Agent, request } from "node:https";
-import type { CredentialRecord, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "./api.ts";
-import { IssuanceError, type IssuanceErrorCode } from "./errors.ts";
+import type { CredentialRecord, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "@iaca/issuance";
+import { IssuanceError, type IssuanceErrorCode } from "@iaca/issuance";
 
 export interface IssuerClientOptions {
   /** https://host:port of the issuer's internal API. */

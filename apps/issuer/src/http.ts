@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
+import type { IssuanceMetrics, IssuerApi } from "@iaca/issuance";
 import { IacaError } from "@iaca/policy";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import type { IssuerApi } from "./api.ts";
 import { INTERNAL_MTLS } from "./controls.ts";
-import type { IssuanceMetrics } from "./metrics.ts";
 
 export interface IssuerHttpOptions {
   api: IssuerApi;

@@ -1,10 +1,11 @@
 // The issuer's internal API over mutual TLS: only the RA's certificate from the service CA is
 // accepted, and IssuerClient gives the RA the same IssuerApi as the in-process service.
 import { request } from "node:https";
+import { IssuanceError } from "@iaca/issuance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRa, createCa, issueCert, type Pem } from "../../ra/src/index.ts";
 import { call, issueBody, person, type Stack, startStack } from "../../ra/test/support/harness.ts";
-import { buildIssuerHttp, IssuanceError, IssuerClient } from "../src/index.ts";
+import { buildIssuerHttp, IssuerClient } from "../src/index.ts";
 
 let stack: Stack;
 let serviceCa: Pem;

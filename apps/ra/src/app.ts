@@ -9,7 +9,7 @@ import {
   type IssuanceMetrics,
   type IssueResult,
   type IssuerApi,
-} from "@iaca/issuer";
+} from "@iaca/issuance";
 import type { Policy } from "@iaca/policy";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DeviceKey } from "@iaca/issuer";
+import type { DeviceKey } from "@iaca/issuance";
 import { algorithmBy } from "@iaca/policy";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
 import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";

@@ -6,15 +6,14 @@ import { AuditLog, type Database, openDatabase, policyLoadEvent } from "@iaca/db
 import { createDtsApp } from "@iaca/dts";
 import { ClusterKeyStore, type HsmRole, hsmConfigFromEnv, KeyStore, roleConfig } from "@iaca/hsm";
 import {
-  buildIssuerHttp,
   Gauge,
   IssuanceMetrics,
   type IssuerApi,
-  IssuerClient,
   type IssuerKeyStore,
   IssuerService,
   PkiDsSource,
-} from "@iaca/issuer";
+} from "@iaca/issuance";
+import { buildIssuerHttp, IssuerClient } from "@iaca/issuer";
 import { startRotationScheduler } from "@iaca/lifecycle";
 import {
   authorize,

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { AuditLog, type Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
-import { IssuerService, PkiDsSource } from "@iaca/issuer";
+import { IssuerService, PkiDsSource } from "@iaca/issuance";
 import { myNumberCheckDigit, verifyMdoc } from "@iaca/mdoc";
 import {
   dsInstall,

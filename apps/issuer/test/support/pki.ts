@@ -4,10 +4,10 @@
  * a test wants pki's full ceremony.
  */
 import type { KeyStore } from "@iaca/hsm";
+import type { SigningDs } from "@iaca/issuance";
 import { dsState } from "@iaca/mdoc";
 import { dsTbs, iacaTbs, issuerInfo, parseCertificate, period, publicKeyInfo, signCertificate } from "@iaca/pki";
 import { addDuration, type Policy } from "@iaca/policy";
-import type { SigningDs } from "../../src/index.ts";
 
 export interface TestPki {
   iacaDer: Uint8Array;

@@ -7,7 +7,7 @@ import { request } from "node:https";
 import { Writable } from "node:stream";
 import { AuditLog, openDatabase } from "@iaca/db";
 import { KeyStore } from "@iaca/hsm";
-import { IssuanceMetrics, IssuerService, type SigningDs, StaticDsSource } from "@iaca/issuer";
+import { IssuanceMetrics, IssuerService, type SigningDs, StaticDsSource } from "@iaca/issuance";
 import { myNumberCheckDigit } from "@iaca/mdoc";
 import { loadPolicy, type Policy } from "@iaca/policy";
 import type { FastifyInstance } from "fastify";
