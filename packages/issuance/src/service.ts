@@ -1,4 +1,4 @@
-import { hash as oneShotHash, randomUUID } from "node:crypto";
+import { hash as oneShotHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { AbandonedIssuance, Database, IssuanceRecord, IssuanceStore, PendingIssuance } from "@iaca/db";
 import { type KeyStore, type Signer, signerOver } from "@iaca/hsm";
@@ -6,32 +6,30 @@ import {
   allProfiles,
   assertDsCanSign,
   base64url,
-  buildIssuerSigned,
-  buildMso,
-  buildNameSpaces,
   type CborValue,
-  computeValidity,
   coseKeyFromJwk,
+  type DecodedIssuerSigned,
   type DerivedElement,
   type DoctypeProfile,
   type DsState,
-  decodeCbor,
+  decodeIssuerSigned,
   deriveElements,
   dsState,
-  EmbeddedCbor,
-  encodeCbor,
   FullDate,
-  get,
   getProfile,
+  type IssuanceRecorder,
+  type IssuedBatch,
+  issueBatch,
   MdocError,
-  readMdocInput,
+  type PipelineFaults,
   restoreElement,
-  signMso,
+  type SignedMdoc,
+  type ValidityInfo,
   validateInput,
   verifyMdoc,
 } from "@iaca/mdoc";
 import { assertCanSign, usagePeriod } from "@iaca/pki";
-import { type AuditSink, addDuration, type Policy, subtractDuration } from "@iaca/policy";
+import { type AuditSink, addDuration, algorithmBy, type Policy, subtractDuration } from "@iaca/policy";
 import type {
   CredentialRecord,
   IssuedCredential,
@@ -82,6 +80,8 @@ export interface IssuerServiceOptions {
   now?: () => Date;
   /** Pending records older than this are marked abandoned by the sweeper (default 5 minutes). */
   staleAfterMs?: number;
+  /** Test-only fault injection (crash tests); never set in production wiring. */
+  faults?: PipelineFaults;
 }
 
 interface PreparedElement {
@@ -102,15 +102,6 @@ interface ChosenDs {
   ds: SigningDs;
   state: DsState;
 }
-
-/** Test-only fault injection (`IACA_FAILPOINT=issuer.after-sign:3` kills the process after the 3rd MSO signature). */
-function failpoint(name: string, count: number): void {
-  const fp = process.env.IACA_FAILPOINT;
-  if (!fp) return;
-  const [n, at] = fp.split(":");
-  if (n === name && Number(at) === count) process.kill(process.pid, "SIGKILL");
-}
-let signCount = 0;
 
 /** A refresh refused because of the presented mdoc itself. */
 const invalid = (why: string) => new IssuanceError("CREDENTIAL_INVALID", `the presented mdoc ${why}`);
@@ -326,16 +317,13 @@ export class IssuerService implements IssuerApi {
    * its DS is not revoked and it verifies against our IACA.
    */
   private async refreshable(issuerSigned: string, holderKeyThumbprint: string, now: Date) {
-    let root: CborValue;
-    let payload: Uint8Array;
+    let decoded: DecodedIssuerSigned;
     try {
-      root = decodeCbor(readMdocInput(issuerSigned));
-      payload = (get(root, "issuerAuth") as CborValue[])[2] as Uint8Array;
-      if (!(payload instanceof Uint8Array)) throw new Error("payload");
+      decoded = decodeIssuerSigned(issuerSigned);
     } catch {
       throw invalid("is not an IssuerSigned");
     }
-    const msoSha256 = oneShotHash("sha256", payload, "hex");
+    const msoSha256 = oneShotHash("sha256", decoded.msoPayload, "hex");
     const row = await this.issuances.byMsoHash(msoSha256);
     if (row?.state !== "issued") throw invalid("was not issued by this issuer");
     // the same subscriber and Device Key (CP/CPS 4.6.1): whoever asks holds the mdoc's device key,
@@ -369,7 +357,7 @@ export class IssuerService implements IssuerApi {
       const failed = result.checks.filter((c) => c.status === "FAIL").map((c) => c.name);
       throw invalid(`does not verify (${failed.join(", ")})`);
     }
-    return { root, row, doc: result.documents[0] };
+    return { decoded, row, doc: result.documents[0] };
   }
 
   /**
@@ -379,18 +367,13 @@ export class IssuerService implements IssuerApi {
    */
   private async prepareRefresh(issuerSigned: string, holderKeyThumbprint: string, now: Date): Promise<Prepared> {
     void REFRESH_RULES;
-    const { root, row, doc } = await this.refreshable(issuerSigned, holderKeyThumbprint, now);
+    const { decoded, row, doc } = await this.refreshable(issuerSigned, holderKeyThumbprint, now);
     const profile = this.profileOf(doc?.profile ?? row.profile);
     // element values straight from the CBOR (only those whose digest verified)
     const raw = new Map<string, CborValue>();
-    const ns = get(root, "nameSpaces") as Map<string, EmbeddedCbor[]>;
-    for (const [nsName, items] of ns) {
-      for (const item of items) {
-        const m = (item instanceof EmbeddedCbor ? item.decode() : item) as Map<string, CborValue>;
-        const id = m.get("elementIdentifier") as string;
-        if (doc?.elements[nsName] && id in doc.elements[nsName])
-          raw.set(`${nsName}/${id}`, m.get("elementValue") as CborValue);
-      }
+    for (const [key, value] of decoded.elements) {
+      const [nsName, id] = [key.slice(0, key.lastIndexOf("/")), key.slice(key.lastIndexOf("/") + 1)];
+      if (doc?.elements[nsName] && id in doc.elements[nsName]) raw.set(key, value);
     }
     const copied: PreparedElement[] = [];
     const derivedSpecs: DoctypeProfile["namespaces"] = {};
@@ -442,31 +425,60 @@ export class IssuerService implements IssuerApi {
   async issue(req: IssueRequest): Promise<IssueResult> {
     const t0 = performance.now();
     const now = this.now();
-    const { policy, metrics } = this.o;
     const n = req.devices.length;
-    if (n < 1 || n > policy.mso.maxBatch)
+    if (n < 1 || n > this.o.policy.mso.maxBatch)
       throw new IssuanceError(
         "BATCH_TOO_LARGE",
-        `1..${policy.mso.maxBatch} device keys per batch (policy mso.maxBatch)`,
+        `1..${this.o.policy.mso.maxBatch} device keys per batch (policy mso.maxBatch)`,
       );
     const prepared = req.refresh
       ? await this.prepareRefresh(req.refresh.issuerSigned, req.refresh.holderKeyThumbprint, now)
       : this.prepareNew(req.profile, req.holder, now);
-    const deviceKeys = req.devices.map((d, index) => {
-      try {
-        // coseKeyFromJwk validates the key (checkCoseKey: curve, sizes, point on the curve)
-        return coseKeyFromJwk(d.jwk as unknown as Record<string, unknown>) as Map<CborValue, CborValue>;
-      } catch {
-        throw new IssuanceError("DEVICE_KEY_INVALID", `device key ${index} is not a supported EC public key`, {
-          index,
-        });
-      }
-    });
-    let chosen: ChosenDs;
+    const deviceKeys = req.devices.map((d, index) => deviceCoseKey(d, index));
+    const chosen = await this.chooseDsAudited(req, now);
+    const holderRef = await this.holderRef(prepared.myNumber);
+    const revokedAtStart = await this.o.ds.isRevoked(chosen.state.serialNumber);
+    const recorder = this.recorder(req, prepared, chosen, holderRef);
+    let batch: IssuedBatch;
     try {
-      chosen = await this.chooseDs(now);
+      batch = await issueBatch(
+        { docType: prepared.profile.docType, elements: prepared.elements, ageChanges: prepared.ageChanges, deviceKeys },
+        {
+          signer: this.batchSigner(chosen, now, revokedAtStart),
+          dsCertificate: chosen.ds.certificate,
+          dsNotAfter: chosen.state.notAfter,
+          mso: this.o.policy.mso,
+          now,
+          recorder,
+          faults: this.o.faults,
+          clock: this.now,
+        },
+      );
     } catch (e) {
-      metrics?.batches.inc({ outcome: "refused" });
+      throw signingUnavailable(e);
+    }
+    await this.auditIssued(req, prepared, chosen, batch);
+    this.o.metrics?.issuances.inc({ profile: prepared.profile.id, kind: req.refresh ? "refresh" : "issue" }, n);
+    this.o.metrics?.batches.inc({ outcome: "issued" });
+    this.o.metrics?.batchLatency.observe((performance.now() - t0) / 1000);
+    return {
+      requestId: req.requestId,
+      profile: prepared.profile.id,
+      docType: prepared.profile.docType,
+      dsCertificateSerial: chosen.state.serialNumber,
+      credentials: batch.mdocs.map((m) =>
+        issuedCredential(m, prepared.profile.docType, req.devices[m.index]!.thumbprint, batch.validity),
+      ),
+      ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
+    };
+  }
+
+  /** chooseDs, with the refusal audited (no DS may sign: the batch is denied before any record). */
+  private async chooseDsAudited(req: IssueRequest, now: Date): Promise<ChosenDs> {
+    try {
+      return await this.chooseDs(now);
+    } catch (e) {
+      this.o.metrics?.batches.inc({ outcome: "refused" });
       await this.audit.append({
         actor: this.actor,
         action: "mdoc.issue.batch",
@@ -481,122 +493,74 @@ export class IssuerService implements IssuerApi {
       });
       throw e;
     }
-    let validity: ReturnType<typeof computeValidity>["validity"];
-    try {
-      ({ validity } = computeValidity(now, policy.mso, chosen.state.notAfter, prepared.ageChanges));
-    } catch (e) {
-      throw new IssuanceError("SIGNING_UNAVAILABLE", (e as Error).message);
-    }
-    const holderRef = await this.holderRef(prepared.myNumber);
+  }
 
-    // Build every MSO of the batch: fresh salts and a random digestID permutation per credential.
-    const docs = deviceKeys.map((deviceKey, i) => {
-      const { nameSpaces, valueDigests } = buildNameSpaces(prepared.elements, policy.mso.digestAlgorithm);
-      const mso = EmbeddedCbor.wrap(
-        buildMso({
-          docType: prepared.profile.docType,
-          digestAlgorithm: policy.mso.digestAlgorithm,
-          valueDigests,
-          deviceKey,
-          validityInfo: validity,
-        }),
-      );
-      const payload = mso.raw;
-      return {
-        id: randomUUID(),
-        index: i,
-        nameSpaces,
-        mso,
-        msoSha256: oneShotHash("sha256", payload, "hex"),
-        thumbprint: req.devices[i]!.thumbprint,
-      };
-    });
-
-    // issuer.record-before-sign: the records are committed before the HSM is asked for anything.
+  /**
+   * The pipeline's recorder over the issuance store. issuer.record-before-sign: `record` resolves
+   * only once the pending rows are committed; a failed batch is marked failed and audited.
+   */
+  private recorder(req: IssueRequest, prepared: Prepared, chosen: ChosenDs, holderRef: string): IssuanceRecorder {
     void RECORD_BEFORE_SIGN;
-    await this.records.submit(
-      docs.map((d) => ({
-        id: d.id,
-        requestId: req.requestId,
-        batchIndex: d.index,
-        clientId: req.clientId,
-        profile: prepared.profile.id,
-        docType: prepared.profile.docType,
-        dsCertSerial: chosen.state.serialNumber,
-        msoSha256: d.msoSha256,
-        deviceKeyThumbprint: d.thumbprint,
-        holderRef,
-        validFrom: validity.validFrom,
-        validUntil: validity.validUntil,
-        refreshedFrom: prepared.refreshedFrom ?? null,
-        createdAt: now,
-      })),
-    );
-    failpoint("issuer.after-record", 1);
+    return {
+      record: (docs, validity) =>
+        this.records.submit(
+          docs.map((d) => ({
+            id: d.id,
+            requestId: req.requestId,
+            batchIndex: d.index,
+            clientId: req.clientId,
+            profile: prepared.profile.id,
+            docType: prepared.profile.docType,
+            dsCertSerial: chosen.state.serialNumber,
+            msoSha256: d.msoSha256,
+            deviceKeyThumbprint: req.devices[d.index]!.thumbprint,
+            holderRef,
+            validFrom: validity.validFrom,
+            validUntil: validity.validUntil,
+            refreshedFrom: prepared.refreshedFrom ?? null,
+            createdAt: validity.signed,
+          })),
+        ),
+      complete: (docs, signedAt) => this.completions.submit(docs.map((d) => ({ id: d.id, signedAt }))),
+      fail: async (docs, error) => {
+        const ids = docs.map((d) => d.id);
+        await this.issuances.markFailed(ids).catch(() => undefined);
+        this.o.metrics?.batches.inc({ outcome: "failed" });
+        await this.o.audit
+          .append({
+            actor: this.actor,
+            action: "mdoc.issue.batch",
+            targets: [req.requestId, ...ids],
+            outcome: "failure",
+            clause: RECORD_BEFORE_SIGN.clause,
+            details: {
+              client: req.clientId,
+              dsSerial: chosen.state.serialNumber,
+              code: (error as { code?: string }).code,
+            },
+          })
+          .catch(() => undefined);
+      },
+    };
+  }
 
-    const ids = docs.map((d) => d.id);
-    const revokedAtStart = await this.o.ds.isRevoked(chosen.state.serialNumber);
-    let credentials: IssuedCredential[];
-    try {
-      const signer = await this.batchSigner(chosen, validity.signed, revokedAtStart);
-      const signed = await Promise.all(docs.map((d) => signMso(d.mso, signer, chosen.ds.certificate)));
-      credentials = docs.map((d, i) => ({
-        id: d.id,
-        issuerSigned: base64url(encodeCbor(buildIssuerSigned(d.nameSpaces, signed[i]!))),
-        docType: prepared.profile.docType,
-        deviceKeyThumbprint: d.thumbprint,
-        validFrom: validity.validFrom.toISOString(),
-        validUntil: validity.validUntil.toISOString(),
-        ...(validity.expectedUpdate ? { expectedUpdate: validity.expectedUpdate.toISOString() } : {}),
-      }));
-      const signedAt = this.now();
-      await this.completions.submit(ids.map((id) => ({ id, signedAt })));
-    } catch (e) {
-      await this.issuances.markFailed(ids).catch(() => undefined);
-      metrics?.batches.inc({ outcome: "failed" });
-      await this.o.audit
-        .append({
-          actor: this.actor,
-          action: "mdoc.issue.batch",
-          targets: [req.requestId, ...ids],
-          outcome: "failure",
-          clause: RECORD_BEFORE_SIGN.clause,
-          details: { client: req.clientId, dsSerial: chosen.state.serialNumber, code: (e as { code?: string }).code },
-        })
-        .catch(() => undefined);
-      if (e instanceof MdocError && e.code.startsWith("MDOC_DS"))
-        throw new IssuanceError("SIGNING_UNAVAILABLE", e.message, undefined, { cause: e });
-      if ((e as { code?: string }).code?.startsWith("DS_") || (e as { code?: string }).code === "MSO_BEYOND_DS")
-        throw new IssuanceError("SIGNING_UNAVAILABLE", (e as Error).message, undefined, { cause: e });
-      throw e;
-    }
+  private async auditIssued(req: IssueRequest, prepared: Prepared, chosen: ChosenDs, batch: IssuedBatch) {
     await this.audit.append({
       actor: this.actor,
       action: req.refresh ? "mdoc.refresh.batch" : "mdoc.issue.batch",
-      targets: [req.requestId, ...ids],
+      targets: [req.requestId, ...batch.mdocs.map((m) => m.id)],
       outcome: "success",
       clause: ISSUANCE_AUDITED.clause,
       details: {
         client: req.clientId,
         profile: prepared.profile.id,
-        count: n,
+        count: batch.mdocs.length,
         dsSerial: chosen.state.serialNumber,
-        validFrom: validity.validFrom.toISOString(),
-        validUntil: validity.validUntil.toISOString(),
+        validFrom: batch.validity.validFrom.toISOString(),
+        validUntil: batch.validity.validUntil.toISOString(),
         ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
       },
     });
-    metrics?.issuances.inc({ profile: prepared.profile.id, kind: req.refresh ? "refresh" : "issue" }, n);
-    metrics?.batches.inc({ outcome: "issued" });
-    metrics?.batchLatency.observe((performance.now() - t0) / 1000);
-    return {
-      requestId: req.requestId,
-      profile: prepared.profile.id,
-      docType: prepared.profile.docType,
-      dsCertificateSerial: chosen.state.serialNumber,
-      credentials,
-      ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
-    };
   }
 
   /**
@@ -604,12 +568,15 @@ export class IssuerService implements IssuerApi {
    * period, validity, revocation at batch start), at the instant the MSO states as `signed`: a batch
    * that straddles a DS hand-over finishes with the key that was active when it started
    * (lifecycle.switchover.no-downtime); one delayed past MAX_SIGN_DELAY_MS is refused instead of
-   * carrying a stale signed time.
+   * carrying a stale signed time. The HSM key is looked up at the first signature, after the
+   * records are committed.
    */
-  private async batchSigner(chosen: ChosenDs, signedAt: Date, revokedAtStart: boolean): Promise<Signer> {
-    const dsKey = await this.signerOf(chosen.ds, chosen.state);
+  private batchSigner(chosen: ChosenDs, signedAt: Date, revokedAtStart: boolean): Signer {
     const metrics = this.o.metrics;
-    return signerOver(dsKey.algorithm, async (digest) => {
+    const algorithm = algorithmBy("curve", chosen.state.curve);
+    if (!algorithm) throw new IssuanceError("SIGNING_UNAVAILABLE", "the DS certificate's curve is not supported");
+    return signerOver(algorithm, async (digest) => {
+      const dsKey = await this.signerOf(chosen.ds, chosen.state);
       if (this.now().getTime() - signedAt.getTime() > MAX_SIGN_DELAY_MS)
         throw new IssuanceError("SIGNING_UNAVAILABLE", "the batch was delayed too long before signing; retry");
       await this.checkKeyState(chosen, signedAt, revokedAtStart);
@@ -617,7 +584,6 @@ export class IssuerService implements IssuerApi {
       try {
         const raw = await dsKey.signDigest(digest);
         metrics?.signLatency.observe((performance.now() - s0) / 1000);
-        failpoint("issuer.after-sign", ++signCount);
         return raw;
       } catch (e) {
         metrics?.signFailures.inc({ code: (e as { code?: string }).code ?? "unknown" });
@@ -745,6 +711,40 @@ export class IssuerService implements IssuerApi {
     const next = await this.o.ds.crlNextUpdate?.();
     return next ? (next.getTime() - this.now().getTime()) / 86_400_000 : undefined;
   }
+}
+
+/** The holder's device key as a COSE_Key; coseKeyFromJwk checks curve, sizes and the point. */
+function deviceCoseKey(d: IssueRequest["devices"][number], index: number): Map<CborValue, CborValue> {
+  try {
+    return coseKeyFromJwk(d.jwk as unknown as Record<string, unknown>) as Map<CborValue, CborValue>;
+  } catch {
+    throw new IssuanceError("DEVICE_KEY_INVALID", `device key ${index} is not a supported EC public key`, { index });
+  }
+}
+
+/** DS key-state and validity refusals from the pipeline answer 503 SIGNING_UNAVAILABLE. */
+function signingUnavailable(e: unknown): unknown {
+  const code = (e as { code?: string }).code ?? "";
+  if (code.startsWith("MDOC_DS") || code.startsWith("DS_") || code === "MSO_BEYOND_DS")
+    return new IssuanceError("SIGNING_UNAVAILABLE", (e as Error).message, undefined, { cause: e });
+  return e;
+}
+
+function issuedCredential(
+  m: SignedMdoc,
+  docType: string,
+  thumbprint: string,
+  validity: ValidityInfo,
+): IssuedCredential {
+  return {
+    id: m.id,
+    issuerSigned: base64url(m.issuerSigned),
+    docType,
+    deviceKeyThumbprint: thumbprint,
+    validFrom: validity.validFrom.toISOString(),
+    validUntil: validity.validUntil.toISOString(),
+    ...(validity.expectedUpdate ? { expectedUpdate: validity.expectedUpdate.toISOString() } : {}),
+  };
 }
 
 function credentialRecord(r: IssuanceRecord): CredentialRecord {

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import type { KeyStore } from "@iaca/hsm";
 import { parseCertificate } from "@iaca/pki";
 import type { Policy } from "@iaca/policy";
-import { type IssueResult, issueMdoc, pkiKeyStateCheck } from "./issue.ts";
+import { pkiKeyStateCheck } from "./issue.ts";
+import { type IssuedMdoc, issueMdoc } from "./pipeline.ts";
 
 /** The parts of pki's DemoResult this needs (structurally compatible with it). */
 export interface DemoMdocHandles {
@@ -73,7 +74,7 @@ export async function writeDemoMdocs(
   out: string,
   h: DemoMdocHandles,
   now = new Date(),
-): Promise<Record<string, IssueResult>> {
+): Promise<Record<string, IssuedMdoc>> {
   const put = (name: string, data: string | Uint8Array) => {
     const p = join(out, name);
     writeFileSync(p, data);
@@ -87,7 +88,7 @@ export async function writeDemoMdocs(
   const cert = parseCertificate(h.ds.der);
   const record = { serial: h.ds.serial, notBefore: cert.notBefore, notAfter: cert.notAfter };
   const signer = await h.ops.hsm.signer(h.ds.keyUri);
-  const results: Record<string, IssueResult> = {};
+  const results: Record<string, IssuedMdoc> = {};
   for (const profile of ["interop", "seed-2024"]) {
     const r = await issueMdoc({
       profile,

@@ -5,5 +5,7 @@ export * from "./cose.ts";
 export * from "./demo.ts";
 export * from "./errors.ts";
 export * from "./issue.ts";
+export * from "./issuer-signed.ts";
+export * from "./pipeline.ts";
 export * from "./profiles.ts";
 export * from "./verify.ts";

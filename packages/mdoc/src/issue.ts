@@ -7,14 +7,13 @@ import "reflect-metadata";
 import { randomBytes, randomInt } from "node:crypto";
 import { digest, type Signer } from "@iaca/hsm";
 import { assertCanSign, type CertificateInfo, type DsRecordLike, parseCertificate } from "@iaca/pki";
-import { type AuditSink, addDuration, type HashAlgorithm, type Policy } from "@iaca/policy";
+import { addDuration, type HashAlgorithm, type Policy } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { PrivateKeyUsagePeriod } from "@peculiar/asn1-x509";
-import { type CborValue, EmbeddedCbor, encodeCbor, TDate } from "./cbor.ts";
+import { type CborValue, EmbeddedCbor, TDate } from "./cbor.ts";
 import { MSO_AGE_CUT, MSO_VALIDITY_CAP, SALT_RANDOM, SIGNER_KEY_STATE } from "./controls.ts";
-import { checkCoseKey, coseKeyFromJwk, signSign1 } from "./cose.ts";
+import { signSign1 } from "./cose.ts";
 import { MdocError } from "./errors.ts";
-import { type DoctypeProfile, deriveElements, getProfile, validateInput } from "./profiles.ts";
 
 /** Context handed to the key-state hook before every signature. */
 export interface SigningContext {
@@ -338,108 +337,6 @@ export function computeValidity(
   }
   void MSO_AGE_CUT;
   return { validity, limitedBy };
-}
-
-// ---------------------------------------------------------------- issue
-
-export interface IssueOptions {
-  /** Profile id ("interop", "seed-2024", a registered one) or a profile object. */
-  profile: string | DoctypeProfile;
-  /** Structured input (names, date of birth, address, sex, codes, portrait bytes). */
-  input: unknown;
-  /** Holder's device key: COSE_Key map or public JWK. */
-  deviceKey: Map<CborValue, CborValue> | Record<string, unknown>;
-  /** The DS key (KeyStore.signer) and its certificate, which goes into x5chain. */
-  signer: Signer;
-  dsCertificate: Uint8Array;
-  /** policy.mso (validity, expectedUpdate, digestAlgorithm). */
-  mso: Pick<Policy["mso"], "validity" | "expectedUpdate" | "digestAlgorithm">;
-  now?: Date;
-  keyStateCheck?: KeyStateCheck;
-  isRevoked?: (serialHex: string) => boolean | Promise<boolean>;
-  keyAuthorizations?: MsoInput["keyAuthorizations"];
-  /** Records the signing decision (no personal data: profile id, DS serial, validity only). */
-  audit?: AuditSink;
-  actor?: string;
-}
-
-export interface IssueResult {
-  /** IssuerSigned, deterministic CBOR. */
-  issuerSigned: Uint8Array;
-  docType: string;
-  profile: string;
-  validity: ValidityInfo;
-  validUntilLimitedBy: ValidUntilLimit;
-  dsSerial: string;
-}
-
-/** Validates input, derives elements, builds and signs the MSO; refuses per mdoc.signer.key-state. */
-export async function issueMdoc(o: IssueOptions): Promise<IssueResult> {
-  const now = o.now ?? new Date();
-  const profile = typeof o.profile === "string" ? getProfile(o.profile) : o.profile;
-  const ds = dsState(o.dsCertificate);
-  try {
-    await assertDsCanSign(ds, now, { keyStateCheck: o.keyStateCheck, isRevoked: o.isRevoked });
-    if (ds.curve !== o.signer.algorithm.curve)
-      throw new MdocError(
-        "MDOC_DS_KEY_STATE",
-        `signer alg ${o.signer.algorithm.cose} does not match the DS key curve ${ds.curve}`,
-      );
-  } catch (e) {
-    await o.audit?.append({
-      actor: o.actor ?? "svc:issuer",
-      action: "mdoc.mso.sign",
-      targets: [ds.serialNumber],
-      outcome: "denied",
-      clause: SIGNER_KEY_STATE.clause,
-      details: { code: (e as MdocError).code, profile: profile.id },
-    });
-    throw e;
-  }
-  let deviceKey: Map<CborValue, CborValue>;
-  if (o.deviceKey instanceof Map) {
-    checkCoseKey(o.deviceKey);
-    deviceKey = o.deviceKey;
-  } else deviceKey = coseKeyFromJwk(o.deviceKey) as Map<CborValue, CborValue>;
-  const input = validateInput(profile, o.input, now);
-  const elements = deriveElements(profile, input, now);
-  const { validity, limitedBy } = computeValidity(
-    now,
-    o.mso,
-    ds.notAfter,
-    elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
-  );
-  const { nameSpaces, valueDigests } = buildNameSpaces(elements, o.mso.digestAlgorithm);
-  const mso = buildMso({
-    docType: profile.docType,
-    digestAlgorithm: o.mso.digestAlgorithm,
-    valueDigests,
-    deviceKey,
-    keyAuthorizations: o.keyAuthorizations,
-    validityInfo: validity,
-  });
-  const issuerAuth = await signMso(mso, o.signer, o.dsCertificate);
-  await o.audit?.append({
-    actor: o.actor ?? "svc:issuer",
-    action: "mdoc.mso.sign",
-    targets: [ds.serialNumber],
-    outcome: "success",
-    clause: SIGNER_KEY_STATE.clause,
-    details: {
-      profile: profile.id,
-      validFrom: validity.validFrom.toISOString(),
-      validUntil: validity.validUntil.toISOString(),
-      limitedBy,
-    },
-  });
-  return {
-    issuerSigned: encodeCbor(buildIssuerSigned(nameSpaces, issuerAuth)),
-    docType: profile.docType,
-    profile: profile.id,
-    validity,
-    validUntilLimitedBy: limitedBy,
-    dsSerial: ds.serialNumber,
-  };
 }
 
 /** pki's DS usage-period rule (assertCanSign: usage period, revoked, retired) as the issuer's key-state hook. */
