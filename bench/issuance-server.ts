@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { startStack } from "../apps/ra/test/support/harness.ts";
+import { startStack } from "../test/support/stack.ts";
 
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 5);
 const stack = await startStack({ rateLimit: { max: 1e9, timeWindowMs: 60_000 }, logLevel: "warn", poolSize: 24 });

@@ -9,9 +9,9 @@ import { spawn } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { request } from "node:https";
 import { createInterface } from "node:readline";
+import { SAMPLE_HOLDER } from "@iaca/ra";
 import autocannon from "autocannon";
 import { exportJWK, SignJWT } from "jose";
-import { SAMPLE_HOLDER } from "../apps/ra/src/demo-request.ts";
 
 const SECONDS = Number(process.argv[2] ?? 30);
 const CONNECTIONS = Number(process.argv[3] ?? 16);

@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { call, deviceKey, person, personalValues, proof } from "../apps/ra/test/support/harness.ts";
 import { type FreshDatabase, freshDatabase } from "./support/db.ts";
 import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
+import { call, deviceKey, person, personalValues, proof } from "./support/stack.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 let hsm: SoftHsm;
@@ -23,8 +23,12 @@ interface Server {
   exited: Promise<number | null>;
 }
 
+/** `iaca serve`, or with TEST_KILL_AFTER_SIGN the test-only entry that injects the crash. */
 function start(extraEnv: Record<string, string> = {}): Promise<Server> {
-  const proc = spawn(process.execPath, [join(ROOT, "apps/cli/bin/iaca.js"), "serve", "--port", "0"], {
+  const entry = extraEnv.TEST_KILL_AFTER_SIGN
+    ? [join(ROOT, "test/support/serve-with-faults.ts")]
+    : [join(ROOT, "apps/cli/bin/iaca.js"), "serve", "--port", "0"];
+  const proc = spawn(process.execPath, entry, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -83,7 +87,7 @@ describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () 
   });
 
   it("ra.idempotency: the process dies after its 4th signature; the records written before signing remain", async () => {
-    const server = await start({ IACA_FAILPOINT: "issuer.after-sign:4" });
+    const server = await start({ TEST_KILL_AFTER_SIGN: "4" });
     const { serverCa, client } = tls();
     const stack = { url: server.url, serverCa };
     const nonce = (await call<{ nonce: string }>(stack, client, "POST", "/v1/nonce")).json.nonce;

@@ -1,8 +1,8 @@
 // Every bad input gets its documented status and problem type, and leaves no issuance row behind.
 import { Agent, request } from "node:https";
+import type { Pem } from "@iaca/ra";
+import { ClientRegistry, createCa, issueCert } from "@iaca/ra";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pem } from "../apps/ra/src/index.ts";
-import { ClientRegistry, createCa, issueCert } from "../apps/ra/src/index.ts";
 import {
   call,
   deviceKey,
@@ -14,7 +14,7 @@ import {
   type Response,
   type Stack,
   startStack,
-} from "../apps/ra/test/support/harness.ts";
+} from "./support/stack.ts";
 
 let stack: Stack;
 let wallet: Pem;

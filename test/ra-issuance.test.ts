@@ -3,9 +3,9 @@ import { createHash } from "node:crypto";
 import { DataItem, DeviceResponse, parse, Verifier } from "@auth0/mdl";
 import { cborDecode, cborEncode } from "@auth0/mdl/lib/cbor/index.js";
 import { decodeCbor, type EmbeddedCbor, get, verifyMdoc } from "@iaca/mdoc";
+import type { Pem } from "@iaca/ra";
 import { type CryptoKey, exportJWK, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pem } from "../apps/ra/src/index.ts";
 import {
   call,
   deviceKey,
@@ -16,7 +16,7 @@ import {
   proof,
   type Stack,
   startStack,
-} from "../apps/ra/test/support/harness.ts";
+} from "./support/stack.ts";
 
 let stack: Stack;
 let wallet: Pem;

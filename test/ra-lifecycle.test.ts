@@ -1,7 +1,7 @@
 // Refresh, revocation, idempotency and the no-PII-at-rest rule, over mTLS on loopback.
 import { decodeCbor, type EmbeddedCbor, get, verifyMdoc } from "@iaca/mdoc";
+import type { Pem } from "@iaca/ra";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Pem } from "../apps/ra/src/index.ts";
 import {
   call,
   type DeviceKey,
@@ -14,7 +14,7 @@ import {
   type Stack,
   startStack,
   type TestPerson,
-} from "../apps/ra/test/support/harness.ts";
+} from "./support/stack.ts";
 
 const DAY = 86_400_000;
 let stack: Stack;

@@ -6,5 +6,5 @@ export * from "./idempotency.ts";
 export * from "./logger.ts";
 export * from "./problem.ts";
 export * from "./proof.ts";
-export * from "./serve.ts";
+export * from "./provision.ts";
 export * from "./tls.ts";

@@ -1,3 +1,4 @@
+import "reflect-metadata";
 import { createHash, X509Certificate as NodeX509, randomBytes, webcrypto } from "node:crypto";
 
 type CryptoKey = webcrypto.CryptoKey;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { proofWorkersFromEnv } from "../src/serve.ts";
+import { proofWorkersFromEnv } from "../src/provision.ts";
 
 describe("iaca serve environment", () => {
   it("IACA_RA_PROOF_WORKERS: unset is the default, 0..64 is taken, anything else stops the start with its name", () => {

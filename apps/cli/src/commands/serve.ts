@@ -24,7 +24,7 @@ export function registerServe(program: Command): void {
         demoClient?: string;
       }) => {
         applyLocalDefaults();
-        const { serve } = await import("@iaca/ra");
+        const { serve } = await import("../serve/index.ts");
         const running = await serve({
           role: o.role,
           host: o.host,

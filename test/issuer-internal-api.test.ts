@@ -2,10 +2,10 @@
 // accepted, and IssuerClient gives the RA the same IssuerApi as the in-process service.
 import { request } from "node:https";
 import { IssuanceError } from "@iaca/issuance";
+import { buildIssuerHttp, IssuerClient } from "@iaca/issuer";
+import { buildRa, createCa, issueCert, type Pem } from "@iaca/ra";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRa, createCa, issueCert, type Pem } from "../../ra/src/index.ts";
-import { call, issueBody, person, type Stack, startStack } from "../../ra/test/support/harness.ts";
-import { buildIssuerHttp, IssuerClient } from "../src/index.ts";
+import { call, issueBody, person, type Stack, startStack } from "./support/stack.ts";
 
 let stack: Stack;
 let serviceCa: Pem;

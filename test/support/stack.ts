@@ -10,12 +10,12 @@ import { KeyStore } from "@iaca/hsm";
 import { IssuanceMetrics, IssuerService, type SigningDs, StaticDsSource } from "@iaca/issuance";
 import { myNumberCheckDigit } from "@iaca/mdoc";
 import { loadPolicy, type Policy } from "@iaca/policy";
+import { buildRa, ClientRegistry, createCa, createLogger, issueCert, type Pem, type Scope } from "@iaca/ra";
 import type { FastifyInstance } from "fastify";
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK as JsonWebKey, SignJWT } from "jose";
-import { type FreshDatabase, freshDatabase } from "../../../../test/support/db.ts";
-import { createSoftHsm, type SoftHsm } from "../../../../test/support/softhsm.ts";
-import { makeTestPki, type TestPki } from "../../../issuer/test/support/pki.ts";
-import { buildRa, ClientRegistry, createCa, createLogger, issueCert, type Pem, type Scope } from "../../src/index.ts";
+import { type FreshDatabase, freshDatabase } from "./db.ts";
+import { makeTestPki, type TestPki } from "./issuer-pki.ts";
+import { createSoftHsm, type SoftHsm } from "./softhsm.ts";
 
 export interface Stack {
   hsm: SoftHsm;

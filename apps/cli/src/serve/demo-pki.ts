@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Database } from "@iaca/db";
+import type { KeyStore } from "@iaca/hsm";
+import {
+  authorize,
+  bootstrapOperators,
+  currentRoot,
+  dsInstall,
+  dsKeygen,
+  type Room,
+  rootCrl,
+  rootInit,
+  rootSignCsr,
+} from "@iaca/pki";
+import type { AuditSink, Policy } from "@iaca/policy";
+import { openRole } from "./hsm.ts";
+
+type Credential = { id: string; secret: string };
+const envName = (id: string) => `IACA_OPERATOR_SECRET_${id.toUpperCase().replace(/-/g, "_")}`;
+
+/**
+ * Two throwaway ceremony operators for the demo: enrolled on the first start with their secrets
+ * written to var/demo-operators.env (0600), read back from there on later starts.
+ */
+async function demoOperators(db: Database, policy: Policy, audit: AuditSink): Promise<Credential[]> {
+  const opsFile = resolve(process.env.IACA_DATA_DIR || "./var", "demo-operators.env");
+  const creds: Credential[] = [
+    { id: "demo-alice", secret: randomBytes(18).toString("base64url") },
+    { id: "demo-bob", secret: randomBytes(18).toString("base64url") },
+  ];
+  if ((await db.stores.operators.count()) === 0) {
+    await bootstrapOperators({ policy, db, audit }, creds);
+    mkdirSync(resolve(opsFile, ".."), { recursive: true });
+    writeFileSync(
+      opsFile,
+      `# demo ceremony operators (iaca serve first start); never use in production\n${creds
+        .map((c) => `${envName(c.id)}=${c.secret}`)
+        .join("\n")}\n`,
+      { mode: 0o600 },
+    );
+  } else if (existsSync(opsFile)) {
+    const env = Object.fromEntries(
+      readFileSync(opsFile, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("IACA_OPERATOR_SECRET_"))
+        .map((l) => l.split("=") as [string, string]),
+    );
+    for (const c of creds) c.secret = env[envName(c.id)] ?? c.secret;
+  }
+  return creds;
+}
+
+/**
+ * The embedded default's first start: when no DS key is installed, run the demo ceremony on the
+ * configured tokens and database (root init, DS key + CSR, sign, install, CRL and ARL) with two
+ * throwaway operators. Never for production: the root key belongs in an offline room
+ * (docs/operations.md).
+ */
+export async function ensureDemoPki(
+  db: Database,
+  policy: Policy,
+  audit: AuditSink,
+  dsKs: KeyStore,
+  log: (s: string) => void,
+): Promise<boolean> {
+  if ((await db.stores.certificates.installedDocumentSigners()).length > 0) return false;
+  log("no Document Signer installed: running the demo ceremony (embedded default, not for production)");
+  const rootKs = await openRole("root", audit, "svc:demo");
+  try {
+    const creds = await demoOperators(db, policy, audit);
+    const room = async (hsm: KeyStore, step: string): Promise<Room> => ({
+      policy,
+      db,
+      hsm,
+      audit,
+      actors: await authorize(db, policy, step, creds),
+    });
+    let rootDer: Uint8Array;
+    try {
+      rootDer = new Uint8Array((await currentRoot(db)).row.der);
+    } catch {
+      const t0 = new Date(Date.now() - 3600_000);
+      rootDer = (await rootInit(await room(rootKs, "root.init"), { at: t0 })).cert.der;
+      log("demo ceremony: IACA root created");
+    }
+    const k = await dsKeygen(await room(dsKs, "ds.keygen"));
+    const signed = await rootSignCsr(await room(rootKs, "root.sign-csr"), k.csr, {
+      notBefore: new Date(Date.now() - 3600_000),
+    });
+    await dsInstall(await room(dsKs, "ds.install"), signed.cert.der, [rootDer], {
+      activatesAt: new Date(Date.now() - 3600_000),
+    });
+    await rootCrl(await room(rootKs, "root.crl"), "crl");
+    await rootCrl(await room(rootKs, "root.arl"), "arl");
+    log(`demo ceremony: DS ${signed.serial} installed, CRL and ARL issued`);
+    return true;
+  } finally {
+    rootKs.close();
+  }
+}

@@ -1,0 +1,290 @@
+// `iaca serve` wiring: the composition root of the online services. It opens the database, the
+// HSM and the TLS material, builds the issuer service, the rotation job, the DTS and the RA from
+// their packages and apps, and starts the roles asked for.
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { AuditLog, type Database, openDatabase, policyLoadEvent } from "@iaca/db";
+import { createDtsApp } from "@iaca/dts";
+import type { KeyStore } from "@iaca/hsm";
+import {
+  Gauge,
+  IssuanceMetrics,
+  type IssuerApi,
+  IssuerService,
+  type IssuerServiceOptions,
+  PkiDsSource,
+} from "@iaca/issuance";
+import { buildIssuerHttp, IssuerClient } from "@iaca/issuer";
+import { startRotationScheduler } from "@iaca/lifecycle";
+import { loadPolicy, type Policy } from "@iaca/policy";
+import {
+  addClient,
+  buildRa,
+  ClientRegistry,
+  clientCa,
+  clientsDir,
+  createLogger,
+  ensureCert,
+  type Pem,
+  proofWorkersFromEnv,
+  SCOPES,
+  serviceCa,
+  tlsDir,
+} from "@iaca/ra";
+import { currentTrustListSigner, DbSource, Publisher } from "@iaca/trust";
+import type { Logger } from "pino";
+import { ensureDemoPki } from "./demo-pki.ts";
+import { openDs } from "./hsm.ts";
+
+export interface ServeOptions {
+  role?: "all" | "ra" | "issuer";
+  host?: string;
+  /** RA port (default $IACA_RA_PORT or 8443; 0 = any). */
+  port?: number;
+  /** Issuer internal API port (role issuer; default $IACA_ISSUER_PORT or 8444). */
+  issuerPort?: number;
+  /** Role all: DTS port (default $IACA_DTS_PORT or 8080; 0 = any). */
+  dtsPort?: number;
+  /** Role ra: the issuer's internal API (default $IACA_ISSUER_URL or https://127.0.0.1:8444). */
+  issuerUrl?: string;
+  policyFile?: string;
+  /** Run the demo ceremony when no DS is installed (default: true for role all). */
+  demoPki?: boolean;
+  /** Create this client with every scope on first start (default "demo-wallet" for role all; false: none). */
+  demoClient?: string | false;
+  /** Extra DNS names / IPs for the server certificates (default $IACA_TLS_HOSTNAMES, comma-separated). */
+  hostnames?: string[];
+  logger?: Logger;
+  log?: (line: string) => void;
+  /** Test-only fault injection into the issuance pipeline (crash tests); the CLI never sets it. */
+  faults?: IssuerServiceOptions["faults"];
+}
+
+export interface Running {
+  raUrl?: string;
+  /** Role all: the DTS (plain HTTP; TLS comes from the reverse proxy or CDN in production). */
+  dtsUrl?: string;
+  issuerUrl?: string;
+  demoClient?: { id: string; dir: string; cert: string; key: string };
+  ca: string;
+  close(): Promise<void>;
+}
+
+/** What every part of one serving process shares. */
+interface Ctx {
+  o: ServeOptions;
+  role: "all" | "ra" | "issuer";
+  policy: Policy;
+  db: Database;
+  audit: AuditLog;
+  logger: Logger;
+  log: (s: string) => void;
+  dir: string;
+  svcCa: Pem;
+  hostnames: string[];
+  host: string;
+  metrics: IssuanceMetrics;
+  closers: (() => Promise<void> | void)[];
+  running: Running;
+}
+
+function sans(hostnames: string[]) {
+  const names = ["localhost", hostname(), ...hostnames];
+  return {
+    dns: [...new Set(names.filter((n) => !/^[\d.:]+$/.test(n)))],
+    ips: [...new Set(["127.0.0.1", ...names.filter((n) => /^[\d.:]+$/.test(n))])],
+  };
+}
+
+/** `iaca serve`: RA and issuer in one process (default) or one of them (docker-compose). */
+export async function serve(o: ServeOptions = {}): Promise<Running> {
+  const ctx = await open(o);
+  const { role, closers, db } = ctx;
+  try {
+    let issuer: IssuerApi;
+    if (role === "ra") issuer = await issuerClient(ctx);
+    else {
+      const { service, dsKs } = await startIssuer(ctx);
+      issuer = service;
+      if (role === "all") await startDts(ctx, dsKs);
+      if (role === "issuer") await startIssuerHttp(ctx, service);
+    }
+    if (role !== "issuer") await startRa(ctx, issuer);
+  } catch (e) {
+    for (const c of closers.reverse()) await c();
+    await db.close();
+    throw e;
+  }
+  ctx.running.close = async () => {
+    for (const c of closers.reverse()) await c();
+    await db.close();
+  };
+  return ctx.running;
+}
+
+/** Policy, database (migrated), the policy-load audit event (CP/CPS 5.4.1) and the service CA. */
+async function open(o: ServeOptions): Promise<Ctx> {
+  const role = o.role ?? "all";
+  const logger = o.logger ?? createLogger({ name: `iaca-${role}` });
+  const policy = loadPolicy(o.policyFile);
+  proofWorkersFromEnv(process.env); // a bad value stops the start before anything opens
+  const db = await openDatabase({ migrate: true, poolSize: Number(process.env.IACA_DB_POOL ?? 20) });
+  const audit = new AuditLog(db);
+  const loaded = policyLoadEvent(policy, `svc:${role}`, o.policyFile ?? process.env.IACA_POLICY ?? "built-in defaults");
+  await audit.append(loaded);
+  if (loaded.details?.seedLimitOverride)
+    logger.warn({ seedLimitOverride: loaded.details.seedLimitOverride }, "policy overrides the seed's limits");
+  const dir = tlsDir();
+  return {
+    o,
+    role,
+    policy,
+    db,
+    audit,
+    logger,
+    log: o.log ?? ((s: string) => process.stderr.write(`${s}\n`)),
+    dir,
+    svcCa: await serviceCa(dir),
+    hostnames: o.hostnames ?? (process.env.IACA_TLS_HOSTNAMES ?? "").split(",").filter(Boolean),
+    host: o.host ?? process.env.IACA_HOST ?? "127.0.0.1",
+    metrics: new IssuanceMetrics(),
+    closers: [],
+    running: { ca: join(dir, "service-ca.crt"), close: async () => undefined },
+  };
+}
+
+/** Role ra: the issuer is another process, reached over mutual TLS. */
+async function issuerClient(ctx: Ctx): Promise<IssuerApi> {
+  const cert = await ensureCert(ctx.dir, "ra-internal", ctx.svcCa, { commonName: "iaca-ra", usage: "client" });
+  const client = new IssuerClient({
+    url: ctx.o.issuerUrl ?? process.env.IACA_ISSUER_URL ?? "https://127.0.0.1:8444",
+    cert: cert.certPem,
+    key: cert.keyPem,
+    ca: ctx.svcCa.certPem,
+  });
+  ctx.closers.push(() => client.close());
+  return client;
+}
+
+/** The Document Signer service on the DS HSM, its gauges and the in-process rotation job. */
+async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: KeyStore }> {
+  const { db, policy, audit, metrics, closers, o } = ctx;
+  const ds = await openDs(audit);
+  closers.push(() => ds.close());
+  if (o.demoPki ?? ctx.role === "all") await ensureDemoPki(db, policy, audit, ds.admin, ctx.log);
+  await IssuerService.ensureSecretKeys(ds.admin, audit);
+  const source = new PkiDsSource(db.stores.certificates);
+  const service = new IssuerService({
+    db,
+    keyStore: ds.signing,
+    policy,
+    ds: source,
+    audit,
+    metrics,
+    ...(o.faults ? { faults: o.faults } : {}),
+  });
+  service.startSweeper();
+  closers.push(() => service.stop());
+  metrics.registry.register(
+    new Gauge("iaca_ds_usage_days_left", "days left in the usage period of each installed DS", () =>
+      service.usageDaysLeft(),
+    ),
+  );
+  metrics.registry.register(
+    new Gauge("iaca_crl_next_update_days", "days until the current DS CRL's nextUpdate", async () => {
+      const d = await service.crlDaysLeft();
+      return d === undefined ? [] : [{ value: d }];
+    }),
+  );
+  if (process.env.IACA_ROTATE_SCHEDULE !== "off") startRotation(ctx, ds.admin);
+  return { service, dsKs: ds.admin };
+}
+
+/** The rotation job in-process (croner; $IACA_ROTATE_SCHEDULE pattern, "off" to leave it to cron). */
+function startRotation(ctx: Ctx, dsKs: KeyStore): void {
+  const { logger } = ctx;
+  const rotation = startRotationScheduler({
+    db: ctx.db,
+    policy: ctx.policy,
+    audit: ctx.audit,
+    hsm: dsKs,
+    actor: "svc:rotate",
+    pattern: process.env.IACA_ROTATE_SCHEDULE || undefined,
+    onResult: (r) => {
+      if (r.actions.length || r.warnings.length)
+        logger.info({ actions: r.actions, warnings: r.warnings, exitCode: r.exitCode }, "rotation");
+    },
+    onError: (e) => logger.error({ err: (e as Error).message }, "rotation failed"),
+  });
+  ctx.closers.push(() => rotation.stop());
+  ctx.metrics.registry.register(
+    new Gauge("iaca_rotation_status", "last rotation run: 0 ok, 2 ceremony due soon, 3 late", () =>
+      rotation.last ? [{ value: rotation.last.exitCode }] : [],
+    ),
+  );
+}
+
+/** Role all: the embedded database serves one process, so the all-in-one also publishes (DTS). */
+async function startDts(ctx: Ctx, dsKs: KeyStore): Promise<void> {
+  const found = await currentTrustListSigner(ctx.db, dsKs);
+  const publisher = new Publisher({ source: new DbSource(ctx.db.stores), policy: ctx.policy, signer: found?.signer });
+  await publisher.refresh();
+  const dts = createDtsApp({ publisher, pollMs: 30_000 });
+  const addr = await dts.listen({ host: ctx.host, port: ctx.o.dtsPort ?? Number(process.env.IACA_DTS_PORT ?? 8080) });
+  ctx.closers.push(() => dts.close());
+  ctx.running.dtsUrl = addr.replace("0.0.0.0", "127.0.0.1");
+}
+
+/** Role issuer: the internal API (mutual TLS with the service CA) for RA processes. */
+async function startIssuerHttp(ctx: Ctx, service: IssuerService): Promise<void> {
+  const cert = await ensureCert(ctx.dir, "issuer", ctx.svcCa, {
+    commonName: "iaca-issuer",
+    usage: "server",
+    ...sans(["iaca-issuer", "issuer", ...ctx.hostnames]),
+  });
+  const http = await buildIssuerHttp({
+    api: service,
+    tls: { cert: cert.certPem, key: cert.keyPem, ca: ctx.svcCa.certPem },
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+  });
+  await http.listen({ host: ctx.host, port: ctx.o.issuerPort ?? Number(process.env.IACA_ISSUER_PORT ?? 8444) });
+  ctx.closers.push(() => http.close());
+  ctx.running.issuerUrl = `https://${ctx.host}:${(http.server.address() as { port: number }).port}`;
+}
+
+/** The RA for wallet backends, and the demo client on first start (role all, or when asked). */
+async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
+  const { db, dir, role, o } = ctx;
+  const cca = await clientCa(dir);
+  const cert = await ensureCert(dir, "ra", ctx.svcCa, {
+    commonName: "iaca-ra",
+    usage: "server",
+    ...sans(["iaca-ra", "ra", ...ctx.hostnames]),
+  });
+  const demo = o.demoClient ?? (role === "all" ? "demo-wallet" : false);
+  if (demo) {
+    const existing = await new ClientRegistry(db.stores.clients).get(demo);
+    const cdir = join(clientsDir(), demo);
+    if (!existing || !existsSync(join(cdir, "cert.pem"))) await addClient(db, demo, [...SCOPES], { dir: cdir });
+    ctx.running.demoClient = { id: demo, dir: cdir, cert: join(cdir, "cert.pem"), key: join(cdir, "key.pem") };
+  }
+  const proofWorkers = proofWorkersFromEnv(process.env);
+  const ra = await buildRa({
+    db,
+    issuer,
+    policy: ctx.policy,
+    tls: { cert: cert.certPem, key: cert.keyPem, clientCa: cca.certPem },
+    logger: ctx.logger,
+    metrics: ctx.metrics,
+    ...(process.env.IACA_RATE_LIMIT
+      ? { rateLimit: { max: Number(process.env.IACA_RATE_LIMIT), timeWindowMs: 60_000 } }
+      : {}),
+    ...(proofWorkers !== undefined ? { proofWorkers } : {}),
+  });
+  await ra.listen({ host: ctx.host, port: o.port ?? Number(process.env.IACA_RA_PORT ?? 8443) });
+  ctx.closers.push(() => ra.close());
+  const host = ctx.host === "0.0.0.0" ? "127.0.0.1" : ctx.host;
+  ctx.running.raUrl = `https://${host}:${(ra.server.address() as { port: number }).port}`;
+}
