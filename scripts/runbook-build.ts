@@ -3,7 +3,7 @@
 // every command against the CLI's own definitions, and every step the policy puts under dual
 // control must name two operators. Either failure stops the build.
 import { clause, type Policy } from "@iaca/policy";
-import { buildProgram } from "../apps/cli/src/main.ts";
+import { buildProgram } from "@iaca/cli/main";
 import {
   checkRunbookCommands,
   loadRunbook,

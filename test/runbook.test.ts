@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULT_POLICY } from "@iaca/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildProgram, main } from "../apps/cli/src/main.ts";
+import { buildProgram, main } from "@iaca/cli/main";
 import {
   checkArgs,
   checkRunbookCommands,

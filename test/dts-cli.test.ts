@@ -5,15 +5,15 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { main } from "@iaca/cli/main";
 import { AuditLog } from "@iaca/db";
+import { createDtsApp } from "@iaca/dts";
 import { parseCertificate, toPem } from "@iaca/pki";
 import { addDuration } from "@iaca/policy";
 import { DbSource, installCaCertificates, Publisher, verifyExport } from "@iaca/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
-import { main } from "../../cli/src/main.ts";
-import { createDtsApp } from "../src/index.ts";
-import { buildFixturePki, type FixturePki } from "./support/pki.ts";
+import { buildFixturePki, type FixturePki } from "../apps/dts/test/support/pki.ts";
+import { type FreshDatabase, freshDatabase } from "./support/db.ts";
 
 let pki: FixturePki;
 let fresh: FreshDatabase;
@@ -86,7 +86,7 @@ describe("iaca dts", () => {
 
   it("dts.crl.install-verified: install-crl, then export writes exactly what the server serves; status reports readiness", async () => {
     // the DS certificates and signer the operations room installed
-    const { insertCertificates } = await import("./support/seed-db.ts");
+    const { insertCertificates } = await import("../apps/dts/test/support/seed-db.ts");
     await insertCertificates(
       fresh.db.sql,
       pki.set.certificates.filter((c) => c.kind !== "iaca"),
