@@ -2,8 +2,9 @@
 // HTML, DOCX and PDF next to the CP/CPS. Before anything is written the procedures are checked:
 // every command against the CLI's own definitions, and every step the policy puts under dual
 // control must name two operators. Either failure stops the build.
-import { clause, type Policy } from "@iaca/policy";
+
 import { buildProgram } from "@iaca/cli/main";
+import { clause, type Policy } from "@iaca/policy";
 import {
   checkRunbookCommands,
   loadRunbook,

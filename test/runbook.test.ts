@@ -11,9 +11,9 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { buildProgram, main } from "@iaca/cli/main";
 import { DEFAULT_POLICY } from "@iaca/policy";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildProgram, main } from "@iaca/cli/main";
 import {
   checkArgs,
   checkRunbookCommands,
