@@ -91,6 +91,19 @@ describe("issuer.internal.mtls", () => {
     expect(e.code).toBe("NOT_FOUND");
   });
 
+  it("issuer.internal.schema: a malformed or over-complete body is refused before the service sees it", async () => {
+    const bad = [
+      { requestId: 5 },
+      { id: "00000000-0000-4000-8000-000000000000", reason: "other", actor: "t", extra: true },
+    ];
+    await expect(client.issue(bad[0] as never)).rejects.toMatchObject({ code: "INPUT_INVALID" });
+    await expect(client.revokeCredential(bad[1] as never)).rejects.toMatchObject({ code: "INPUT_INVALID" });
+    await expect(
+      client.seal({ plaintext: "x", aad: "" }),
+      "an empty associated-data string is not a request id",
+    ).rejects.toMatchObject({ code: "INPUT_INVALID" });
+  });
+
   it("the RA issues through the internal API exactly as in-process", async () => {
     const { app, remote } = await remoteRa();
     try {

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import type { IssuanceMetrics, IssuerApi } from "@iaca/issuance";
+import type { IssuanceMetrics, IssueRequest, IssuerApi } from "@iaca/issuance";
 import { IacaError } from "@iaca/policy";
+import type { Static, TSchema } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { INTERNAL_MTLS } from "./controls.ts";
+import { INTERNAL_MTLS, INTERNAL_SCHEMA } from "./controls.ts";
+import * as S from "./schemas.ts";
 
 export interface IssuerHttpOptions {
   api: IssuerApi;
@@ -47,6 +49,7 @@ export async function buildIssuerHttp(o: IssuerHttpOptions): Promise<FastifyInst
     },
     ...(o.logger ? { loggerInstance: o.logger } : { logger: false }),
     bodyLimit: o.bodyLimit ?? 2 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false, useDefaults: false } },
   }) as unknown as FastifyInstance;
   void INTERNAL_MTLS;
 
@@ -80,17 +83,18 @@ export async function buildIssuerHttp(o: IssuerHttpOptions): Promise<FastifyInst
   });
 
   const api = o.api;
-  const routes: Record<string, (body: never) => Promise<unknown>> = {
-    issue: (b) => api.issue(b),
-    "revoke-credential": (b) => api.revokeCredential(b),
-    "revoke-holder": (b) => api.revokeHolder(b),
-    credential: (b) => api.credential(b),
-    seal: (b) => api.seal(b),
-    unseal: (b) => api.unseal(b),
-    abandon: (b) => api.abandon(b),
-  };
-  for (const [name, fn] of Object.entries(routes))
-    app.post(`/internal/v1/${name}`, async (req) => fn(req.body as never));
+  // issuer.internal.schema: fastify validates the body against the schema before the handler runs
+  const post = <S extends TSchema>(name: string, body: S, fn: (b: Static<S>) => Promise<unknown>) =>
+    app.post(`/internal/v1/${name}`, { schema: { body }, config: { control: INTERNAL_SCHEMA.id } }, async (req) =>
+      fn(req.body as Static<S>),
+    );
+  post("issue", S.IssueBody, (b) => api.issue(b));
+  post("revoke-credential", S.RevokeCredentialBody, (b) => api.revokeCredential(b));
+  post("revoke-holder", S.RevokeHolderBody, (b) => api.revokeHolder(b));
+  post("credential", S.CredentialBody, (b) => api.credential(b));
+  post("seal", S.SealBody, (b) => api.seal(b));
+  post("unseal", S.UnsealBody, (b) => api.unseal(b));
+  post("abandon", S.AbandonBody, (b) => api.abandon(b));
   app.get("/internal/v1/readiness", async () => api.readiness());
   app.get("/healthz", async () => ({ status: "up" }));
   app.get("/readyz", async (_req, reply) => {
