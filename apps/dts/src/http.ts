@@ -237,7 +237,7 @@ export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
   return app;
 }
 
-export interface Readiness {
+export interface DtsReadiness {
   ready: boolean;
   warnings: string[];
   crl: { state: string; hoursLeft: number | null; nextUpdate: string | null };
@@ -250,7 +250,7 @@ export interface Readiness {
  * dts.crl.never-stale); within warnBefore of nextUpdate it stays ready but warns (control
  * dts.crl.warn-before-next-update: a root ceremony is needed to issue the next list).
  */
-export function readiness(tree: PublishedTree | undefined): Readiness {
+export function readiness(tree: PublishedTree | undefined): DtsReadiness {
   const show = (f: ListFreshness | undefined) => ({
     state: f?.state ?? "missing",
     hoursLeft: f?.hoursLeft === undefined ? null : Math.round(f.hoursLeft * 100) / 100,

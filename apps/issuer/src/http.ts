@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import type { IssuanceMetrics, IssueRequest, IssuerApi } from "@iaca/issuance";
+import type { IssuanceMetrics, IssuerApi } from "@iaca/issuance";
 import { IacaError } from "@iaca/policy";
 import type { Static, TSchema } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -88,7 +88,7 @@ export async function buildIssuerHttp(o: IssuerHttpOptions): Promise<FastifyInst
     app.post(`/internal/v1/${name}`, { schema: { body }, config: { control: INTERNAL_SCHEMA.id } }, async (req) =>
       fn(req.body as Static<S>),
     );
-  post("issue", S.IssueBody, (b) => api.issue(b));
+  post("issue", S.InternalIssueBody, (b) => api.issue(b));
   post("revoke-credential", S.RevokeCredentialBody, (b) => api.revokeCredential(b));
   post("revoke-holder", S.RevokeHolderBody, (b) => api.revokeHolder(b));
   post("credential", S.CredentialBody, (b) => api.credential(b));

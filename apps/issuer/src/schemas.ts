@@ -1,7 +1,7 @@
 // Request schemas of the issuer's internal API: the RA is trusted to authenticate wallet backends,
 // not to send well-formed requests, so every body is checked like a public one before the service
 // sees it. The shapes are those of IssuerApi (@iaca/issuance).
-import { type Static, Type as T } from "@sinclair/typebox";
+import { Type as T } from "@sinclair/typebox";
 
 const Id = T.String({ minLength: 1, maxLength: 128 });
 const Actor = T.String({ minLength: 1, maxLength: 200 });
@@ -24,7 +24,7 @@ const DeviceKey = T.Object(
   { additionalProperties: false },
 );
 
-export const IssueBody = T.Object(
+export const InternalIssueBody = T.Object(
   {
     requestId: Id,
     clientId: Id,
@@ -50,5 +50,3 @@ export const SealBody = T.Object(
 );
 export const UnsealBody = T.Object({ sealed: B64u, aad: Id }, { additionalProperties: false });
 export const AbandonBody = T.Object({ requestId: Id, actor: Actor }, { additionalProperties: false });
-
-export type IssueBody = Static<typeof IssueBody>;

@@ -141,5 +141,5 @@ function housekeeping(app: ReturnType<typeof server>, ra: RaContext, proofWorker
   });
 }
 
-export { statusOf } from "./routes/credentials.ts";
+export { credentialStatusOf } from "./routes/credentials.ts";
 export { IssuanceError };

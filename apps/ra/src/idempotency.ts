@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { IdempotencyBegin, IdempotencyStore } from "@iaca/db";
+import { canonicalJson, type IdempotencyBegin, type IdempotencyStore } from "@iaca/db";
 import { IDEMPOTENCY } from "./controls.ts";
 
 void IDEMPOTENCY; // the control this module enforces
@@ -7,17 +7,6 @@ void IDEMPOTENCY; // the control this module enforces
 /** SHA-256 over the route and the canonical JSON body: the request fingerprint. */
 export function requestHash(route: string, body: unknown): string {
   return createHash("sha256").update(route).update("\n").update(canonicalJson(body)).digest("hex");
-}
-
-export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-    .join(",")}}`;
 }
 
 export interface IdempotencyOptions {

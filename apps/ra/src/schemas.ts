@@ -94,7 +94,7 @@ export const IssueResponse = T.Object({
   refreshedFrom: T.Optional(T.String()),
 });
 
-export const REVOCATION_REASONS = [
+export const CREDENTIAL_REVOCATION_REASONS = [
   "holder-request",
   "device-lost",
   "key-compromise",
@@ -103,7 +103,7 @@ export const REVOCATION_REASONS = [
   "superseded",
   "other",
 ] as const;
-const Reason = T.String({ enum: [...REVOCATION_REASONS] });
+const Reason = T.String({ enum: [...CREDENTIAL_REVOCATION_REASONS] });
 
 export const RevokeBody = T.Object({ reason: Reason }, { additionalProperties: false });
 export type RevokeBody = Static<typeof RevokeBody>;

@@ -5,9 +5,9 @@ import { HsmError, type HsmErrorCode, toHsmError } from "./errors.ts";
 import {
   type AesGcmSealed,
   type EcdsaSignature,
+  type HsmPublicKey,
   KeyStore,
   type KeyStoreOptions,
-  type PublicKeyInfo,
 } from "./keystore.ts";
 import { type Signer, signerOver } from "./signer.ts";
 import { formatPkcs11Uri, type KeyRef, keyUri, type Pkcs11Uri, toUri } from "./uri.ts";
@@ -163,7 +163,7 @@ export class ClusterKeyStore {
   }
 
   /** Public key as held by one node (default: the node that would serve now). */
-  async getPublicKey(ref: KeyRef, node?: string): Promise<Served<PublicKeyInfo>> {
+  async getPublicKey(ref: KeyRef, node?: string): Promise<Served<HsmPublicKey>> {
     const u = nodeRef(ref);
     if (node !== undefined) {
       const ks = await this.node(node);

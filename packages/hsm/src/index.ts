@@ -22,13 +22,13 @@ export {
   type AesGcmSealed,
   defaultSignWorkers,
   type EcdsaSignature,
+  type HsmPublicKey,
   type KeyAttributes,
   type KeyInfo,
   type KeyKind,
   KeyStore,
   type KeyStoreOptions,
   type KeyStoreStats,
-  type PublicKeyInfo,
 } from "./keystore.ts";
 export { digest, type Signer, signerOver, softwareSigner } from "./signer.ts";
 export { createSoftHsmTokens, type TokenPins } from "./softhsm.ts";

@@ -75,7 +75,7 @@ export interface KeyAttributes {
   derive: boolean;
 }
 
-export interface PublicKeyInfo {
+export interface HsmPublicKey {
   curve: Curve;
   /** SubjectPublicKeyInfo DER. */
   spki: Buffer;
@@ -450,7 +450,7 @@ export class KeyStore {
   }
 
   /** Public key of an EC key pair: SPKI DER, node KeyObject and JWK. */
-  async getPublicKey(ref: KeyRef): Promise<PublicKeyInfo> {
+  async getPublicKey(ref: KeyRef): Promise<HsmPublicKey> {
     const uri = this.uri(ref);
     return this.run("read public key", { key: formatPkcs11Uri(uri) }, (s) => {
       const h = this.findOne(s, uri, CKO_PUBLIC_KEY);

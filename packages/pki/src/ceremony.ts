@@ -342,7 +342,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
 }
 
 /** RFC 5280 CRLReason names a revocation may give; certificateHold and removeFromCRL are absent (no suspension). */
-export const REVOCATION_REASONS = [
+export const CRL_REVOCATION_REASONS = [
   "unspecified",
   "keyCompromise",
   "cACompromise",
@@ -395,10 +395,10 @@ export async function rootDestroyKey(r: Room, serial: string): Promise<{ serial:
 }
 
 export async function rootRevoke(r: Room, serial: string, reason: string, opts: { at?: Date } = {}) {
-  if (!(REVOCATION_REASONS as readonly string[]).includes(reason))
+  if (!(CRL_REVOCATION_REASONS as readonly string[]).includes(reason))
     throw new CeremonyError(
       "REVOCATION_REASON_INVALID",
-      `reason must be one of ${REVOCATION_REASONS.join(", ")} (no suspension)`,
+      `reason must be one of ${CRL_REVOCATION_REASONS.join(", ")} (no suspension)`,
       { control: CONTROLS.compromiseListed.id },
     );
   const s = serial.toLowerCase().replace(/:/g, "");
@@ -634,14 +634,14 @@ export async function dsStop(
   return { serial: s, stoppedAt: at, signer };
 }
 
-export type DsState = "pending" | "active" | "retired" | "usage-over" | "expired" | "revoked";
+export type DsLifecycleState = "pending" | "active" | "retired" | "usage-over" | "expired" | "revoked";
 
 /** DS certificates of this room with state, usage period and days left of signing. */
 export async function dsList(db: Database, policy: Policy, at: Date = new Date()) {
   const rows = await db.stores.certificates.ofKinds(["ds"]);
   return rows.map((row) => {
     const u = usagePeriod(row, policy);
-    let state: DsState = "active";
+    let state: DsLifecycleState = "active";
     if (row.revokedAt && row.revokedAt <= at) state = "revoked";
     else if (row.notAfter <= at) state = "expired";
     else if (row.retiredAt && row.retiredAt <= at) state = "retired";

@@ -93,7 +93,7 @@ export function revocationListFor(set: PublishedSet, c: PublishedCertificate): C
   return c.kind === "iaca" || c.kind === "link" ? set.arl : set.crl;
 }
 
-export function statusOf(set: PublishedSet, c: PublishedCertificate, now: Date): CertStatus {
+export function certificateStatusOf(set: PublishedSet, c: PublishedCertificate, now: Date): CertStatus {
   const t = now.getTime();
   if ((c.revokedAt && c.revokedAt.getTime() <= t) || listedOn(revocationListFor(set, c), c.info)) return "revoked";
   if (t < c.info.notBefore.getTime() || (c.activeFrom && t < c.activeFrom.getTime())) return "scheduled";

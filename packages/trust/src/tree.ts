@@ -7,9 +7,9 @@ import { renderIndexHtml } from "./html.ts";
 import { certPath, certSkiPath, PATHS, revocationPaths } from "./paths.ts";
 import {
   type CertStatus,
+  certificateStatusOf,
   type PublishedCertificate,
   type PublishedSet,
-  statusOf,
   statusTransitions,
 } from "./published.ts";
 import { TRUST_SCHEMA } from "./trust-schema.ts";
@@ -134,7 +134,7 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
     add(entry(urls.pemBySki, pem, MEDIA.certPem, certDate(c), "immutable"));
     index.push({
       kind: c.kind,
-      status: statusOf(set, c, now),
+      status: certificateStatusOf(set, c, now),
       subject: i.subject,
       issuer: i.issuer,
       serialNumber: i.serial,
@@ -228,7 +228,9 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
 
   // The trust-list signer certificate comes from a root ceremony too: warn as early as for the lists.
   const signerWarnings: string[] = [];
-  const signers = set.certificates.filter((c) => c.kind === "trust-list-signer" && statusOf(set, c, now) === "active");
+  const signers = set.certificates.filter(
+    (c) => c.kind === "trust-list-signer" && certificateStatusOf(set, c, now) === "active",
+  );
   const latest = signers.sort((a, b) => b.info.notAfter.getTime() - a.info.notAfter.getTime())[0];
   if (!latest) signerWarnings.push("trust-list signer: no valid certificate installed");
   else {

@@ -13,7 +13,7 @@ import {
 import { type CertificateInfo, parseCertificate, verifySigned } from "@iaca/pki";
 import { IacaError } from "@iaca/policy";
 import { biguint, type CborValue, decodeCbor, encodeCbor, tdate } from "./cbor.ts";
-import { type PublishedCertificate, type PublishedSet, statusOf } from "./published.ts";
+import { certificateStatusOf, type PublishedCertificate, type PublishedSet } from "./published.ts";
 
 /** ISO/IEC 18013-5 extended key usage of a VICAL (trust list) signer certificate. */
 export const EKU_VICAL_SIGNER = "1.0.18013.5.1.8";
@@ -41,7 +41,7 @@ export interface VicalOptions {
 export function vicalCertificates(set: PublishedSet, now: Date): PublishedCertificate[] {
   return set.certificates.filter((c) => {
     if (c.kind !== "iaca") return false;
-    const s = statusOf(set, c, now);
+    const s = certificateStatusOf(set, c, now);
     return s !== "revoked" && now.getTime() <= c.info.notAfter.getTime();
   });
 }

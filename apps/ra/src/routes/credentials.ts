@@ -141,7 +141,7 @@ export const credentialRoutes: RaRoutes = async (app) => {
       const record = await credentialOrNone(issuer, req.params.id);
       if (!record || (record.clientId !== client.id && !client.scopes.includes("revoke")))
         throw new ProblemError("not-found", "no such credential");
-      return statusOf(record);
+      return credentialStatusOf(record);
     },
   );
   app.post(
@@ -169,7 +169,7 @@ function credentialOrNone(issuer: IssuerApi, id: string): Promise<CredentialReco
 }
 
 /** A credential's state as the RA reports it, derived from the issuer's record at `now`. */
-export function statusOf(record: CredentialRecord, now = new Date()) {
+export function credentialStatusOf(record: CredentialRecord, now = new Date()) {
   const validUntil = new Date(record.validUntil);
   const state =
     record.state !== "issued"
