@@ -109,11 +109,24 @@ export interface PlanOptions {
 function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal"> {
   void CONTROLS.validityPlan;
   const findings: Finding[] = [];
-  const events: PlanEvent[] = [];
-  const ev = (at: Date, kind: EventKind, room: PlanEvent["room"], text: string) =>
-    events.push({ at, kind, room, text });
+  const roots = plannedRoots(policy, from, until, findings);
+  const ds = plannedDs(policy, from, until);
+  const ceremonies = plannedCeremonies(policy, from, until, roots, ds);
+  dsFindings(policy, ds, findings);
+  return {
+    from,
+    until,
+    policy,
+    roots,
+    ds: ds.filter((d) => d.notBefore < until),
+    ceremonies,
+    events: planEvents(roots, ds, ceremonies, until),
+    findings,
+  };
+}
 
-  // Roots: initial ceremony, first re-key, then every rekeyInterval.
+/** Roots: initial ceremony, first re-key, then every rekeyInterval; each re-key checked against rekeyLead. */
+function plannedRoots(policy: Policy, from: Date, until: Date, findings: Finding[]): PlannedRoot[] {
   const roots: PlannedRoot[] = [{ gen: 1, notBefore: from, notAfter: addDuration(from, policy.iaca.validity) }];
   for (
     let r = addDuration(from, policy.iaca.firstRekeyAfter);
@@ -143,9 +156,11 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
         message: `Re-key #${k} on ${iso(cur.notBefore)} is only ${lead} days before root #${prev.gen} expires (${iso(prev.notAfter)}); the policy wants ${policy.iaca.rekeyLead} (iaca.rekeyLead) for the link certificates and the DS hand-over.`,
       });
   }
-  const rootAt = (t: Date) => [...roots].reverse().find((r) => r.notBefore <= t) ?? roots[0]!;
+  return roots;
+}
 
-  // DS activations.
+/** DS activations: the first at the start, then firstRotationAfter and every rotationInterval. */
+function plannedDs(policy: Policy, from: Date, until: Date): PlannedDs[] {
   const acts: Date[] = [from];
   for (
     let a = addDuration(from, policy.ds.firstRotationAfter);
@@ -155,7 +170,7 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
     acts.push(a);
     if (acts.length > 2000) break;
   }
-  const ds: PlannedDs[] = acts.map((a, i) => ({
+  return acts.map((a, i) => ({
     seq: i + 1,
     root: 0,
     notBefore: a,
@@ -166,8 +181,20 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
     deadline: a,
     capped: false,
   }));
+}
 
-  // Root ceremonies: init, then whenever a DS deadline, CRL freshness or a re-key requires one.
+/**
+ * Root ceremonies: init, then whenever a DS deadline, CRL freshness or a re-key requires one.
+ * Signs the DS certificates due at each (and fills in their root, signing date and usage end).
+ */
+function plannedCeremonies(
+  policy: Policy,
+  from: Date,
+  until: Date,
+  roots: PlannedRoot[],
+  ds: PlannedDs[],
+): PlannedCeremony[] {
+  const rootAt = (t: Date) => [...roots].reverse().find((r) => r.notBefore <= t) ?? roots[0]!;
   const ceremonies: PlannedCeremony[] = [];
   const rekeys = roots.slice(1).map((r) => r.notBefore);
   let next = 0;
@@ -221,6 +248,11 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
     kind = k;
     reason = why;
   }
+  return ceremonies;
+}
+
+/** DS signed late (renewal lead), cut by the root, with no usable period, or leaving a gap. */
+function dsFindings(policy: Policy, ds: PlannedDs[], findings: Finding[]): void {
   for (const d of ds)
     if (d.signedAt && d.signedAt.getTime() > d.deadline.getTime() + DAY)
       findings.push({
@@ -230,7 +262,6 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
         message: `DS #${d.seq} should be signed by ${iso(d.deadline)} (${policy.ds.renewalLead} ahead) but the root room signs it on ${iso(d.signedAt)}.`,
       });
 
-  // Invariants on the DS chain.
   for (const [i, d] of ds.entries()) {
     if (d.capped)
       findings.push({
@@ -255,8 +286,13 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
         message: `DS #${d.seq} may sign MSOs only until ${iso(d.usageEnd)} (notAfter ${iso(d.notAfter)} minus ${policy.mso.validity} MSO validity), but DS #${n.seq} activates on ${iso(n.notBefore)}: for ${days(d.usageEnd, n.notBefore).toFixed(0)} days no key can sign an MSO with its full validity.`,
       });
   }
+}
 
-  // Events.
+/** The timeline the plan implies, in time order, up to `until`. */
+function planEvents(roots: PlannedRoot[], ds: PlannedDs[], ceremonies: PlannedCeremony[], until: Date): PlanEvent[] {
+  const events: PlanEvent[] = [];
+  const ev = (at: Date, kind: EventKind, room: PlanEvent["room"], text: string) =>
+    events.push({ at, kind, room, text });
   for (const c of ceremonies) {
     const root = roots[c.root - 1]!;
     if (c.kind === "init")
@@ -284,18 +320,8 @@ function schedule(policy: Policy, from: Date, until: Date): Omit<Plan, "proposal
     ev(d.notAfter, "ds.expire", "-", `DS #${d.seq} certificate expires`);
   }
   for (const r of roots) ev(r.notAfter, "root.expire", "-", `root #${r.gen} expires`);
-  const inRange = events.filter((e) => e.at <= until).sort((a, b) => a.at.getTime() - b.at.getTime());
 
-  return {
-    from,
-    until,
-    policy,
-    roots,
-    ds: ds.filter((d) => d.notBefore < until),
-    ceremonies,
-    events: inRange,
-    findings,
-  };
+  return events.filter((e) => e.at <= until).sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 /** Whole days a calendar duration spans at its shortest over the horizon, from each date in `at`. */
@@ -335,16 +361,41 @@ export function plan(policy: Policy, from: Date, years: number, opts: PlanOption
 
   const changes: PolicyChange[] = [];
   const p = structuredClone(policy) as Policy;
-  const set = (path: string, to: string | number, why: string) => {
+  const set: SetPolicy = (path, to, why) => {
     const [sec, key] = path.split(".") as [keyof Policy, string];
     const obj = p[sec] as unknown as Record<string, string | number>;
     if (obj[key] === to) return;
     changes.push({ path, from: obj[key]!, to, why });
     obj[key] = to;
   };
-
-  // 1. DS cadence: the next DS must activate before the current one's usage period ends.
   const acts = Array.from({ length: years * 12 + 1 }, (_, i) => addDuration(from, `P${i}M`));
+  proposeDsCadence(p, set, acts);
+  proposeRekeyLead(p, set, base);
+  proposeCrlLifetime(p, set, acts, from, visitEvery);
+  const chosen = choosePresign(p, from, until, acts, visitEvery);
+  if (p.ds.presign !== policy.ds.presign)
+    changes.push({
+      path: "ds.presign",
+      from: policy.ds.presign,
+      to: p.ds.presign,
+      why: `each root ceremony pre-signs ${p.ds.presign} DS certificates with future notBefore dates, so the offline root is opened about every ${visitEvery} instead of at every DS rotation`,
+    });
+  return {
+    ...base,
+    proposal: {
+      changes,
+      policy: p,
+      findings: chosen.findings.filter((f) => f.severity !== "info"),
+      ceremonies: chosen.ceremonies.length,
+    },
+  };
+}
+
+/** Records one change of the proposed policy (path "section.key"), with the reason. */
+type SetPolicy = (path: string, to: string | number, why: string) => void;
+
+/** DS cadence: the next DS must activate before the current one's usage period ends. */
+function proposeDsCadence(p: Policy, set: SetPolicy, acts: Date[]): void {
   const window = Math.min(
     ...acts.map((a) => Math.floor(days(a, subtractDuration(addDuration(a, p.ds.validity), p.mso.validity)))),
   );
@@ -364,8 +415,10 @@ export function plan(policy: Policy, from: Date, years: number, opts: PlanOption
     if (longestDays(p.ds.firstRotationAfter, acts) > window)
       set("ds.firstRotationAfter", `P${window}D`, "the first DS must also hand over before its usage period ends");
   }
+}
 
-  // 2. Root re-key: lead long enough that the old key's DS certificates end inside the old root.
+/** Root re-key: lead long enough that the old key's DS certificates end inside the old root. */
+function proposeRekeyLead(p: Policy, set: SetPolicy, base: Omit<Plan, "proposal">): void {
   const lead = monthsOf(parseDuration(p.iaca.rekeyLead));
   const dsm = monthsOf(parseDuration(p.ds.validity));
   const rl = monthsOf(parseDuration(p.ds.renewalLead));
@@ -390,8 +443,10 @@ export function plan(policy: Policy, from: Date, years: number, opts: PlanOption
     if (fr === undefined || fr > val - newLead)
       set("iaca.firstRekeyAfter", interval, "the first re-key follows the same rule");
   }
+}
 
-  // 3. Root-room visits: CRL freshness and pre-signing decide how often the offline root is opened.
+/** CRL/ARL lifetime: nextUpdate must reach the next root-room visit plus the warning margin. */
+function proposeCrlLifetime(p: Policy, set: SetPolicy, acts: Date[], from: Date, visitEvery: string): void {
   const visitDays = longestDays(visitEvery, acts);
   const warn = longestDays(p.revocation.warnBefore, [from]);
   if (shortestDays(p.revocation.nextUpdate, [from]) < visitDays + warn)
@@ -400,6 +455,13 @@ export function plan(policy: Policy, from: Date, years: number, opts: PlanOption
       `P${visitDays + warn}D`,
       `CRL/ARL nextUpdate must cover the ${visitEvery} to the next root visit plus the ${p.revocation.warnBefore} margin`,
     );
+}
+
+/**
+ * Root-room visits: the smallest ds.presign (pre-signed DS certificates per ceremony) that opens
+ * the offline root no more often than visitEvery; sets it on `p` and returns that schedule.
+ */
+function choosePresign(p: Policy, from: Date, until: Date, acts: Date[], visitEvery: string): Omit<Plan, "proposal"> {
   const tooOften = (x: Omit<Plan, "proposal">) => visitGaps(x).some((g) => g < shortestDays(visitEvery, acts) - 1);
   const start = p.ds.presign;
   let chosen = schedule(validatePolicy(p), from, until);
@@ -413,22 +475,7 @@ export function plan(policy: Policy, from: Date, years: number, opts: PlanOption
       break;
     }
   }
-  if (p.ds.presign !== policy.ds.presign)
-    changes.push({
-      path: "ds.presign",
-      from: policy.ds.presign,
-      to: p.ds.presign,
-      why: `each root ceremony pre-signs ${p.ds.presign} DS certificates with future notBefore dates, so the offline root is opened about every ${visitEvery} instead of at every DS rotation`,
-    });
-  return {
-    ...base,
-    proposal: {
-      changes,
-      policy: p,
-      findings: chosen.findings.filter((f) => f.severity !== "info"),
-      ceremonies: chosen.ceremonies.length,
-    },
-  };
+  return chosen;
 }
 
 /** Days between consecutive routine root-room visits (gaps touching a re-key are left out: re-keys are fixed dates). */
