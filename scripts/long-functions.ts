@@ -57,7 +57,7 @@ if (import.meta.main) {
   const args = process.argv.slice(2);
   const maxAt = args.indexOf("--max");
   const max = maxAt >= 0 ? Number(args[maxAt + 1]) : undefined;
-  const n = Number(args.find((a, i) => /^\d+$/.test(a) && i !== maxAt + 1) ?? 10);
+  const n = Number(args.find((a, i) => /^\d+$/.test(a) && !(maxAt >= 0 && i === maxAt + 1)) ?? 10);
   const all = functionLengths();
   for (const f of all.slice(0, n)) process.stdout.write(`${String(f.lines).padStart(4)}  ${f.name}  ${f.where}\n`);
   if (max !== undefined) {

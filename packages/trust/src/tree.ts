@@ -113,7 +113,51 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
   ];
   const updated = new Date(Math.max(0, ...inputDates, ...past));
 
-  // Certificates: DER and PEM, by fingerprint and by SKI/serial (controls dts.publish.*).
+  const index = addCertificates(set, now, add);
+  // CRL and ARL at exactly the CRL distribution point paths (control dts.crl.served-at-cdp).
+  void DTS_CRL_AT_CDP;
+  if (set.crl) add(entry(paths.crl, Buffer.from(set.crl.der), MEDIA.crl, set.crl.thisUpdate, "crl"));
+  if (set.arl) add(entry(paths.arl, Buffer.from(set.arl.der), MEDIA.crl, set.arl.thisUpdate, "arl"));
+  if (set.trustList)
+    add(entry(PATHS.trustList, Buffer.from(set.trustList.cose), MEDIA.cose, set.trustList.date, "index"));
+  const trust = trustJson(set, policy, { index, updated, crl: crlF, arl: arlF, entries });
+  add(entry(PATHS.trustJson, Buffer.from(`${JSON.stringify(trust, null, 2)}\n`), MEDIA.json, updated, "index"));
+  add(
+    entry(
+      PATHS.trustSchema,
+      Buffer.from(`${JSON.stringify(TRUST_SCHEMA, null, 2)}\n`),
+      MEDIA.schema,
+      new Date("2026-01-01T00:00:00Z"),
+      "index",
+    ),
+  );
+  add(
+    entry(
+      PATHS.index,
+      Buffer.from(renderIndexHtml({ policy, trust: trust as never, crl: crlF, arl: arlF })),
+      MEDIA.html,
+      updated,
+      "index",
+    ),
+  );
+  add(manifestEntry(entries, updated));
+  const signerWarnings = trustListSignerWarnings(set, policy, now, transitions);
+  const futureAll = transitions.filter((t) => t > now.getTime());
+
+  return {
+    entries,
+    set,
+    at: now,
+    signerWarnings,
+    changesAt: futureAll.length ? new Date(Math.min(...futureAll)) : undefined,
+    paths,
+    crl: crlF,
+    arl: arlF,
+  };
+}
+
+/** Certificates: DER and PEM, by fingerprint and by SKI/serial (controls dts.publish.*); their trust.json entries. */
+function addCertificates(set: PublishedSet, now: Date, add: (e: TreeEntry) => void): TrustIndexCertificate[] {
   void DTS_PUBLISH_CA;
   void DTS_PUBLISH_DS_BEFORE_USE;
   const index: TrustIndexCertificate[] = [];
@@ -149,29 +193,42 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
     });
   }
 
-  // CRL and ARL at exactly the CRL distribution point paths (control dts.crl.served-at-cdp).
-  void DTS_CRL_AT_CDP;
-  if (set.crl) add(entry(paths.crl, Buffer.from(set.crl.der), MEDIA.crl, set.crl.thisUpdate, "crl"));
-  if (set.arl) add(entry(paths.arl, Buffer.from(set.arl.der), MEDIA.crl, set.arl.thisUpdate, "arl"));
+  return index;
+}
 
-  if (set.trustList)
-    add(entry(PATHS.trustList, Buffer.from(set.trustList.cose), MEDIA.cose, set.trustList.date, "index"));
+function listJson(l: CrlInfo | undefined, url: string, path: string, f: ListFreshness) {
+  return l
+    ? {
+        url,
+        path,
+        number: l.number === undefined ? null : l.number.toString(),
+        issuer: l.issuer,
+        thisUpdate: l.thisUpdate.toISOString(),
+        nextUpdate: l.nextUpdate ? l.nextUpdate.toISOString() : null,
+        sha256: l.sha256,
+        revoked: l.revokedSerials,
+        freshness: f.state,
+      }
+    : null;
+}
 
-  const listJson = (l: CrlInfo | undefined, url: string, path: string, f: ListFreshness) =>
-    l
-      ? {
-          url,
-          path,
-          number: l.number === undefined ? null : l.number.toString(),
-          issuer: l.issuer,
-          thisUpdate: l.thisUpdate.toISOString(),
-          nextUpdate: l.nextUpdate ? l.nextUpdate.toISOString() : null,
-          sha256: l.sha256,
-          revoked: l.revokedSerials,
-          freshness: f.state,
-        }
-      : null;
-  const trust = {
+/** trust.json: the certificates with their status, the lists and the signed trust list. */
+function trustJson(
+  set: PublishedSet,
+  policy: Policy,
+  t: {
+    index: TrustIndexCertificate[];
+    updated: Date;
+    crl: ListFreshness;
+    arl: ListFreshness;
+    entries: Map<string, TreeEntry>;
+  },
+) {
+  const paths = revocationPaths(policy);
+  const { index, updated, entries } = t;
+  const crlF = t.crl;
+  const arlF = t.arl;
+  return {
     $schema: PATHS.trustSchema,
     version: 1,
     provider: policy.iaca.name.O ?? policy.iaca.name.CN,
@@ -190,27 +247,10 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
         }
       : null,
   };
-  add(entry(PATHS.trustJson, Buffer.from(`${JSON.stringify(trust, null, 2)}\n`), MEDIA.json, updated, "index"));
-  add(
-    entry(
-      PATHS.trustSchema,
-      Buffer.from(`${JSON.stringify(TRUST_SCHEMA, null, 2)}\n`),
-      MEDIA.schema,
-      new Date("2026-01-01T00:00:00Z"),
-      "index",
-    ),
-  );
-  add(
-    entry(
-      PATHS.index,
-      Buffer.from(renderIndexHtml({ policy, trust: trust as never, crl: crlF, arl: arlF })),
-      MEDIA.html,
-      updated,
-      "index",
-    ),
-  );
+}
 
-  // The manifest lists every other file with its SHA-256 (the static export's integrity list).
+/** The manifest lists every other file with its SHA-256 (the static export's integrity list). */
+function manifestEntry(entries: Map<string, TreeEntry>, updated: Date): TreeEntry {
   const manifest = {
     version: 1,
     updated: updated.toISOString(),
@@ -224,9 +264,14 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
         lastModified: e.lastModified.toISOString(),
       })),
   };
-  add(entry(PATHS.manifest, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MEDIA.json, updated, "index"));
+  return entry(PATHS.manifest, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MEDIA.json, updated, "index");
+}
 
-  // The trust-list signer certificate comes from a root ceremony too: warn as early as for the lists.
+/**
+ * The trust-list signer certificate comes from a root ceremony too: warn as early as for the
+ * lists. Adds the warning instant to `transitions` while it lies ahead.
+ */
+function trustListSignerWarnings(set: PublishedSet, policy: Policy, now: Date, transitions: number[]): string[] {
   const signerWarnings: string[] = [];
   const signers = set.certificates.filter(
     (c) => c.kind === "trust-list-signer" && certificateStatusOf(set, c, now) === "active",
@@ -241,16 +286,5 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
       );
     else transitions.push(warnAt.getTime());
   }
-  const futureAll = transitions.filter((t) => t > now.getTime());
-
-  return {
-    entries,
-    set,
-    at: now,
-    signerWarnings,
-    changesAt: futureAll.length ? new Date(Math.min(...futureAll)) : undefined,
-    paths,
-    crl: crlF,
-    arl: arlF,
-  };
+  return signerWarnings;
 }
