@@ -48,7 +48,15 @@ export function registerDts(program: Command): void {
   const dts = program
     .command("dts")
     .description("trust publication service: serve or export certificates, CRL/ARL and the signed trust list");
+  registerDtsServe(dts);
+  registerDtsExport(dts);
+  registerDtsInstallCrl(dts);
+  registerDtsInstallCerts(dts);
+  registerDtsSigner(dts);
+  registerDtsStatus(dts);
+}
 
+function registerDtsServe(dts: Command): void {
   dts
     .command("serve")
     .description("run the public, read-only DTS (fastify) from the operations database")
@@ -75,7 +83,9 @@ export function registerDts(program: Command): void {
       process.stdout.write(`iaca dts: serving ${publisher.tree?.entries.size ?? 0} files at ${addr}\n`);
       await new Promise(() => undefined);
     });
+}
 
+function registerDtsExport(dts: Command): void {
   dts
     .command("export <dir>")
     .description("write the published tree as static files with manifest.json (the same bytes the server serves)")
@@ -96,7 +106,9 @@ export function registerDts(program: Command): void {
         }
       });
     });
+}
 
+function registerDtsInstallCrl(dts: Command): void {
   dts
     .command("install-crl <file>")
     .description("verify (signature, issuer, number increase, profile) and publish a CRL/ARL from a root ceremony")
@@ -122,7 +134,9 @@ export function registerDts(program: Command): void {
         });
       });
     });
+}
 
+function registerDtsInstallCerts(dts: Command): void {
   dts
     .command("install-certs <files...>")
     .description("publish IACA roots and link certificates carried from the root room")
@@ -142,7 +156,9 @@ export function registerDts(program: Command): void {
         );
       });
     });
+}
 
+function registerDtsSigner(dts: Command): void {
   const signer = dts
     .command("signer")
     .description("the trust-list signer (key in the online HSM, certificate from the IACA)");
@@ -180,7 +196,9 @@ export function registerDts(program: Command): void {
         }
       });
     });
+}
 
+function registerDtsStatus(dts: Command): void {
   dts
     .command("status")
     .description(

@@ -118,7 +118,15 @@ export async function withRoom(
 
 export function registerRoot(program: Command): void {
   const root = program.command("root").description("root room (Managed PKI Security Room): offline IACA ceremonies");
+  registerRootInit(root, program);
+  registerRootSignCsr(root, program);
+  registerRootRekey(root, program);
+  registerRootRevocationLists(root, program);
+  registerRootDestroyKey(root, program);
+  registerRootRevoke(root, program);
+}
 
+function registerRootInit(root: Command, program: Command): void {
   ceremonyOptions(
     root.command("init").description("generate the root key in the root HSM and self-sign the IACA certificate"),
   )
@@ -130,7 +138,9 @@ export function registerRoot(program: Command): void {
         process.stdout.write(`root ${r.serial}\nkey  ${r.keyUri}\ncert ${o.out} sha256 ${r.cert.sha256}\n`);
       });
     });
+}
 
+function registerRootSignCsr(root: Command, program: Command): void {
   ceremonyOptions(
     root
       .command("sign-csr")
@@ -163,7 +173,9 @@ export function registerRoot(program: Command): void {
         });
       },
     );
+}
 
+function registerRootRekey(root: Command, program: Command): void {
   ceremonyOptions(
     root.command("rekey").description("new root key and certificate (same name) plus both link certificates"),
   )
@@ -185,7 +197,9 @@ export function registerRoot(program: Command): void {
         process.stdout.write(`root generation ${r.gen}; wrote iaca.pem, iaca-old.pem and ${links} to ${o.outDir}\n`);
       });
     });
+}
 
+function registerRootRevocationLists(root: Command, program: Command): void {
   for (const kind of ["crl", "arl"] as const)
     ceremonyOptions(
       root
@@ -209,7 +223,9 @@ export function registerRoot(program: Command): void {
           if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
         });
       });
+}
 
+function registerRootDestroyKey(root: Command, program: Command): void {
   ceremonyOptions(
     root
       .command("destroy-key")
@@ -222,7 +238,9 @@ export function registerRoot(program: Command): void {
         process.stdout.write(`destroyed ${r.keyUri} (root ${r.serial})\n`);
       });
     });
+}
 
+function registerRootRevoke(root: Command, program: Command): void {
   ceremonyOptions(root.command("revoke").description("revoke a certificate (listed in the next CRL or ARL)"))
     .argument("<serial>", "serial number (hex)")
     .requiredOption(
