@@ -4,7 +4,6 @@
 // planned), the compromise drill (once), the rotation job, wallet traffic and the verifiers' checks.
 import { randomUUID } from "node:crypto";
 import { AuditLog, type Database } from "@iaca/db";
-import type { KeyStore } from "@iaca/hsm";
 import { IssuerService, PkiDsSource } from "@iaca/issuance";
 import { verifyMdoc } from "@iaca/mdoc";
 import {

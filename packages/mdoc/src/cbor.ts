@@ -518,105 +518,124 @@ function readItem(r: Reader, depth: number): CborValue {
       return neg >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(neg) : neg;
     }
     case 2:
-    case 3: {
-      const len = r.length(ai);
-      let bytes: Uint8Array;
-      if (len === undefined) {
-        const parts: Uint8Array[] = [];
-        for (;;) {
-          if (r.buf[r.pos] === 0xff) {
-            r.pos++;
-            break;
-          }
-          const chunkIb = r.byte();
-          if (chunkIb >> 5 !== major) r.fail("bad chunk in indefinite string");
-          const cl = r.length(chunkIb & 0x1f);
-          if (cl === undefined) r.fail("nested indefinite string");
-          parts.push(r.take(cl));
-        }
-        bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-        let o = 0;
-        for (const p of parts) {
-          bytes.set(p, o);
-          o += p.length;
-        }
-      } else bytes = r.take(len);
-      if (major === 2) return bytes;
-      try {
-        return utf8.decode(bytes);
-      } catch {
-        return r.fail("invalid UTF-8 in text string");
-      }
-    }
-    case 4: {
-      const len = r.length(ai);
-      const out: CborValue[] = [];
-      if (len === undefined) {
-        while (r.buf[r.pos] !== 0xff) out.push(readItem(r, depth + 1));
-        r.pos++;
-      } else {
-        if (len > r.buf.length - r.pos) r.fail("array longer than data");
-        for (let i = 0; i < len; i++) out.push(readItem(r, depth + 1));
-      }
-      return out;
-    }
-    case 5: {
-      const len = r.length(ai);
-      const out = new Map<CborValue, CborValue>();
-      const put = () => {
-        const k = readItem(r, depth + 1);
-        if (k !== null && typeof k === "object" && !(k instanceof Uint8Array)) r.fail("map key must be a scalar");
-        if (out.has(k)) r.fail("duplicate map key");
-        out.set(k, readItem(r, depth + 1));
-      };
-      if (len === undefined) {
-        while (r.buf[r.pos] !== 0xff) put();
-        r.pos++;
-      } else {
-        if (len > r.buf.length - r.pos) r.fail("map longer than data");
-        for (let i = 0; i < len; i++) put();
-      }
-      return out;
-    }
-    case 6: {
-      const tag = r.arg(ai);
-      if (tag === undefined || typeof tag === "bigint") return r.fail("bad tag");
-      const value = readItem(r, depth + 1);
-      if (tag === 24) {
-        if (!(value instanceof Uint8Array)) return r.fail("tag 24 must wrap a byte string");
-        return new EmbeddedCbor(value, r.buf.slice(start, r.pos));
-      }
-      if (tag === 0) {
-        if (typeof value !== "string") return r.fail("tag 0 must wrap a text string");
-        return new TDate(value);
-      }
-      if (tag === 1004) {
-        if (typeof value !== "string") return r.fail("tag 1004 must wrap a text string");
-        return new FullDate(value);
-      }
-      return new Tagged(tag, value);
-    }
-    default: {
-      if (ai === 20) return false;
-      if (ai === 21) return true;
-      if (ai === 22) return null;
-      if (ai === 23) return undefined;
-      if (ai === 24) return r.fail(`simple value ${r.byte()}`);
-      if (ai === 25) {
-        const b = r.take(2);
-        return halfToNumber(((b[0] as number) << 8) | (b[1] as number));
-      }
-      if (ai === 26) {
-        const b = r.take(4);
-        return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0);
-      }
-      if (ai === 27) {
-        const b = r.take(8);
-        return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
-      }
-      return r.fail(`unexpected simple/break 0x${ib.toString(16)}`);
-    }
+    case 3:
+      return readString(r, major, ai);
+    case 4:
+      return readArray(r, ai, depth);
+    case 5:
+      return readMap(r, ai, depth);
+    case 6:
+      return readTag(r, ai, depth, start);
+    default:
+      return readSimple(r, ib, ai);
   }
+}
+
+/** Byte string (major 2) or text string (major 3), definite or chunked. */
+function readString(r: Reader, major: number, ai: number): Uint8Array | string {
+  const len = r.length(ai);
+  let bytes: Uint8Array;
+  if (len === undefined) {
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      if (r.buf[r.pos] === 0xff) {
+        r.pos++;
+        break;
+      }
+      const chunkIb = r.byte();
+      if (chunkIb >> 5 !== major) r.fail("bad chunk in indefinite string");
+      const cl = r.length(chunkIb & 0x1f);
+      if (cl === undefined) r.fail("nested indefinite string");
+      parts.push(r.take(cl));
+    }
+    bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+  } else bytes = r.take(len);
+  if (major === 2) return bytes;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return r.fail("invalid UTF-8 in text string");
+  }
+}
+
+function readArray(r: Reader, ai: number, depth: number): CborValue[] {
+  const len = r.length(ai);
+  const out: CborValue[] = [];
+  if (len === undefined) {
+    while (r.buf[r.pos] !== 0xff) out.push(readItem(r, depth + 1));
+    r.pos++;
+  } else {
+    if (len > r.buf.length - r.pos) r.fail("array longer than data");
+    for (let i = 0; i < len; i++) out.push(readItem(r, depth + 1));
+  }
+  return out;
+}
+
+/** A map with scalar, unique keys (deterministic encoding forbids the rest). */
+function readMap(r: Reader, ai: number, depth: number): Map<CborValue, CborValue> {
+  const len = r.length(ai);
+  const out = new Map<CborValue, CborValue>();
+  const put = () => {
+    const k = readItem(r, depth + 1);
+    if (k !== null && typeof k === "object" && !(k instanceof Uint8Array)) r.fail("map key must be a scalar");
+    if (out.has(k)) r.fail("duplicate map key");
+    out.set(k, readItem(r, depth + 1));
+  };
+  if (len === undefined) {
+    while (r.buf[r.pos] !== 0xff) put();
+    r.pos++;
+  } else {
+    if (len > r.buf.length - r.pos) r.fail("map longer than data");
+    for (let i = 0; i < len; i++) put();
+  }
+  return out;
+}
+
+/** Tags 24 (embedded CBOR, keeping its bytes), 0 and 1004 (dates); others as Tagged. */
+function readTag(r: Reader, ai: number, depth: number, start: number): CborValue {
+  const tag = r.arg(ai);
+  if (tag === undefined || typeof tag === "bigint") return r.fail("bad tag");
+  const value = readItem(r, depth + 1);
+  if (tag === 24) {
+    if (!(value instanceof Uint8Array)) return r.fail("tag 24 must wrap a byte string");
+    return new EmbeddedCbor(value, r.buf.slice(start, r.pos));
+  }
+  if (tag === 0) {
+    if (typeof value !== "string") return r.fail("tag 0 must wrap a text string");
+    return new TDate(value);
+  }
+  if (tag === 1004) {
+    if (typeof value !== "string") return r.fail("tag 1004 must wrap a text string");
+    return new FullDate(value);
+  }
+  return new Tagged(tag, value);
+}
+
+/** Major 7: false, true, null, undefined and floats; other simple values and a stray break fail. */
+function readSimple(r: Reader, ib: number, ai: number): CborValue {
+  if (ai === 20) return false;
+  if (ai === 21) return true;
+  if (ai === 22) return null;
+  if (ai === 23) return undefined;
+  if (ai === 24) return r.fail(`simple value ${r.byte()}`);
+  if (ai === 25) {
+    const b = r.take(2);
+    return halfToNumber(((b[0] as number) << 8) | (b[1] as number));
+  }
+  if (ai === 26) {
+    const b = r.take(4);
+    return new DataView(b.buffer, b.byteOffset, 4).getFloat32(0);
+  }
+  if (ai === 27) {
+    const b = r.take(8);
+    return new DataView(b.buffer, b.byteOffset, 8).getFloat64(0);
+  }
+  return r.fail(`unexpected simple/break 0x${ib.toString(16)}`);
 }
 
 function halfToNumber(h: number): number {
