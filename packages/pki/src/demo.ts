@@ -42,12 +42,9 @@ export interface DemoResult {
   close(): Promise<void>;
 }
 
-export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
-  const log = opts.log ?? (() => undefined);
-  const policy = opts.policy ?? DEFAULT_POLICY;
-  const out = opts.out;
-  mkdirSync(out, { recursive: true });
-  const state = opts.keepState ? join(out, ".demo-state") : mkdtempSync(join(tmpdir(), "iaca-demo-"));
+/** The throwaway rooms: SoftHSM tokens, one embedded database, two enrolled operators. */
+async function openDemoRooms(opts: DemoOptions, policy: Policy) {
+  const state = opts.keepState ? join(opts.out, ".demo-state") : mkdtempSync(join(tmpdir(), "iaca-demo-"));
   mkdirSync(state, { recursive: true });
   const pins = createSoftHsmTokens(state, ["demo-root", "demo-ds"]);
   const module = process.env.IACA_PKCS11_MODULE || DEFAULT_MODULE;
@@ -72,13 +69,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     return h.room;
   };
 
-  const files: Record<string, string> = {};
-  const put = (name: string, data: string | Uint8Array) => {
-    const p = join(out, name);
-    writeFileSync(p, data);
-    files[name] = p;
-  };
+  return { state, db, root, ops, operators, as };
+}
 
+type DemoRooms = Awaited<ReturnType<typeof openDemoRooms>>;
+
+/** The ceremonies of the demo, in order; every artifact goes through `put`. */
+async function demoCeremonies(
+  r: DemoRooms,
+  policy: Policy,
+  put: (name: string, data: string | Uint8Array) => void,
+  log: (line: string) => void,
+) {
+  const { root, ops, as } = r;
   // Dates: the old root is created a little in the past so every artifact is valid now.
   const t0 = new Date(Date.now() - 3_600_000);
   log("root room: root init (key ceremony)");
@@ -119,6 +122,24 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   put("plan.svg", planSvg(p));
   put("plan.txt", formatPlan(p));
   put("chain-pem-bundle.pem", [rk.root.pem, toPem(init.cert.der, "CERTIFICATE")].join(""));
+
+  return { k1, s1, k2, s2 };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const log = opts.log ?? (() => undefined);
+  const policy = opts.policy ?? DEFAULT_POLICY;
+  const out = opts.out;
+  mkdirSync(out, { recursive: true });
+  const rooms = await openDemoRooms(opts, policy);
+  const { state, db, root, ops, operators } = rooms;
+  const files: Record<string, string> = {};
+  const put = (name: string, data: string | Uint8Array) => {
+    const p = join(out, name);
+    writeFileSync(p, data);
+    files[name] = p;
+  };
+  const { k1, s1, k2, s2 } = await demoCeremonies(rooms, policy, put, log);
 
   let closed = false;
   return {
