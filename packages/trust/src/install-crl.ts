@@ -2,7 +2,7 @@ import { type CrlInfo, failures, fromPemOrDer, type LintResult, lintArtifact, pa
 import { type AuditSink, clause, type Policy } from "@iaca/policy";
 import { DTS_CRL_INSTALL_VERIFIED } from "./controls.ts";
 import { DtsError } from "./paths.ts";
-import { parsePublishedSet } from "./published.ts";
+import { type PublishedCertificate, type PublishedSet, parsePublishedSet } from "./published.ts";
 import type { DbSource } from "./store.ts";
 
 export interface InstallCrlOptions {
@@ -51,7 +51,48 @@ export function kindFromFileName(name: string): "crl" | "arl" | undefined {
 export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult> {
   void DTS_CRL_INSTALL_VERIFIED;
   const now = o.now ?? new Date();
-  const refuse = async (code: string, message: string, details?: Record<string, unknown>) => {
+  const refuse = refuser(o);
+  const { der, crl } = await readCrl(o.data, refuse);
+  const issuer = await crlIssuer(parsePublishedSet(await o.source.load()), crl, refuse);
+  const previous = await o.source.latestCrlNumber(o.kind);
+  const results = await checkCrl(o, { der, crl, issuer, previous, now }, refuse);
+  const number = crl.number!;
+  const nextUpdate = crl.nextUpdate!;
+  const newlyRevoked = await o.source.insertCrl(
+    { kind: o.kind, number, thisUpdate: crl.thisUpdate, nextUpdate, der },
+    crl.revoked,
+  );
+  await o.audit?.append({
+    actor: o.actor ?? "svc:dts",
+    action: "dts.crl.install",
+    targets: [`${o.kind}:${number}`, ...newlyRevoked],
+    outcome: "success",
+    clause: clause("4.9.7"),
+    details: {
+      sha256: crl.sha256,
+      nextUpdate: nextUpdate.toISOString(),
+      revoked: crl.revokedSerials.length,
+      newlyRevoked,
+    },
+  });
+  return {
+    kind: o.kind,
+    number,
+    previous,
+    thisUpdate: crl.thisUpdate,
+    nextUpdate,
+    sha256: crl.sha256,
+    revoked: crl.revokedSerials.length,
+    newlyRevoked,
+    lint: results,
+  };
+}
+
+type Refuse = (code: string, message: string, details?: Record<string, unknown>) => Promise<DtsError>;
+
+/** A refusal: audited as denied, returned as the error to throw. */
+function refuser(o: InstallCrlOptions): Refuse {
+  return async (code, message, details) => {
     await o.audit?.append({
       actor: o.actor ?? "svc:dts",
       action: "dts.crl.install",
@@ -62,15 +103,20 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     });
     return new DtsError(code, message, details);
   };
-  const der = fromPemOrDer(o.data)[0];
-  let crl: CrlInfo;
+}
+
+async function readCrl(data: Uint8Array, refuse: Refuse): Promise<{ der: Uint8Array; crl: CrlInfo }> {
+  const der = fromPemOrDer(data)[0];
   try {
     if (!der) throw new Error("empty");
-    crl = parseCrl(der);
+    return { der, crl: parseCrl(der) };
   } catch {
     throw await refuse("DTS_CRL_UNREADABLE", "not a DER or PEM X.509 CRL");
   }
-  const set = parsePublishedSet(await o.source.load());
+}
+
+/** The published IACA (or link) certificate whose name, key id and key match the list's signature. */
+async function crlIssuer(set: PublishedSet, crl: CrlInfo, refuse: Refuse) {
   const candidates = set.certificates.filter(
     (c) =>
       (c.kind === "iaca" || c.kind === "link") && c.info.subject === crl.issuer && (!crl.aki || c.info.ski === crl.aki),
@@ -80,15 +126,17 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
       "DTS_CRL_ISSUER_UNKNOWN",
       `no published IACA certificate matches issuer "${crl.issuer}" with key id ${crl.aki || "(none)"}`,
     );
-  let issuer: (typeof candidates)[number] | undefined;
-  for (const c of candidates) {
-    if (await crl.x509.verify({ publicKey: c.info.x509 }).catch(() => false)) {
-      issuer = c;
-      break;
-    }
-  }
-  if (!issuer) throw await refuse("DTS_CRL_SIGNATURE", "the CRL signature does not verify under the IACA key it names");
-  const previous = await o.source.latestCrlNumber(o.kind);
+  for (const c of candidates) if (await crl.x509.verify({ publicKey: c.info.x509 }).catch(() => false)) return c;
+  throw await refuse("DTS_CRL_SIGNATURE", "the CRL signature does not verify under the IACA key it names");
+}
+
+/** CRL number increase, the Annex B profile (linter) and the list's dates. */
+async function checkCrl(
+  o: InstallCrlOptions,
+  c: { der: Uint8Array; crl: CrlInfo; issuer: PublishedCertificate; previous: bigint | undefined; now: Date },
+  refuse: Refuse,
+): Promise<LintResult[]> {
+  const { crl, previous, now } = c;
   if (crl.number === undefined) throw await refuse("DTS_CRL_PROFILE", "CRL number missing");
   if (previous !== undefined && crl.number <= previous)
     throw await refuse(
@@ -96,9 +144,9 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
       `${o.kind.toUpperCase()} number ${crl.number} is not greater than the installed ${previous}`,
       { number: crl.number.toString(), previous: previous.toString() },
     );
-  const { results } = lintArtifact(der!, {
+  const { results } = lintArtifact(c.der, {
     policy: o.policy,
-    issuer: issuer.info.asn1,
+    issuer: c.issuer.info.asn1,
     profile: o.kind,
     ...(previous !== undefined ? { previousCrlNumber: previous } : {}),
   });
@@ -107,40 +155,11 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     throw await refuse(
       "DTS_CRL_PROFILE",
       `profile check failed: ${bad.map((r) => `${r.rule} (${r.detail})`).join("; ")}`,
-      {
-        rules: bad.map((r) => r.rule),
-      },
+      { rules: bad.map((r) => r.rule) },
     );
   if (!crl.nextUpdate || crl.nextUpdate.getTime() <= now.getTime())
     throw await refuse("DTS_CRL_EXPIRED", "the list's nextUpdate has already passed; sign a new one");
   if (crl.thisUpdate.getTime() > now.getTime() + 5 * 60_000)
     throw await refuse("DTS_CRL_NOT_YET_VALID", "thisUpdate is in the future (check the root room clock)");
-  const newlyRevoked = await o.source.insertCrl(
-    { kind: o.kind, number: crl.number, thisUpdate: crl.thisUpdate, nextUpdate: crl.nextUpdate, der: der! },
-    crl.revoked,
-  );
-  await o.audit?.append({
-    actor: o.actor ?? "svc:dts",
-    action: "dts.crl.install",
-    targets: [`${o.kind}:${crl.number}`, ...newlyRevoked],
-    outcome: "success",
-    clause: clause("4.9.7"),
-    details: {
-      sha256: crl.sha256,
-      nextUpdate: crl.nextUpdate.toISOString(),
-      revoked: crl.revokedSerials.length,
-      newlyRevoked,
-    },
-  });
-  return {
-    kind: o.kind,
-    number: crl.number,
-    previous,
-    thisUpdate: crl.thisUpdate,
-    nextUpdate: crl.nextUpdate,
-    sha256: crl.sha256,
-    revoked: crl.revokedSerials.length,
-    newlyRevoked,
-    lint: results,
-  };
+  return results;
 }
