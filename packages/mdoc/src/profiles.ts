@@ -229,6 +229,71 @@ function addIssue(issues: InputIssue[], element: string, rule: string): void {
   issues.push({ element, rule });
 }
 
+/** One field's verdict: the value to keep (normalised), or the rule it breaks. */
+type Checked = { value: string | Uint8Array } | { rule: string };
+
+function checkText(spec: InputFieldSpec, v: unknown): Checked {
+  if (typeof v !== "string") return { rule: "must be a string" };
+  const t = v.normalize("NFC").trim();
+  if (!t) return { rule: "must not be blank" };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(t)) return { rule: "must not contain control characters" };
+  if (spec.maxLength && [...t].length > spec.maxLength) return { rule: `longer than ${spec.maxLength} characters` };
+  return { value: t };
+}
+
+function checkDate(v: unknown, now: Date): Checked {
+  const d = typeof v === "string" ? parseCivilDate(v) : undefined;
+  if (!d) return { rule: "must be a real date YYYY-MM-DD" };
+  if (d.year < 1850) return { rule: "date too early" };
+  if (`${v}` > new Date(now.getTime() + 9 * 3600_000).toISOString().slice(0, 10))
+    return { rule: "must not be in the future" };
+  return { value: v as string };
+}
+
+function checkDigits(spec: InputFieldSpec, v: unknown): Checked {
+  if (typeof v !== "string" || !/^\d+$/.test(v)) return { rule: "must be a string of ASCII digits" };
+  if (spec.lengths && !spec.lengths.includes(v.length))
+    return { rule: `must have ${spec.lengths.join(" or ")} digits` };
+  if (spec.check === "my-number" && !isValidMyNumber(v)) return { rule: "check digit mismatch (施行令第八条)" };
+  if (spec.check === "jis-x0402") {
+    if (v.length === 5) return { value: v + jisX0402CheckDigit(v) };
+    if (!isValidJisX0402(v)) return { rule: "check digit mismatch (JIS X 0402)" };
+  }
+  return { value: v };
+}
+
+function checkBytes(spec: InputFieldSpec, v: unknown): Checked {
+  let b: Uint8Array | undefined;
+  if (v instanceof Uint8Array) b = v;
+  else if (typeof v === "string" && /^[A-Za-z0-9+/_-]+=*$/.test(v.replace(/\s/g, "")))
+    b = new Uint8Array(Buffer.from(v.replace(/\s/g, ""), v.includes("-") || v.includes("_") ? "base64url" : "base64"));
+  if (!b || b.length === 0) return { rule: "must be non-empty bytes (base64)" };
+  if (!spec.image) return { value: b };
+  const f = imageFormat(b);
+  if (!f || !spec.image.formats.includes(f))
+    return { rule: `must be an image of format ${spec.image.formats.join("/")}` };
+  if (b.length > spec.image.maxBytes) return { rule: `larger than ${spec.image.maxBytes} bytes` };
+  return { value: b };
+}
+
+function checkField(spec: InputFieldSpec, v: unknown, now: Date): Checked {
+  switch (spec.type) {
+    case "text":
+      return checkText(spec, v);
+    case "date":
+      return checkDate(v, now);
+    case "digits":
+      return checkDigits(spec, v);
+    case "enum":
+      return typeof v === "string" && spec.values?.includes(v)
+        ? { value: v }
+        : { rule: `must be one of ${spec.values?.join(", ")}` };
+    case "bytes":
+      return checkBytes(spec, v);
+  }
+}
+
 /**
  * Validates structured input against a profile. Unknown and missing fields are named; values
  * never appear in the error (controls mdoc.input.validated, mdoc.no-pii-in-errors).
@@ -247,74 +312,9 @@ export function validateInput(profile: DoctypeProfile, input: unknown, now: Date
       if (!spec.optional) issues.push({ element: name, rule: "missing" });
       continue;
     }
-    switch (spec.type) {
-      case "text": {
-        if (typeof v !== "string") {
-          addIssue(issues, name, "must be a string");
-          break;
-        }
-        const t = v.normalize("NFC").trim();
-        if (!t) addIssue(issues, name, "must not be blank");
-        // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-        else if (/[\u0000-\u001f\u007f]/.test(t)) addIssue(issues, name, "must not contain control characters");
-        else if (spec.maxLength && [...t].length > spec.maxLength)
-          addIssue(issues, name, `longer than ${spec.maxLength} characters`);
-        else out[name] = t;
-        break;
-      }
-      case "date": {
-        const d = typeof v === "string" ? parseCivilDate(v) : undefined;
-        if (!d) addIssue(issues, name, "must be a real date YYYY-MM-DD");
-        else if (d.year < 1850) addIssue(issues, name, "date too early");
-        else if (`${v}` > new Date(now.getTime() + 9 * 3600_000).toISOString().slice(0, 10))
-          addIssue(issues, name, "must not be in the future");
-        else out[name] = v as string;
-        break;
-      }
-      case "digits": {
-        if (typeof v !== "string" || !/^\d+$/.test(v)) {
-          addIssue(issues, name, "must be a string of ASCII digits");
-          break;
-        }
-        if (spec.lengths && !spec.lengths.includes(v.length)) {
-          addIssue(issues, name, `must have ${spec.lengths.join(" or ")} digits`);
-          break;
-        }
-        if (spec.check === "my-number" && !isValidMyNumber(v))
-          addIssue(issues, name, "check digit mismatch (施行令第八条)");
-        else if (spec.check === "jis-x0402") {
-          if (v.length === 5) out[name] = v + jisX0402CheckDigit(v);
-          else if (!isValidJisX0402(v)) addIssue(issues, name, "check digit mismatch (JIS X 0402)");
-          else out[name] = v;
-        } else out[name] = v;
-        break;
-      }
-      case "enum":
-        if (typeof v !== "string" || !spec.values?.includes(v))
-          addIssue(issues, name, `must be one of ${spec.values?.join(", ")}`);
-        else out[name] = v;
-        break;
-      case "bytes": {
-        let b: Uint8Array | undefined;
-        if (v instanceof Uint8Array) b = v;
-        else if (typeof v === "string" && /^[A-Za-z0-9+/_-]+=*$/.test(v.replace(/\s/g, "")))
-          b = new Uint8Array(
-            Buffer.from(v.replace(/\s/g, ""), v.includes("-") || v.includes("_") ? "base64url" : "base64"),
-          );
-        if (!b || b.length === 0) {
-          addIssue(issues, name, "must be non-empty bytes (base64)");
-          break;
-        }
-        if (spec.image) {
-          const f = imageFormat(b);
-          if (!f || !spec.image.formats.includes(f))
-            addIssue(issues, name, `must be an image of format ${spec.image.formats.join("/")}`);
-          else if (b.length > spec.image.maxBytes) addIssue(issues, name, `larger than ${spec.image.maxBytes} bytes`);
-          else out[name] = b;
-        } else out[name] = b;
-        break;
-      }
-    }
+    const c = checkField(spec, v, now);
+    if ("rule" in c) addIssue(issues, name, c.rule);
+    else out[name] = c.value;
   }
   if (issues.length)
     throw new MdocError(
