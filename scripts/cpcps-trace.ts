@@ -11,10 +11,17 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { allClauses, allControls, type Clause, type Control } from "@iaca/policy";
+import ts from "typescript";
 
 export interface Location {
   file: string;
   line: number;
+}
+
+/** A reference inside the function that enforces the control (not a top-level marker or a list entry). */
+export interface Enforcement extends Location {
+  /** The enclosing function or method, e.g. `IssuerService.issue` or `buildTree`. */
+  function: string;
 }
 
 export interface TestRef extends Location {
@@ -29,8 +36,13 @@ export interface ControlTrace {
   definedAt: Location | undefined;
   /** Exported constant name (`export const NAME = defineControl(`), when there is one. */
   constant: string | undefined;
-  /** Non-test source lines that reference the constant or the id (the enforcing code). */
+  /** Non-test source lines that reference the constant or the id. */
   references: Location[];
+  /**
+   * The references that sit inside a function (the enforcing code). A reference at module level
+   * (a `void X;` marker, a list of controls) is a label, not evidence, and does not count.
+   */
+  enforcedBy: Enforcement[];
   tests: TestRef[];
 }
 
@@ -47,6 +59,8 @@ export interface TraceResult {
   /** Controls whose clause is missing or not in the RFC 3647 registry. */
   withoutClause: ControlTrace[];
   withoutTest: ControlTrace[];
+  /** Controls no function references: nothing in the code can be shown to enforce them. */
+  withoutEnforcement: ControlTrace[];
   /** Controls on clauses flagged procedural (allowed; the flag may deserve a second look). */
   onProcedural: ControlTrace[];
   /** defineControl ids found in source but not loaded by any import. */
@@ -204,6 +218,10 @@ export async function collectTrace(root = process.cwd()): Promise<TraceResult> {
         definedAt: decl?.loc,
         constant,
         references,
+        enforcedBy: [
+          ...references.flatMap((r) => enforcingFunction(join(root, r.file), r)),
+          ...sqlEnforcement(root, c.id),
+        ],
         tests,
       };
     })
@@ -221,11 +239,87 @@ export async function collectTrace(root = process.cwd()): Promise<TraceResult> {
     uncovered: clauses.filter((c) => c.clause.kind === "technical" && c.controls.length === 0).map((c) => c.clause),
     withoutClause: controls.filter((c) => !c.clauseId),
     withoutTest: controls.filter((c) => c.tests.length === 0),
+    withoutEnforcement: controls.filter((c) => c.enforcedBy.length === 0),
     onProcedural: controls.filter((c) => c.clauseId && kindOf.get(c.clauseId) === "procedural"),
     notLoaded: [...declared.entries()].filter(([id]) => !loadedIds.has(id)).map(([id, d]) => ({ id, ...d.loc })),
     importErrors,
     modules: modules.map((m) => relative(root, m)),
   };
+}
+
+const sourceFiles = new Map<string, ts.SourceFile>();
+
+/** The name of the function-like node around `loc`, qualified by its class; [] at module level. */
+function enforcingFunction(path: string, l: Location): Enforcement[] {
+  let sf = sourceFiles.get(path);
+  if (!sf) {
+    sf = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.Latest, true);
+    sourceFiles.set(path, sf);
+  }
+  const pos = sf.getPositionOfLineAndCharacter(l.line - 1, 0);
+  const end = sf.getLineEndOfPosition(pos);
+  let best: ts.Node | undefined;
+  const visit = (node: ts.Node) => {
+    if (node.getStart(sf) > end || node.getEnd() < pos) return;
+    if (ts.isFunctionLike(node) && (node as { body?: ts.Node }).body && node.getStart(sf) <= pos) best = node;
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  if (best) return [{ ...l, function: functionName(best) }];
+  const rule = ruleAt(sf, pos, end);
+  return rule ? [{ ...l, function: rule }] : [];
+}
+
+/**
+ * A rule table entry at module level: a call such as `certRule("id", "text", (t) => check, { control })`
+ * whose arguments include the checking function. The entry is named by its first string argument.
+ */
+function ruleAt(sf: ts.SourceFile, pos: number, end: number): string | undefined {
+  let found: string | undefined;
+  const visit = (node: ts.Node) => {
+    if (node.getStart(sf) > end || node.getEnd() < pos) return;
+    if (ts.isCallExpression(node) && node.arguments.some((a) => ts.isArrowFunction(a) || ts.isFunctionExpression(a))) {
+      const name = node.arguments.find(ts.isStringLiteralLike)?.text;
+      found = `rule ${name ?? node.expression.getText(sf)}`;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
+}
+
+/** Hand-written SQL migrations that name the control (triggers the ORM cannot model). */
+function sqlEnforcement(root: string, id: string): Enforcement[] {
+  const dir = join(root, "prisma/migrations");
+  if (!existsSync(dir)) return [];
+  const out: Enforcement[] = [];
+  for (const m of readdirSync(dir).sort()) {
+    const f = join(dir, m, "migration.sql");
+    if (!existsSync(f)) continue;
+    const lines = readFileSync(f, "utf8").split("\n");
+    const i = lines.findIndex((l) => !/^\s*--/.test(l) && l.includes(id));
+    if (i >= 0) out.push({ file: relative(root, f), line: i + 1, function: `SQL migration ${m}` });
+  }
+  return out;
+}
+
+function functionName(node: ts.Node): string {
+  const own = (n: ts.Node): string | undefined => {
+    const name = (n as { name?: ts.Node }).name;
+    if (name && (ts.isIdentifier(name) || ts.isPrivateIdentifier(name))) return name.text;
+    const p = n.parent;
+    if (p && ts.isVariableDeclaration(p) && ts.isIdentifier(p.name)) return p.name.text;
+    if (p && ts.isPropertyAssignment(p) && ts.isIdentifier(p.name)) return p.name.text;
+    return undefined;
+  };
+  const parts: string[] = [];
+  for (let n: ts.Node | undefined = node; n && !ts.isSourceFile(n); n = n.parent) {
+    if (ts.isFunctionLike(n) || ts.isClassLike(n)) {
+      const name = own(n);
+      if (name) parts.unshift(name);
+    }
+  }
+  return parts.join(".") || "(anonymous function)";
 }
 
 export function traceFailures(t: TraceResult): string[] {
@@ -236,6 +330,9 @@ export function traceFailures(t: TraceResult): string[] {
     ),
     ...t.withoutClause.map((c) => `control ${c.id} has no clause in the RFC 3647 registry`),
     ...t.withoutTest.map((c) => `control ${c.id} has no test (no test name contains "${c.id}")`),
+    ...t.withoutEnforcement.map(
+      (c) => `control ${c.id} is referenced by no function (a module-level marker or list entry is not enforcement)`,
+    ),
     ...t.uncovered.map((c) => `technical clause ${c.id} ${c.title} has no control`),
   ];
 }
@@ -251,8 +348,9 @@ export function formatTraceText(t: TraceResult): string {
     out.push(`${clause.id} ${clause.title} [${flag}]${controls.length === 0 ? "  ** NO CONTROL **" : ""}`);
     for (const c of controls) {
       out.push(`  ${c.id}  defined ${loc(c.definedAt)}${c.constant ? ` (${c.constant})` : ""}`);
-      for (const r of c.references.slice(0, 5)) out.push(`    enforced ${loc(r)}`);
-      if (c.references.length > 5) out.push(`    ... ${c.references.length - 5} more`);
+      for (const r of c.enforcedBy.slice(0, 5)) out.push(`    enforced ${loc(r)} in ${r.function}`);
+      if (c.enforcedBy.length > 5) out.push(`    ... ${c.enforcedBy.length - 5} more`);
+      if (c.enforcedBy.length === 0) out.push("    ** NOT ENFORCED BY ANY FUNCTION **");
       if (c.tests.length === 0) out.push("    ** NO TEST **");
       for (const s of c.tests) out.push(`    test ${s.file}:${s.line}  ${s.name}`);
     }
@@ -281,7 +379,9 @@ export function formatTraceMarkdown(t: TraceResult, summary: (c: ControlTrace) =
       continue;
     }
     controls.forEach((c, i) => {
-      const where = [loc(c.definedAt), ...c.references.slice(0, 3).map(loc)].map((s) => `\`${s}\``).join(" ");
+      const where = [loc(c.definedAt), ...c.enforcedBy.slice(0, 3).map((r) => `${loc(r)} ${r.function}`)]
+        .map((s) => `\`${s}\``)
+        .join(" ");
       const tests = c.tests.length ? c.tests.map((s) => `\`${s.file}:${s.line}\``).join(" ") : "**なし**";
       rows.push(`| ${i === 0 ? md(head) : ""} | \`${c.id}\`: ${md(summary(c))} | ${where} | ${tests} |`);
     });

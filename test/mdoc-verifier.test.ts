@@ -99,6 +99,12 @@ describe("crafted mdocs (test PKI, valid signatures, one rule broken each)", asy
     return encodeCbor(is);
   }
   const vi = (mso: Map<CborValue, CborValue>) => mso.get("validityInfo") as Map<CborValue, CborValue>;
+  /** The MSO inside an IssuerSigned, as a map. */
+  const decodeMso = (bytes: Uint8Array) => {
+    const is = decodeCbor(bytes) as Map<CborValue, CborValue>;
+    const payload = decodeCbor((is.get("issuerAuth") as Uint8Array[])[2]!) as EmbeddedCbor;
+    return payload.decode() as Map<CborValue, CborValue>;
+  };
 
   it("baseline: a crafted-but-unchanged mdoc passes", async () => {
     const r = await verifyMdoc(await craft(() => {}), { trustAnchors: [iaca.pem] });
@@ -132,6 +138,19 @@ describe("crafted mdocs (test PKI, valid signatures, one rule broken each)", asy
     const r = await verifyMdoc(bytes, { trustAnchors: [iaca.pem] });
     expect(failed(r)).toEqual(["mso.validity"]);
     expect(reason(r, "mso.validity")).toContain("validFrom is before signed");
+  });
+
+  it("mdoc.verifier.validity-check: refuses an mdoc before its validFrom, accepts it from validFrom on", async () => {
+    const bytes = await craft((mso) => {
+      const signed = (vi(mso).get("signed") as TDate).date;
+      vi(mso).set("validFrom", TDate.of(new Date(signed.getTime() + 86_400_000)));
+    });
+    const validFrom = (vi(decodeMso(bytes)).get("validFrom") as TDate).date;
+    const early = await verifyMdoc(bytes, { trustAnchors: [iaca.pem], at: new Date(validFrom.getTime() - 1000) });
+    expect(failed(early)).toEqual(["mso.validity"]);
+    expect(reason(early, "mso.validity")).toContain("not yet valid");
+    const onTime = await verifyMdoc(bytes, { trustAnchors: [iaca.pem], at: validFrom });
+    expect(failed(onTime)).toEqual([]);
   });
 
   it("mdoc.verifier.validity-check: rejects an MSO signed before the DS notBefore", async () => {

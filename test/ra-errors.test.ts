@@ -59,6 +59,18 @@ describe("ra.input.validation: bad inputs", () => {
     await expectProblem(post("{not json"), 400, "validation-failed");
   });
 
+  it("ra.holder.identity: holder data is accepted only from an authenticated client with the issue scope", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    // no client certificate: 401, and nothing is recorded (expectProblem counts the issuance rows)
+    await expectProblem(call(stack, undefined, "POST", "/v1/credentials", body), 401, "client-certificate-required");
+    // an authenticated client that may refresh and revoke but not issue
+    const other = await stack.addClient("refresh-revoke-only", ["refresh", "revoke"]);
+    await expectProblem(post(body, {}, other), 403, "scope-missing");
+    // the same body from the wallet backend that holds the issue scope is taken
+    const ok = await post(body);
+    expect(ok.status, ok.text).toBe(201);
+  });
+
   it("ra.holder.identity: invalid My Number (check digit)", async () => {
     const bad = alice.individualNumber.slice(0, 11) + String((Number(alice.individualNumber[11]) + 1) % 10);
     const { body } = await issueBody(stack, wallet, { ...alice, individualNumber: bad }, 1);

@@ -1,8 +1,6 @@
 import type { ClientStore } from "@iaca/db";
 import { CLIENT_MTLS } from "./controls.ts";
 
-void CLIENT_MTLS; // the control this module enforces
-
 export const SCOPES = ["issue", "refresh", "revoke"] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -29,6 +27,7 @@ export class ClientRegistry {
   }
 
   async bySpki(spkiSha256: string): Promise<ApiClient | undefined> {
+    void CLIENT_MTLS; // the certificate's SPKI must name a registered, enabled client
     const hit = this.cache.get(spkiSha256);
     if (hit && Date.now() - hit.at < this.cacheMs) return hit.client;
     const row = await this.store.enabledBySpki(spkiSha256);

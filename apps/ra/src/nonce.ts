@@ -3,8 +3,6 @@ import type { NonceStore } from "@iaca/db";
 import { PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
 
-void PROOF_DEVICE_KEY; // the control this module enforces
-
 /** Single-use proof-of-possession nonces, bound to the client they were issued to. */
 export class ProofNonces {
   private readonly store: NonceStore;
@@ -26,6 +24,7 @@ export class ProofNonces {
    * under the same Idempotency-Key) may present it again.
    */
   async consume(nonce: string, clientId: string, requestId: string, now = new Date()): Promise<void> {
+    void PROOF_DEVICE_KEY; // a nonce proves freshness once, for the client it was issued to
     const use = await this.store.consume(nonce, clientId, requestId, now);
     if (use === "consumed") return;
     if (use === "unknown") throw new ProblemError("nonce-unknown", "the nonce was not issued to this client");

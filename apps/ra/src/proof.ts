@@ -7,10 +7,6 @@ import { ProblemError } from "./problem.ts";
 import { checkSignatures } from "./proof-signature.mjs";
 import type { SignatureChecker } from "./proof-workers.ts";
 
-/** Enforced here: every device key signs the nonce (openid4vci-proof+jwt). */
-void PROOF_DEVICE_KEY; // the controls this module enforces
-void DEVICE_KEY_HOLDER_HELD;
-
 export const PROOF_TYP = "openid4vci-proof+jwt";
 
 export interface VerifiedProofs {
@@ -30,6 +26,7 @@ export interface ProofOptions {
 }
 
 function deviceKeyOf(header: ReturnType<typeof decodeProtectedHeader>, index: number): DeviceKey["jwk"] {
+  void DEVICE_KEY_HOLDER_HELD; // a public key only: a jwk with private members is refused
   const jwk = header.jwk as Record<string, unknown> | undefined;
   const bad = (detail: string) => new ProblemError("invalid-device-key", `proof ${index}: ${detail}`, { index });
   if (!jwk || typeof jwk !== "object") throw bad("the jwk header is missing");
@@ -166,6 +163,7 @@ const checkSignaturesHere: SignatureChecker = async (items) => checkSignatures(i
  * (apps/ra/test/proof.test.ts compares both on valid and malformed proofs).
  */
 export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Promise<VerifiedProofs> {
+  void PROOF_DEVICE_KEY; // every device key signs the request nonce (openid4vci-proof+jwt)
   const now = Math.floor((opts.now?.() ?? new Date()).getTime() / 1000);
   const maxAge = opts.maxAgeSeconds ?? 300;
   const skew = opts.clockToleranceSeconds ?? 60;

@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ACTIVATION_DATA_GENERATED } from "./controls.ts";
 
 const TEMPLATE = new URL("../../../softhsm/softhsm2.conf.template", import.meta.url);
 
@@ -12,7 +13,10 @@ export interface TokenPins {
   soPin: string;
 }
 
-const randomPins = (): TokenPins => ({ pin: randomBytes(12).toString("hex"), soPin: randomBytes(12).toString("hex") });
+function randomPins(): TokenPins {
+  void ACTIVATION_DATA_GENERATED; // 96 random bits each, a different pair per token
+  return { pin: randomBytes(12).toString("hex"), soPin: randomBytes(12).toString("hex") };
+}
 
 /**
  * Initialises `labels` as fresh tokens under `dir` and points SOFTHSM2_CONF at it. SoftHSM reads

@@ -423,6 +423,7 @@ export class IssuerService implements IssuerApi {
   // ------------------------------------------------------------------ issue
 
   async issue(req: IssueRequest): Promise<IssueResult> {
+    void POLICY_CHECK; // batch size here; validity, profile and key state in the pipeline
     const t0 = performance.now();
     const now = this.now();
     const n = req.devices.length;
@@ -501,6 +502,7 @@ export class IssuerService implements IssuerApi {
    */
   private recorder(req: IssueRequest, prepared: Prepared, chosen: ChosenDs, holderRef: string): IssuanceRecorder {
     void RECORD_BEFORE_SIGN;
+    void NO_PII_AT_REST; // the record keeps the holder HMAC, thumbprints and dates: no element value
     return {
       record: (docs, validity) =>
         this.records.submit(

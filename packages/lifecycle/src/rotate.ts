@@ -167,6 +167,7 @@ async function rotateLocked(deps: RotationDeps, opts: RotationOptions): Promise<
  *    records; this step makes the hand-over explicit, audited, and retires the predecessors).
  */
 async function activateDue(p: Pass): Promise<void> {
+  void CONTROLS.switchover; // the next key takes over at its planned instant, without a restart
   void CONTROLS.dsActivate;
   const { now, rows, later } = p;
   const policy = p.deps.policy;

@@ -3,6 +3,7 @@ import type { TLSSocket } from "node:tls";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import { CLIENT_MTLS, CLIENT_SCOPE, RATE_LIMIT } from "../controls.ts";
 import { ProblemError, problemBody, sendProblem } from "../problem.ts";
 
 export interface ClientAuthOptions {
@@ -17,6 +18,7 @@ export interface ClientAuthOptions {
  */
 export const clientAuth = fp<ClientAuthOptions>(
   async (app: FastifyInstance, opts) => {
+    void RATE_LIMIT; // per client (by certificate), registered below
     app.decorateRequest("apiClient", undefined);
     app.addHook("onRequest", authenticator(app));
     await app.register(rateLimit, {
@@ -32,6 +34,7 @@ export const clientAuth = fp<ClientAuthOptions>(
       },
     });
     app.addHook("preValidation", async (req, reply) => {
+      void CLIENT_SCOPE;
       const scope = req.routeOptions.config?.scope;
       if (!scope || req.routeOptions.config?.public) return;
       const client = req.apiClient;
@@ -49,6 +52,7 @@ function authenticator(app: FastifyInstance) {
   // SPKI hash per TLS connection (keep-alive clients send many requests over one handshake)
   const spkiOf = new WeakMap<TLSSocket, string>();
   return async (req: FastifyRequest, reply: FastifyReply) => {
+    void CLIENT_MTLS;
     if (req.routeOptions.config?.public) return;
     const socket = req.raw.socket as TLSSocket;
     const known = socket.authorized ? spkiOf.get(socket) : undefined;

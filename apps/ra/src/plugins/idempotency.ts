@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
+import { IDEMPOTENCY } from "../controls.ts";
 import { requestHash } from "../idempotency.ts";
 import { ProblemError } from "../problem.ts";
 
@@ -25,6 +26,7 @@ export const idempotency = fp(
     app.decorate(
       "idempotent",
       async (req: FastifyRequest, reply: FastifyReply, route: string, work: IdempotentWork) => {
+        void IDEMPOTENCY;
         const client = req.apiClient!;
         const key = req.headers["idempotency-key"] as string | undefined;
         if (!key) return send(reply, await work(randomUUID()));

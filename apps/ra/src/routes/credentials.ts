@@ -2,6 +2,7 @@ import type { CredentialRecord, IssueRequest, IssuerApi } from "@iaca/issuance";
 import type { Policy } from "@iaca/policy";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type RaContext, type RaRoutes, SMALL_BODY } from "../context.ts";
+import { HOLDER_IDENTITY, INPUT_VALIDATION, REVOCATION_REQUEST, STATUS } from "../controls.ts";
 import { problemResponses } from "../plugins/openapi.ts";
 import { ProblemError } from "../problem.ts";
 import { verifyProofs } from "../proof.ts";
@@ -75,6 +76,10 @@ export const issuanceRoutes: RaRoutes = async (app) => {
       },
     },
     async (req, reply) => {
+      // ra.holder.identity: holder data only from an authenticated client with the issue scope;
+      // ra.input.validation: the body schema here, the profile rules in the issuer
+      void HOLDER_IDENTITY;
+      void INPUT_VALIDATION;
       const profile = resolveProfile(req.body, ra.policy);
       const clientId = req.apiClient!.id;
       return issueFlow(
@@ -136,6 +141,7 @@ export const credentialRoutes: RaRoutes = async (app) => {
       },
     },
     async (req) => {
+      void STATUS;
       const client = req.apiClient!;
       // the issuer owns the records: the RA asks it, as for every other credential operation
       const record = await credentialOrNone(issuer, req.params.id);
@@ -156,8 +162,14 @@ export const credentialRoutes: RaRoutes = async (app) => {
         response: { 200: S.RevokeResponse, ...problemResponses([400, 401, 403, 404, 429]) },
       },
     },
-    async (req) =>
-      issuer.revokeCredential({ id: req.params.id, reason: req.body.reason, actor: `client:${req.apiClient!.id}` }),
+    async (req) => {
+      void REVOCATION_REQUEST; // revoke scope (route config) and a reason (schema); the issuer audits it
+      return issuer.revokeCredential({
+        id: req.params.id,
+        reason: req.body.reason,
+        actor: `client:${req.apiClient!.id}`,
+      });
+    },
   );
 };
 

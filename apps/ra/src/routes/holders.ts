@@ -1,4 +1,5 @@
 import { type RaRoutes, SMALL_BODY } from "../context.ts";
+import { REVOCATION_REQUEST } from "../controls.ts";
 import { problemResponses } from "../plugins/openapi.ts";
 import * as S from "../schemas.ts";
 
@@ -17,6 +18,7 @@ export const holderRoutes: RaRoutes = async (app) => {
       },
     },
     async (req) => {
+      void REVOCATION_REQUEST;
       const { myNumber, reason } = req.body;
       return issuer.revokeHolder({ myNumber, reason, actor: `client:${req.apiClient!.id}` });
     },
