@@ -15,6 +15,7 @@ import {
   rootSignCsr,
 } from "@iaca/pki";
 import type { AuditSink, Policy } from "@iaca/policy";
+import { signerInstall, signerKeygen } from "@iaca/trust";
 import { openRole } from "./hsm.ts";
 
 type Credential = { id: string; secret: string };
@@ -53,8 +54,23 @@ async function demoOperators(db: Database, policy: Policy, audit: AuditSink): Pr
 }
 
 /**
+ * The trust-list signer of the demo: key on the DS token, certificate from the root (profile
+ * tsl-signer, EKU 1.0.18013.5.1.8), installed so the DTS signs trust-list.cose from the first start.
+ * In production the same three steps are `iaca dts signer keygen`, `iaca root sign-csr --profile
+ * tsl-signer` in the root room and `iaca dts signer install` (docs/runbook).
+ */
+async function demoTrustListSigner(ops: Room, root: Room): Promise<string> {
+  const base = { db: ops.db, hsm: ops.hsm, policy: ops.policy, audit: ops.audit, actor: ops.actors[0]! };
+  const k = await signerKeygen(base);
+  const s = await rootSignCsr(root, k.csr, { profile: "tsl-signer", notBefore: new Date(Date.now() - 3600_000) });
+  await signerInstall({ ...base, data: s.cert.der });
+  return s.serial;
+}
+
+/**
  * The embedded default's first start: when no DS key is installed, run the demo ceremony on the
- * configured tokens and database (root init, DS key + CSR, sign, install, CRL and ARL) with two
+ * configured tokens and database (root init, DS key + CSR, sign, install, CRL and ARL, the
+ * trust-list signer) with two
  * throwaway operators. Never for production: the root key belongs in an offline room
  * (docs/operations.md).
  */
@@ -95,6 +111,8 @@ export async function ensureDemoPki(
     await rootCrl(await room(rootKs, "root.crl"), "crl");
     await rootCrl(await room(rootKs, "root.arl"), "arl");
     log(`demo ceremony: DS ${signed.serial} installed, CRL and ARL issued`);
+    const tsl = await demoTrustListSigner(await room(dsKs, "ds.keygen"), await room(rootKs, "root.sign-csr"));
+    log(`demo ceremony: trust-list signer ${tsl} installed (trust-list.cose is signed from the first start)`);
     return true;
   } finally {
     rootKs.close();
