@@ -1,7 +1,8 @@
 // The demo's mdocs: signed by the active DS key in SoftHSM (pki's runDemo), verified by the reference verifier.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { type DemoResult, runDemo } from "@iaca/pki";
 import { afterAll, describe, expect, it } from "vitest";
 import { imageFormat, sampleJp2, verifyMdoc, writeDemoMdocs } from "../packages/mdoc/src/index.ts";
@@ -39,6 +40,18 @@ describe("demo mdocs (HSM KeyStore signer)", { timeout: 400_000 }, () => {
       untrusted: [readFileSync(join(out, "link-old-to-new.pem")), readFileSync(join(out, "link-new-to-old.pem"))],
     });
     expect(old.checks.find((c) => c.name === "ds.chain")?.status).toBe("PASS");
+  });
+
+  it("iaca lint lints every certificate of a PEM bundle (chain-pem-bundle.pem: both IACA generations)", () => {
+    const bin = resolve(import.meta.dirname, "../apps/cli/bin/iaca.js");
+    const bundle = join(out, "chain-pem-bundle.pem");
+    const r = spawnSync(process.execPath, [bin, "lint", bundle, "--json"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    const reports = JSON.parse(r.stdout) as { file: string; profile: string }[];
+    expect(reports.map((x) => [x.file, x.profile])).toEqual([
+      [`${bundle}#1`, "iaca"],
+      [`${bundle}#2`, "iaca"],
+    ]);
   });
 
   it("the sample portrait is a JPEG 2000 file", () => {
