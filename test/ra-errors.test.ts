@@ -84,6 +84,15 @@ describe("ra.input.validation: bad inputs", () => {
     expect((r.json as { element: string }).element).toBe("nickname");
   });
 
+  it("ra.input.validation: holder fields named like Object members (constructor, __proto__) are refused by name", async () => {
+    for (const name of ["constructor", "__proto__"]) {
+      const { body } = await issueBody(stack, wallet, alice, 1);
+      const text = JSON.stringify(body).replace('"holder":{', `"holder":{"${name}":"x",`);
+      const r = await expectProblem(post(text), 400, name === "__proto__" ? "validation-failed" : "unknown-element");
+      if (name === "constructor") expect((r.json as { element: string }).element).toBe("constructor");
+    }
+  });
+
   it("invalid holder data (a date in the future)", async () => {
     const { body } = await issueBody(stack, wallet, { ...alice, birthDate: "2999-01-01" }, 1);
     await expectProblem(post(body), 400, "invalid-holder-data");

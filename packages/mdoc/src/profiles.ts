@@ -304,10 +304,11 @@ export function validateInput(profile: DoctypeProfile, input: unknown, now: Date
     throw new MdocError("MDOC_INPUT_INVALID", "input must be an object of named fields");
   const rec = input as Record<string, unknown>;
   const out: ValidatedInput = {};
+  // own properties only: `constructor`, `toString`, `__proto__` are names like any other, not inherited members
   for (const k of Object.keys(rec))
-    if (!(k in profile.input)) issues.push({ element: safeName(k), rule: "unknown field" });
+    if (!Object.hasOwn(profile.input, k)) issues.push({ element: safeName(k), rule: "unknown field" });
   for (const [name, spec] of Object.entries(profile.input)) {
-    const v = rec[name];
+    const v = Object.hasOwn(rec, name) ? rec[name] : undefined;
     if (v === undefined || v === null || v === "") {
       if (!spec.optional) issues.push({ element: name, rule: "missing" });
       continue;
