@@ -93,6 +93,23 @@ describe("ra.input.validation: bad inputs", () => {
     }
   });
 
+  it("ra.input.validation: a 20,000-deep holder value with an Idempotency-Key is a 400, not a stack overflow", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    const deep = `${"[".repeat(20_000)}${"]".repeat(20_000)}`;
+    const text = JSON.stringify(body).replace('"holder":{', `"holder":{"note":${deep},`);
+    const r = await expectProblem(post(text, { "idempotency-key": "deep-body-0001" }), 400, "validation-failed");
+    expect(r.text).toContain("deeper than 32");
+  });
+
+  it("ra.input.validation: a body declared in another charset than UTF-8 is 415", async () => {
+    const { body } = await issueBody(stack, wallet, alice, 1);
+    await expectProblem(
+      post(body, { "content-type": "application/json; charset=utf-16" }),
+      415,
+      "unsupported-media-type",
+    );
+  });
+
   it("invalid holder data (a date in the future)", async () => {
     const { body } = await issueBody(stack, wallet, { ...alice, birthDate: "2999-01-01" }, 1);
     await expectProblem(post(body), 400, "invalid-holder-data");

@@ -21,6 +21,7 @@ import { IdempotencyKeys } from "./idempotency.ts";
 import { ProofNonces } from "./nonce.ts";
 import { clientAuth } from "./plugins/client-auth.ts";
 import { idempotency } from "./plugins/idempotency.ts";
+import { jsonBody } from "./plugins/json-body.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { problems } from "./plugins/problems.ts";
 import type { ProofOptions } from "./proof.ts";
@@ -108,6 +109,7 @@ export async function buildRa(opts: RaOptions): Promise<FastifyInstance> {
   app.decorate("ra", ra);
   await app.register(problems);
   await app.register(clientAuth, opts.rateLimit ? { rateLimit: opts.rateLimit } : {});
+  await app.register(jsonBody);
   if (ra.metrics) countRequests(app, ra.metrics);
   await app.register(openapi, opts.publicUrl ? { publicUrl: opts.publicUrl } : {});
   await app.register(idempotency);
