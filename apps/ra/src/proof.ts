@@ -36,8 +36,23 @@ function deviceKeyOf(header: ReturnType<typeof decodeProtectedHeader>, index: nu
   const alg = algorithmBy("curve", jwk.crv);
   if (typeof jwk.crv !== "string" || !alg) throw bad("the device key curve must be P-256, P-384 or P-521");
   if (typeof jwk.x !== "string" || typeof jwk.y !== "string") throw bad("the device key lacks x or y");
+  for (const c of ["x", "y"] as const)
+    if (!isCanonicalCoordinate(jwk[c] as string, alg.coordinateSize))
+      throw bad(`${c} must be the unpadded base64url of exactly ${alg.coordinateSize} bytes (RFC 7518 6.2.1.2)`);
   if (header.alg !== alg.jose) throw bad(`alg must be ${alg.jose} for ${jwk.crv}`);
   return { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y };
+}
+
+/**
+ * One spelling per key (issue 16 item 1): base64url without padding, of exactly the curve's
+ * coordinate size, with zero unused bits. Otherwise one key could be written several ways, each
+ * with its own thumbprint, and the batch's duplicate-key check and the refresh's holder check
+ * (both on thumbprints) could be walked around.
+ */
+function isCanonicalCoordinate(b64u: string, size: number): boolean {
+  if (!/^[A-Za-z0-9_-]+$/.test(b64u) || b64u.length !== Math.ceil((size * 4) / 3)) return false;
+  const bytes = Buffer.from(b64u, "base64url");
+  return bytes.length === size && bytes.toString("base64url") === b64u;
 }
 
 /**

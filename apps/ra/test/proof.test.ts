@@ -35,6 +35,14 @@ async function reference(jwts: string[], opts: ProofOptions = {}) {
       if (typeof jwk.crv !== "string" || !ALGS[jwk.crv])
         throw bad("the device key curve must be P-256, P-384 or P-521");
       if (typeof jwk.x !== "string" || typeof jwk.y !== "string") throw bad("the device key lacks x or y");
+      // the one rule added since (issue 16 item 1): one spelling per key
+      const size = { "P-256": 32, "P-384": 48, "P-521": 66 }[jwk.crv]!;
+      for (const c of ["x", "y"] as const) {
+        const v = jwk[c] as string;
+        const bytes = Buffer.from(v, "base64url");
+        if (!/^[A-Za-z0-9_-]+$/.test(v) || bytes.length !== size || bytes.toString("base64url") !== v)
+          throw bad(`${c} must be the unpadded base64url of exactly ${size} bytes (RFC 7518 6.2.1.2)`);
+      }
       if (header.alg !== ALGS[jwk.crv]) throw bad(`alg must be ${ALGS[jwk.crv]} for ${jwk.crv}`);
       let payload: Record<string, unknown>;
       try {
@@ -264,6 +272,21 @@ describe("verifyProofs (node:crypto signature) behaves as the jose verifier", ()
     await expect(verifyProofs([valid], o)).resolves.toMatchObject({ devices: [{ jwk: { crv: "P-256" } }] });
     const forged = `${vh}.${vp}.${b64(Buffer.alloc(64, 1))}`;
     expect(await outcome(verifyProofs([forged], o))).toMatchObject({ problem: "invalid-proof", index: 0 });
+  });
+
+  it("ra.proof.device-key: a device key is accepted in its one canonical spelling only (padding, unused bits)", async () => {
+    const x = a.jwk.x as string;
+    const padded = { ...a.jwk, x: `${Buffer.from(x, "base64url").toString("base64")}` };
+    // the last base64url character of a 32-byte value carries 2 unused bits: set one
+    const last = x.at(-1)!;
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const bits = { ...a.jwk, x: x.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1] };
+    for (const jwk of [padded, bits]) {
+      const r = await outcome(verifyProofs([jws({ ...a, jwk })], opts));
+      expect(r).toMatchObject({ problem: "invalid-device-key", index: 0 });
+      expect((r as { detail: string }).detail).toContain("unpadded base64url of exactly 32 bytes");
+    }
+    await expect(verifyProofs([jws(a)], opts)).resolves.toMatchObject({ devices: [{ jwk: { x } }] });
   });
 
   it("a device key repeated in a batch is refused", async () => {
