@@ -176,7 +176,12 @@ export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
     problem(reply, status, status === 500 ? "Internal Server Error" : "Bad Request");
   });
   void DTS_READ_ONLY;
-  app.setNotFoundHandler((_req, reply) => problem(reply, 404, "Not Found", "no such published file"));
+  // Any other method (TRACE, PROPFIND, ...) on any path is 405 with Allow, not "not found".
+  app.setNotFoundHandler((req, reply) =>
+    ["GET", "HEAD", "OPTIONS"].includes(req.method)
+      ? problem(reply, 404, "Not Found", "no such published file")
+      : problem(reply.header("allow", "GET, HEAD, OPTIONS"), 405, "Method Not Allowed", "the DTS is read-only"),
+  );
 
   const respond = treeResponder(publisher, maxAge, immutableMaxAge);
   const serve = (req: FastifyRequest, reply: FastifyReply) => {

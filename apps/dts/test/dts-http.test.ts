@@ -278,6 +278,14 @@ describe("read-only repository", () => {
         expect(r.headers["content-type"]).toBe("application/problem+json");
         noStack(r.body);
       }
+      // methods no route names (TRACE, WebDAV) are 405 with Allow too, not 404
+      for (const method of ["TRACE", "PROPFIND"] as const)
+        for (const url of ["/trust.json", "/no/such/file"]) {
+          const r = await app.inject({ method, url });
+          expect(r.statusCode, `${method} ${url}`).toBe(405);
+          expect(r.headers.allow).toBe("GET, HEAD, OPTIONS");
+          expect(r.headers["content-type"]).toBe("application/problem+json");
+        }
     } finally {
       await app.close();
     }
