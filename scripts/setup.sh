@@ -9,6 +9,8 @@ PATH="$(bash scripts/node.sh):$PATH"
 export PATH
 npm ci --no-audit --no-fund
 bash softhsm/setup-tokens.sh var/softhsm
+# the data directory is owner-only (iaca status checks it), also when an older checkout left it open
+chmod -R go-rwx var
 export SOFTHSM2_CONF="$PWD/var/softhsm/softhsm2.conf" IACA_HSM_PIN_FILE="$PWD/var/softhsm/pins.env"
 npx iaca db migrate
 npx iaca status

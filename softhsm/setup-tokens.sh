@@ -11,12 +11,13 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 dir=${1:-"$root/var/softhsm"}
+# owner-only from the first directory on (control cli.data-dir.private: iaca status checks var/)
+umask 077
 mkdir -p "$dir/tokens"
 dir=$(cd "$dir" && pwd)
 conf="$dir/softhsm2.conf"
 pins="$dir/pins.env"
 
-umask 077
 sed "s|@TOKENDIR@|$dir/tokens|" "$here/softhsm2.conf.template" >"$conf"
 export SOFTHSM2_CONF="$conf"
 

@@ -1,7 +1,7 @@
 // The quick start's first `iaca serve` (embedded database, SoftHSM): the demo ceremony also makes
 // the trust-list signer, so the DTS serves a signed trust-list.cose that verifies against the IACA
 // root it publishes, with nothing else run first (issue 18 item 4).
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -74,4 +74,8 @@ describe("first start on the embedded defaults", () => {
     const verified = await verifyTrustList(cose, roots, new Date());
     expect(verified.certificates.length).toBeGreaterThan(0);
   }, 180_000);
+
+  it("cli.data-dir.private: everything the first start wrote under the data directory is owner-only", () => {
+    expect(spawnSync("find", [dataDir, "-perm", "/077"], { encoding: "utf8" }).stdout.trim()).toBe("");
+  });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -45,6 +45,25 @@ describe("iaca CLI on the embedded defaults", { timeout: 600_000 }, () => {
     expect(r.out).toMatch(/^OK\s+database\s+pglite .*migrations (\d+)\/\1 applied/m);
     expect(r.out).toMatch(/^OK\s+hsm\.root .*token "iaca-root" logged in/m);
     expect(r.out).toMatch(/^OK\s+hsm\.ds .*token "iaca-ds" logged in/m);
+    expect(r.out).toMatch(/^OK\s+data-dir\s+.*owner-only/m);
+  });
+
+  it("cli.data-dir.private: what the CLI creates is owner-only, and status reports anything more open with the fix", () => {
+    // the embedded database the previous test created through the CLI
+    const open = spawnSync("find", [dataDir, "-perm", "/077"], { encoding: "utf8" }).stdout.trim();
+    expect(open).toBe("");
+    const leak = join(dataDir, "leak.txt");
+    writeFileSync(leak, "x");
+    chmodSync(leak, 0o644);
+    try {
+      const r = iaca(["status"]);
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(
+        /^FAIL\s+data-dir\s+ERROR 1 path\(s\) readable by group or others: .*leak\.txt \(644\); fix: chmod -R go-rwx /m,
+      );
+    } finally {
+      rmSync(leak);
+    }
   });
 
   it("status fails with exit 1 and a typed reason when a PIN is wrong, without a stack trace", () => {

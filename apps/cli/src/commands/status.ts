@@ -4,6 +4,7 @@ import { type DoctypeProfile, getProfile, SEED_2024 } from "@iaca/mdoc";
 import { discardAudit, IacaError, type Policy, seedLimitOverrideRecord } from "@iaca/policy";
 import type { Command } from "commander";
 import { policyOf } from "../context.ts";
+import { dataDir, openToOthers } from "../data-dir.ts";
 import { CliExit, printJson } from "../output.ts";
 
 interface Check {
@@ -69,6 +70,18 @@ function hsmProbe(role: HsmRole): Probe {
   };
 }
 
+/** The data directory holds keys and secrets: nothing in it may be open to group or others. */
+const dataDirProbe: Probe = async () => {
+  const dir = dataDir();
+  const open = openToOthers(dir);
+  if (!open.length) return { ok: true, detail: `${dir}: owner-only (0700/0600)` };
+  const shown = open.slice(0, 5).join(", ");
+  return {
+    ok: false,
+    detail: `ERROR ${open.length} path(s) readable by group or others: ${shown}${open.length > 5 ? ", ..." : ""}; fix: chmod -R go-rwx ${dir}`,
+  };
+};
+
 function policySummary(p: Policy): string {
   const override = seedLimitOverrideRecord(p);
   return [
@@ -112,6 +125,7 @@ export function registerStatus(program: Command): void {
       const checks: Check[] = [];
       checks.push(await run("policy", async () => ({ ok: true, detail: policySummary(policyOf(cmd)) })));
       checks.push(await run("profile", async () => ({ ok: true, detail: profileSummary(policyOf(cmd)) })));
+      checks.push(await run("data-dir", dataDirProbe));
       checks.push(await run("database", databaseProbe));
       for (const role of roles) checks.push(await run(`hsm.${role}`, hsmProbe(role)));
       if (opts.json) printJson({ ok: checks.every((c) => c.ok), checks });
