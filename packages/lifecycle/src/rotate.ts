@@ -68,8 +68,10 @@ export interface RotationDeps {
   audit: AuditSink;
   /** The operations (DS) HSM: destroys retired DS keys and holds the trust-list signer key. */
   hsm?: KeyStore | undefined;
-  /** Trust-list signer; default: the current one on `hsm`; `false`: never re-sign. */
+  /** Trust-list signer; default: the current one on `signing` (or `hsm`); `false`: never re-sign. */
   trustListSigner?: TrustListSigner | false | undefined;
+  /** Where the trust-list signer key is used when it is not on `hsm` alone: the DS cluster. */
+  signing?: Pick<KeyStore, "signer"> | undefined;
   now?: () => Date;
   actor?: string;
   /** Long-running callers (scheduler, simulation) pass one object to skip unchanged trust-list work. */
@@ -289,6 +291,10 @@ async function destroyDue(p: Pass): Promise<void> {
   }
 }
 
+async function signerOn(db: Database, hsm: Pick<KeyStore, "signer"> | undefined, now: Date) {
+  return hsm ? (await currentTrustListSigner(db, hsm, now))?.signer : undefined;
+}
+
 /** 4. Trust list: re-sign when the published set (roots, CRL/ARL nextUpdate, signer) changed. */
 async function resignTrustList(p: Pass): Promise<void> {
   void CONTROLS.trustListResign;
@@ -297,7 +303,7 @@ async function resignTrustList(p: Pass): Promise<void> {
   const signer =
     deps.trustListSigner === false
       ? undefined
-      : (deps.trustListSigner ?? (deps.hsm ? (await currentTrustListSigner(db, deps.hsm, now))?.signer : undefined));
+      : (deps.trustListSigner ?? (await signerOn(db, deps.signing ?? deps.hsm, now)));
   if (!signer) return;
   const signerSha256 = parseCertificate(signer.certificate).sha256;
   const cache = deps.cache;

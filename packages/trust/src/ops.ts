@@ -25,7 +25,8 @@ import { EKU_VICAL_SIGNER, type TrustListSigner } from "./vical.ts";
 /** The current trust-list signer of this room: newest valid, unrevoked tsl-signer certificate whose key is here. */
 export async function currentTrustListSigner(
   db: Database,
-  hsm: KeyStore,
+  /** A token, or a cluster of nodes holding cloned keys (the key may be on any of them). */
+  hsm: Pick<KeyStore, "signer">,
   now = new Date(),
 ): Promise<{ signer: TrustListSigner; serial: string } | undefined> {
   const row = await db.stores.certificates.trustListSignerAt(now);

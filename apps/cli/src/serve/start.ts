@@ -11,6 +11,7 @@ import {
   Gauge,
   IssuanceMetrics,
   type IssuerApi,
+  type IssuerKeyStore,
   IssuerService,
   type IssuerServiceOptions,
   PkiDsSource,
@@ -105,9 +106,9 @@ export async function serve(o: ServeOptions = {}): Promise<Running> {
     let issuer: IssuerApi;
     if (role === "ra") issuer = await issuerClient(ctx);
     else {
-      const { service, dsKs } = await startIssuer(ctx);
+      const { service, signing } = await startIssuer(ctx);
       issuer = service;
-      if (role === "all") await startDts(ctx, dsKs);
+      if (role === "all") await startDts(ctx, signing);
       if (role === "issuer") await startIssuerHttp(ctx, service);
     }
     if (role !== "issuer") await startRa(ctx, issuer);
@@ -168,7 +169,7 @@ async function issuerClient(ctx: Ctx): Promise<IssuerApi> {
 }
 
 /** The Document Signer service on the DS HSM, its gauges and the in-process rotation job. */
-async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: KeyStore }> {
+async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: KeyStore; signing: IssuerKeyStore }> {
   const { db, policy, audit, metrics, closers, o } = ctx;
   const ds = await openDs(audit);
   closers.push(() => ds.close());
@@ -197,18 +198,19 @@ async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: Ke
       return d === undefined ? [] : [{ value: d }];
     }),
   );
-  if (process.env.IACA_ROTATE_SCHEDULE !== "off") startRotation(ctx, ds.admin);
-  return { service, dsKs: ds.admin };
+  if (process.env.IACA_ROTATE_SCHEDULE !== "off") startRotation(ctx, ds.admin, ds.signing);
+  return { service, dsKs: ds.admin, signing: ds.signing };
 }
 
 /** The rotation job in-process (croner; $IACA_ROTATE_SCHEDULE pattern, "off" to leave it to cron). */
-function startRotation(ctx: Ctx, dsKs: KeyStore): void {
+function startRotation(ctx: Ctx, dsKs: KeyStore, signing: IssuerKeyStore): void {
   const { logger } = ctx;
   const rotation = startRotationScheduler({
     db: ctx.db,
     policy: ctx.policy,
     audit: ctx.audit,
     hsm: dsKs,
+    signing,
     actor: "svc:rotate",
     pattern: process.env.IACA_ROTATE_SCHEDULE || undefined,
     onResult: (r) => {
@@ -225,9 +227,12 @@ function startRotation(ctx: Ctx, dsKs: KeyStore): void {
   );
 }
 
-/** Role all: the embedded database serves one process, so the all-in-one also publishes (DTS). */
-async function startDts(ctx: Ctx, dsKs: KeyStore): Promise<void> {
-  const found = await currentTrustListSigner(ctx.db, dsKs);
+/**
+ * Role all: the embedded database serves one process, so the all-in-one also publishes (DTS). The
+ * trust list is signed through the same DS token or cluster the issuer signs with.
+ */
+async function startDts(ctx: Ctx, signing: IssuerKeyStore): Promise<void> {
+  const found = await currentTrustListSigner(ctx.db, signing);
   const publisher = new Publisher({ source: new DbSource(ctx.db.stores), policy: ctx.policy, signer: found?.signer });
   await publisher.refresh();
   const dts = createDtsApp({ publisher, pollMs: 30_000 });
