@@ -190,6 +190,21 @@ export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
     reply.hijack();
   };
 
+  operationalRoutes(app, publisher);
+  publicationRoutes(app, serve);
+
+  if (opts.pollMs !== 0) {
+    const timer = setInterval(() => {
+      publisher.refresh().catch((err) => app.log.error({ err }, "dts refresh failed"));
+    }, opts.pollMs ?? 30_000);
+    timer.unref();
+    app.addHook("onClose", async () => clearInterval(timer));
+  }
+  return app;
+}
+
+/** Liveness, readiness (CRL/ARL freshness, trust list) and Prometheus text: never cached. */
+function operationalRoutes(app: FastifyInstance, publisher: Publisher): void {
   app.get("/healthz", (_req, reply) => reply.header("cache-control", "no-store").send({ status: "ok" }));
 
   app.get("/readyz", (_req, reply) => {
@@ -207,7 +222,10 @@ export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
       .header("cache-control", "no-store")
       .send(metrics(publisher.tree, publisher.clock()));
   });
+}
 
+/** The published tree for GET/HEAD, CORS preflight, and 405 for every method that would write. */
+function publicationRoutes(app: FastifyInstance, serve: (req: FastifyRequest, reply: FastifyReply) => unknown): void {
   app.route({ method: ["GET", "HEAD"], url: "/", handler: serve });
   app.route({ method: ["GET", "HEAD"], url: "/*", handler: serve });
   app.route({
@@ -231,15 +249,6 @@ export function createDtsApp(opts: DtsAppOptions): FastifyInstance {
     handler: (_req, reply) =>
       problem(reply.header("allow", "GET, HEAD, OPTIONS"), 405, "Method Not Allowed", "the DTS is read-only"),
   });
-
-  if (opts.pollMs !== 0) {
-    const timer = setInterval(() => {
-      publisher.refresh().catch((err) => app.log.error({ err }, "dts refresh failed"));
-    }, opts.pollMs ?? 30_000);
-    timer.unref();
-    app.addHook("onClose", async () => clearInterval(timer));
-  }
-  return app;
 }
 
 export interface DtsReadiness {
