@@ -143,6 +143,8 @@ describe("runbook: the procedures run in order on throwaway HSM tokens and datab
   const cwd: Record<"root" | "ops", string> = { root: "", ops: "" };
 
   beforeAll(async () => {
+    // the operators' shells in both rooms run with umask 077 (R01; `iaca status` checks the data directory)
+    process.umask(0o077);
     hsm = createSoftHsm(["iaca-root", "iaca-ds"]);
     pg = await createEmptyDatabase();
     dir = mkdtempSync(join(tmpdir(), "iaca-runbook-"));

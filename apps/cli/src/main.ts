@@ -15,6 +15,9 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; returns the process exit code. Errors become one line on stderr, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
+  // Everything the CLI creates (embedded database, keys, secrets) is private to its owner
+  // (control cli.data-dir.private; `iaca status` reports anything more open).
+  process.umask(0o077);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
