@@ -89,6 +89,11 @@ describe("issuer.refresh", () => {
     const r = await refresh(first.credentials[0]!.issuerSigned);
     expect(r.status).toBe(422);
     expect(r.json.type).toBe("urn:iaca:problem:refresh-outside-window");
+    // the window's bounds, as docs/api.md promises, around the mdoc's validUntil
+    const { opens, closes } = r.json as unknown as { opens: string; closes: string };
+    const until = new Date(first.credentials[0]!.validUntil).getTime();
+    expect(new Date(opens).getTime()).toBeLessThan(until);
+    expect(new Date(closes).getTime()).toBeGreaterThan(until);
   });
 
   it("issuer.refresh: inside the window a fresh batch is issued, age items derived again", async () => {

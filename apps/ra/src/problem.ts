@@ -102,6 +102,8 @@ export function problemOf(e: unknown): { type: ProblemType; detail: string; extr
       if (d?.element && typeof d.element === "string") extra.element = d.element;
       if (d?.rule && typeof d.rule === "string") extra.rule = d.rule;
       if (typeof d?.index === "number") extra.index = d.index;
+      // the refresh window's bounds (ISO 8601 instants, no personal data): docs/api.md promises them
+      for (const k of ["opens", "closes"] as const) if (typeof d?.[k] === "string") extra[k] = d[k];
       return { type: mapped, detail: e.message, extra };
     }
     if (e.code.startsWith("HSM_")) return { type: "hsm-unavailable", detail: "HSM operation failed", extra: {} };

@@ -22,6 +22,8 @@ export const Problem = T.Object(
     index: T.Optional(T.Integer({ description: "the proof (device key) at fault" })),
     scope: T.Optional(T.String()),
     maxBatch: T.Optional(T.Integer()),
+    opens: T.Optional(T.String({ description: "refresh-outside-window: when the refresh window opens (ISO 8601)" })),
+    closes: T.Optional(T.String({ description: "refresh-outside-window: when it closes (ISO 8601)" })),
   },
   {
     $id: "Problem",
