@@ -122,6 +122,30 @@ describe("issuer.refresh", () => {
     }
   });
 
+  it("issuer.refresh: a refresh consumes the mdoc; a second one, also a concurrent one, is refused (409)", async () => {
+    const { body, keys } = await issueBody(stack, wallet, bob, 1);
+    const issued = await call<Issued>(stack, wallet, "POST", "/v1/credentials", body);
+    expect(issued.status, issued.text).toBe(201);
+    const mdoc = remember(issued.json, keys).credentials[0]!;
+    stack.clock.offsetMs = 21 * DAY;
+    try {
+      const both = await Promise.all([refresh(mdoc.issuerSigned), refresh(mdoc.issuerSigned)]);
+      expect(both.map((r) => r.status).sort()).toEqual([201, 409]);
+      expect(both.find((r) => r.status === 409)!.json.type).toBe("urn:iaca:problem:credential-already-refreshed");
+      const again = await refresh(mdoc.issuerSigned);
+      expect(again.status).toBe(409);
+      // the refused attempts left no pending or issued records behind
+      const rows = await stack.fresh.db.sql.query<{ state: string }>(
+        `SELECT state FROM issuance WHERE refreshed_from = $1`,
+        [mdoc.id],
+      );
+      expect(rows.filter((r) => r.state === "issued")).toHaveLength(1);
+      expect(rows.filter((r) => r.state === "pending")).toHaveLength(0);
+    } finally {
+      stack.clock.offsetMs = 0;
+    }
+  });
+
   it("issuer.refresh: refused after the window has closed", async () => {
     stack.clock.offsetMs = 40 * DAY;
     try {

@@ -27,6 +27,7 @@ export interface IssuerHttpOptions {
 export function statusOfCode(code: string): number {
   if (code === "NOT_FOUND") return 404;
   if (["CREDENTIAL_REVOKED", "REFRESH_OUTSIDE_WINDOW", "HOLDER_MISMATCH"].includes(code)) return 422;
+  if (code === "CREDENTIAL_ALREADY_REFRESHED") return 409;
   if (code === "SIGNING_UNAVAILABLE" || code.startsWith("HSM_") || code.startsWith("DB_")) return 503;
   if (code === "INTERNAL") return 500;
   return 400;

@@ -7,6 +7,7 @@ import {
   assertDsCanSign,
   base64url,
   type CborValue,
+  type ComposedMdoc,
   coseKeyFromJwk,
   type DecodedIssuerSigned,
   type DerivedElement,
@@ -504,8 +505,8 @@ export class IssuerService implements IssuerApi {
     void RECORD_BEFORE_SIGN;
     void NO_PII_AT_REST; // the record keeps the holder HMAC, thumbprints and dates: no element value
     return {
-      record: (docs, validity) =>
-        this.records.submit(
+      record: async (docs, validity) => {
+        await this.records.submit(
           docs.map((d) => ({
             id: d.id,
             requestId: req.requestId,
@@ -522,11 +523,14 @@ export class IssuerService implements IssuerApi {
             refreshedFrom: prepared.refreshedFrom ?? null,
             createdAt: validity.signed,
           })),
-        ),
+        );
+        if (prepared.refreshedFrom) await this.claimRefresh(prepared.refreshedFrom, req.requestId, docs);
+      },
       complete: (docs, signedAt) => this.completions.submit(docs.map((d) => ({ id: d.id, signedAt }))),
       fail: async (docs, error) => {
         const ids = docs.map((d) => d.id);
         await this.issuances.markFailed(ids).catch(() => undefined);
+        if (prepared.refreshedFrom) await this.issuances.releaseRefreshClaims([req.requestId]).catch(() => undefined);
         this.o.metrics?.batches.inc({ outcome: "failed" });
         await this.o.audit
           .append({
@@ -544,6 +548,17 @@ export class IssuerService implements IssuerApi {
           .catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * issuer.refresh: a refresh consumes the mdoc it refreshes. The claim is taken after the records
+   * are committed (so a crash leaves pending rows whose sweep releases it) and before anything is
+   * signed; a concurrent or later refresh of the same mdoc is refused and its records marked failed.
+   */
+  private async claimRefresh(refreshedFrom: string, requestId: string, docs: readonly ComposedMdoc[]): Promise<void> {
+    if (await this.issuances.claimRefresh(refreshedFrom, requestId)) return;
+    await this.issuances.markFailed(docs.map((d) => d.id));
+    throw new IssuanceError("CREDENTIAL_ALREADY_REFRESHED", "the presented mdoc has already been refreshed");
   }
 
   private async auditIssued(req: IssueRequest, prepared: Prepared, chosen: ChosenDs, batch: IssuedBatch) {

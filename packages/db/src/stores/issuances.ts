@@ -148,12 +148,35 @@ export class IssuanceStore {
 
   /** Pending records created before `createdBefore` (their batch crashed) become abandoned. */
   async abandonStale(createdBefore: Date): Promise<AbandonedIssuance[]> {
-    return abandoned(
+    const rows = abandoned(
       await this.sql.query<{ id: string; request_id: string }>(
         `UPDATE issuance SET state = 'abandoned' WHERE state = 'pending' AND created_at < $1 RETURNING id, request_id`,
         [createdBefore],
       ),
     );
+    await this.releaseRefreshClaims([...new Set(rows.map((r) => r.requestId))]);
+    return rows;
+  }
+
+  /**
+   * A refresh consumes the issued mdoc it refreshes: true when `requestId` now holds the claim (or
+   * already held it: the same request retried after a crash), false when another request has it.
+   */
+  async claimRefresh(id: string, requestId: string): Promise<boolean> {
+    const rows = await this.sql.query(
+      `UPDATE issuance SET refresh_claimed_by = $2
+        WHERE id = $1 AND state = 'issued' AND (refresh_claimed_by IS NULL OR refresh_claimed_by = $2) RETURNING id`,
+      [id, requestId],
+    );
+    return rows.length > 0;
+  }
+
+  /** The refreshes of these requests failed or were abandoned: the mdocs they claimed may be refreshed again. */
+  async releaseRefreshClaims(requestIds: readonly string[]): Promise<void> {
+    if (!requestIds.length) return;
+    await this.sql.query(`UPDATE issuance SET refresh_claimed_by = NULL WHERE refresh_claimed_by = ANY($1::text[])`, [
+      requestIds,
+    ]);
   }
 
   /** Every record of a request that is re-run (crash retry) becomes abandoned. */
