@@ -27,10 +27,30 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode;
     if (e instanceof IacaError) {
       process.stderr.write(`iaca: ${e.code}: ${e.message}\n`);
+      if (e.code === "DB_LOCKED") process.stderr.write(lockedHint(argv, (e.details as { pid?: number })?.pid));
       return 1;
     }
     process.stderr.write(`iaca: internal error: ${(e as Error)?.message ?? e}\n`);
     if (process.env.IACA_DEBUG) console.error(e);
     return 70;
   }
+}
+
+/**
+ * The embedded database (PGlite) serves one process: while `iaca serve` holds it, an administrative
+ * command cannot open it. Say exactly what works instead of only that it failed (issue 16 item 10).
+ */
+function lockedHint(argv: string[], pid: number | undefined): string {
+  // the command words only: arguments may be anything, and a hint never echoes input
+  const words = argv.slice(2).filter((a) => !a.startsWith("-"));
+  const command = words
+    .slice(0, 2)
+    .filter((w) => /^[a-z][a-z-]*$/.test(w))
+    .join(" ");
+  const stop = pid ? `kill -TERM ${pid}` : "stop the running iaca serve";
+  return (
+    "iaca: the embedded database serves one process at a time. Either stop the service, run the command and start it again:\n" +
+    `  ${stop} && npx iaca ${command} <the same arguments> && npx iaca serve\n` +
+    "or run the service on PostgreSQL (DATABASE_URL), where administrative commands work while it runs.\n"
+  );
 }

@@ -66,6 +66,23 @@ describe("iaca CLI on the embedded defaults", { timeout: 600_000 }, () => {
     }
   });
 
+  it("an administrative command while another process holds the embedded database says exactly what works", () => {
+    // a live process other than the CLI's holds the lock, as a running `iaca serve` would
+    const lock = join(dataDir, "db.lock");
+    writeFileSync(lock, String(process.pid));
+    try {
+      const r = iaca(["client", "list"]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`DB_LOCKED: the database in ${join(dataDir, "db")} is in use by process ${process.pid}`);
+      expect(r.err).toContain(
+        `kill -TERM ${process.pid} && npx iaca client list <the same arguments> && npx iaca serve`,
+      );
+      expect(r.err).toContain("PostgreSQL (DATABASE_URL)");
+    } finally {
+      rmSync(lock, { force: true });
+    }
+  });
+
   it("status fails with exit 1 and a typed reason when a PIN is wrong, without a stack trace", () => {
     const r = iaca(["status"], { IACA_HSM_DS_PIN: "wrong-pin" });
     expect(r.code).toBe(1);
