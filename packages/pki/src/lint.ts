@@ -636,8 +636,19 @@ export class LintError extends IacaError {
   }
 }
 
-/** Guesses the profile of a certificate from its content (EKU, basicConstraints, AKI/SKI). */
+/**
+ * Guesses the profile of a certificate from its content (EKU, basicConstraints, AKI/SKI). An
+ * extension too malformed to read guesses nothing: the rules then report it as unreadable.
+ */
 export function detectCertProfile(t: TBSCertificate): CertProfile {
+  try {
+    return guessCertProfile(t);
+  } catch {
+    return "ds";
+  }
+}
+
+function guessCertProfile(t: TBSCertificate): CertProfile {
   const e = ekuOf(t);
   if (e) {
     const ids = [...parseExt(e, ExtendedKeyUsage)];

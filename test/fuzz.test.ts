@@ -1,0 +1,24 @@
+// Fuzzing smoke run (issue 16 item 11): the CBOR decoder, the certificate/CRL parser and linter,
+// and the proof JWT parser on random and mutated input, with a fixed seed so a failure replays.
+// `npm run fuzz -- --minutes N` runs the same properties for as long as asked.
+import fc from "fast-check";
+import { describe, it } from "vitest";
+import { makeIaca } from "../packages/mdoc/test/support/testpki.ts";
+import { cborProperty, derProperty, proofProperty, sampleProof } from "./support/fuzz-properties.ts";
+
+const SEED = 20261203;
+
+describe("ra.input.validation: parsers refuse hostile input with their own typed errors (fast-check)", () => {
+  it("CBOR decoder: random and mutated bytes parse or raise MdocError", () => {
+    fc.assert(cborProperty(), { numRuns: 3000, seed: SEED });
+  });
+
+  it("certificate/CRL parser and linter: random and mutated DER parse or raise IacaError", async () => {
+    const iaca = await makeIaca();
+    fc.assert(derProperty(new Uint8Array(iaca.cert.rawData)), { numRuns: 1500, seed: SEED });
+  });
+
+  it("proof JWT: random and mutated JWTs are refused with a problem, never another error", async () => {
+    await fc.assert(proofProperty(await sampleProof()), { numRuns: 1500, seed: SEED });
+  });
+});
