@@ -110,6 +110,21 @@ describe("ra.input.validation: bad inputs", () => {
     );
   });
 
+  it("mdoc.input.validated: the text policy refuses, by element, what would be altered or hidden in a name", async () => {
+    const cases: [string, string][] = [
+      ["\ud800", "lone surrogates"],
+      ["\u0085", "control characters"],
+      ["\u202e", "bidirectional controls"],
+      ["\u200b", "zero-width characters"],
+      ["\ufdd0", "noncharacters"],
+    ];
+    for (const [ch, rule] of cases) {
+      const { body } = await issueBody(stack, wallet, { ...alice, familyName: `試験${ch}太郎` }, 1);
+      const r = await expectProblem(post(body), 400, "invalid-holder-data");
+      expect(r.text).toContain(`familyName: must not contain ${rule}`);
+    }
+  });
+
   it("invalid holder data (a date in the future)", async () => {
     const { body } = await issueBody(stack, wallet, { ...alice, birthDate: "2999-01-01" }, 1);
     await expectProblem(post(body), 400, "invalid-holder-data");

@@ -232,12 +232,31 @@ function addIssue(issues: InputIssue[], element: string, rule: string): void {
 /** One field's verdict: the value to keep (normalised), or the rule it breaks. */
 type Checked = { value: string | Uint8Array } | { rule: string };
 
+/**
+ * The character policy of text elements (names, addresses; docs/api.md, CP/CPS 3.1.2): well-formed
+ * Unicode in NFC, no C0/C1 controls, no bidirectional or zero-width format characters, no
+ * noncharacters. Each is refused by name, so the wallet backend knows what to fix.
+ */
+const TEXT_POLICY: readonly [RegExp, string][] = [
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  [/[\u0000-\u001f\u007f-\u009f]/u, "must not contain control characters"],
+  [/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u, "must not contain bidirectional controls"],
+  [/[\u200b-\u200d\u2060\ufeff]/u, "must not contain zero-width characters"],
+  [
+    /[\u{fdd0}-\u{fdef}]|[\u{fffe}\u{ffff}\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}]/u,
+    "must not contain noncharacters",
+  ],
+];
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function checkText(spec: InputFieldSpec, v: unknown): Checked {
   if (typeof v !== "string") return { rule: "must be a string" };
+  // a lone surrogate would become U+FFFD in the signed CBOR: refused instead of altered
+  if (LONE_SURROGATE.test(v)) return { rule: "must not contain lone surrogates" };
   const t = v.normalize("NFC").trim();
   if (!t) return { rule: "must not be blank" };
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(t)) return { rule: "must not contain control characters" };
+  for (const [re, rule] of TEXT_POLICY) if (re.test(t)) return { rule };
   if (spec.maxLength && [...t].length > spec.maxLength) return { rule: `longer than ${spec.maxLength} characters` };
   return { value: t };
 }
