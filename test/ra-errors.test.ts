@@ -1,5 +1,6 @@
 // Every bad input gets its documented status and problem type, and leaves no issuance row behind.
 import { Agent, request } from "node:https";
+import { connect as tlsConnect } from "node:tls";
 import type { Pem } from "@iaca/ra";
 import { ClientRegistry, createCa, issueCert } from "@iaca/ra";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -387,5 +388,42 @@ describe("operations", () => {
       expect(types).toContain(t);
     expect(refused.some((r) => r.problem === "invalid-proof" && typeof r.client === "string")).toBe(true);
     expect(refused.every((r) => r.detail === undefined)).toBe(true);
+  });
+});
+
+describe("HTTP and TLS edges (issue 16 item 8)", () => {
+  it("ra.input.validation: a path segment over the limit is 414 problem+json without the path; oversized headers 431", async () => {
+    const long = "a".repeat(300);
+    const r = await call(stack, wallet, "GET", `/v1/credentials/${long}`);
+    expect(r.status).toBe(414);
+    expect(r.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(r.text).not.toContain(long);
+    const big = await call(stack, wallet, "POST", "/v1/nonce", undefined, { "x-padding": "b".repeat(20_000) });
+    expect(big.status).toBe(431);
+    expect(big.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(big.text).not.toContain("bbbb");
+  });
+
+  it("ra.client.mtls: TLS 1.2 offers forward-secret AEAD suites only (no CBC)", async () => {
+    const { hostname, port } = new URL(stack.url);
+    /** The suite a TLS 1.2 client offering only `cipher` gets, or "refused". */
+    const connect = (cipher: string) =>
+      new Promise<string>((resolve) => {
+        const s = tlsConnect({
+          host: hostname,
+          port: Number(port),
+          ciphers: cipher,
+          maxVersion: "TLSv1.2",
+          rejectUnauthorized: false,
+        });
+        s.once("secureConnect", () => {
+          resolve(s.getCipher().name);
+          s.destroy();
+        });
+        s.once("error", () => resolve("refused"));
+      });
+    expect(await connect("ECDHE-ECDSA-AES128-SHA")).toBe("refused");
+    expect(await connect("ECDHE-ECDSA-AES256-SHA384")).toBe("refused");
+    expect(await connect("ECDHE-ECDSA-AES128-GCM-SHA256")).toBe("ECDHE-ECDSA-AES128-GCM-SHA256");
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import type { IssuanceMetrics, IssuerApi } from "@iaca/issuance";
-import { IacaError } from "@iaca/policy";
+import { IacaError, TLS_CIPHERS } from "@iaca/policy";
 import type { Static, TSchema } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
@@ -47,6 +47,7 @@ export async function buildIssuerHttp(o: IssuerHttpOptions): Promise<FastifyInst
       requestCert: true,
       rejectUnauthorized: false,
       minVersion: "TLSv1.2",
+      ciphers: TLS_CIPHERS,
     },
     ...(o.logger ? { loggerInstance: o.logger } : { logger: false }),
     bodyLimit: o.bodyLimit ?? 2 * 1024 * 1024,

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { Database } from "@iaca/db";
 import { IssuanceError, type IssuanceMetrics, type IssuerApi } from "@iaca/issuance";
-import type { Policy } from "@iaca/policy";
+import { type Policy, TLS_CIPHERS } from "@iaca/policy";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { ClientRegistry } from "./clients.ts";
@@ -24,6 +24,7 @@ import { idempotency } from "./plugins/idempotency.ts";
 import { jsonBody } from "./plugins/json-body.ts";
 import { openapi } from "./plugins/openapi.ts";
 import { problems } from "./plugins/problems.ts";
+import { clientError, frameworkError } from "./problem.ts";
 import type { ProofOptions } from "./proof.ts";
 import { ProofWorkers } from "./proof-workers.ts";
 import { credentialRoutes, issuanceRoutes } from "./routes/credentials.ts";
@@ -75,6 +76,7 @@ function server(opts: RaOptions) {
             // The handshake succeeds without a certificate so the API can answer 401 as problem+json.
             rejectUnauthorized: false,
             minVersion: "TLSv1.2" as const,
+            ciphers: TLS_CIPHERS,
           },
         }
       : {}),
@@ -84,6 +86,8 @@ function server(opts: RaOptions) {
     requestIdHeader: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, useDefaults: false } },
     return503OnClosing: true,
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 }
 

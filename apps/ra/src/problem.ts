@@ -25,6 +25,8 @@ export const PROBLEMS = {
   "idempotency-in-progress": { status: 409, title: "A request with this Idempotency-Key is still being processed" },
   "credential-already-refreshed": { status: 409, title: "The presented mdoc has already been refreshed" },
   "body-too-large": { status: 413, title: "The request body exceeds the limit" },
+  "uri-too-long": { status: 414, title: "The request URI exceeds the limit" },
+  "headers-too-large": { status: 431, title: "The request header fields exceed the limit" },
   "unsupported-media-type": { status: 415, title: "The request body must be application/json" },
   "idempotency-key-reused": { status: 422, title: "The Idempotency-Key was used with a different request" },
   "credential-revoked": { status: 422, title: "The credential has been revoked" },
@@ -173,4 +175,32 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
 export function scrub(e: unknown): Record<string, unknown> {
   const x = e as { name?: string; code?: string; message?: string };
   return { name: x?.name, code: x?.code, message: x?.message };
+}
+
+/**
+ * Errors fastify raises before routing (a URL it cannot route, a parameter over maxParamLength):
+ * problem+json like every other error, without the URL (fastify's default message quotes it).
+ */
+export function frameworkError(error: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") sendProblem(reply, "uri-too-long", "a path segment is too long");
+  else sendProblem(reply, "validation-failed", "the request URL is malformed");
+}
+
+const CLIENT_ERRORS: Record<string, ProblemType> = {
+  HPE_HEADER_OVERFLOW: "headers-too-large",
+};
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (header fields over the limit,
+ * a malformed request line): answered as problem+json and the connection closed, never echoed.
+ */
+export function clientError(err: NodeJS.ErrnoException, socket: import("node:net").Socket): void {
+  if (!socket.writable) return void socket.destroy();
+  const type = CLIENT_ERRORS[err.code ?? ""] ?? "validation-failed";
+  const body = JSON.stringify(
+    problemBody(type, type === "headers-too-large" ? "the header fields are too large" : "malformed request"),
+  );
+  socket.end(
+    `HTTP/1.1 ${PROBLEMS[type].status} ${PROBLEMS[type].title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

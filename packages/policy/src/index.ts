@@ -8,3 +8,4 @@ export * from "./errors.ts";
 export * from "./limits.ts";
 export * from "./load.ts";
 export * from "./schema.ts";
+export * from "./tls.ts";

@@ -1,0 +1,15 @@
+/**
+ * TLS of the RA and the issuer's internal API: TLS 1.3, and TLS 1.2 with forward-secret AEAD
+ * suites only (no CBC, no SHA-1 MACs, no static RSA), as NIST SP 800-52r2 and BSI TR-02102-2 allow.
+ */
+export const TLS_CIPHERS = [
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+].join(":");
