@@ -131,6 +131,12 @@ describe("ra.input.validation: bad inputs", () => {
     await expectProblem(post(body), 400, "invalid-holder-data");
   });
 
+  it("ra.input.validation: a birth date before 1900 is refused (no such living holder)", async () => {
+    const { body } = await issueBody(stack, wallet, { ...alice, birthDate: "1899-12-31" }, 1);
+    const r = await expectProblem(post(body), 400, "invalid-holder-data");
+    expect(r.text).toContain("before 1900-01-01");
+  });
+
   it("unsupported profile / docType", async () => {
     const { body } = await issueBody(stack, wallet, alice, 1);
     await expectProblem(

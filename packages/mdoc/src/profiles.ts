@@ -264,7 +264,8 @@ function checkText(spec: InputFieldSpec, v: unknown): Checked {
 function checkDate(v: unknown, now: Date): Checked {
   const d = typeof v === "string" ? parseCivilDate(v) : undefined;
   if (!d) return { rule: "must be a real date YYYY-MM-DD" };
-  if (d.year < 1850) return { rule: "date too early" };
+  // no living holder was born before 1900 (the oldest verified lifespan is 122 years)
+  if (d.year < 1900) return { rule: "date too early (before 1900-01-01)" };
   if (`${v}` > new Date(now.getTime() + 9 * 3600_000).toISOString().slice(0, 10))
     return { rule: "must not be in the future" };
   return { value: v as string };
