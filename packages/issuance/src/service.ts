@@ -439,14 +439,13 @@ export class IssuerService implements IssuerApi {
     const deviceKeys = req.devices.map((d, index) => deviceCoseKey(d, index));
     const chosen = await this.chooseDsAudited(req, now);
     const holderRef = await this.holderRef(prepared.myNumber);
-    const revokedAtStart = await this.o.ds.isRevoked(chosen.state.serialNumber);
     const recorder = this.recorder(req, prepared, chosen, holderRef);
     let batch: IssuedBatch;
     try {
       batch = await issueBatch(
         { docType: prepared.profile.docType, elements: prepared.elements, ageChanges: prepared.ageChanges, deviceKeys },
         {
-          signer: this.batchSigner(chosen, now, revokedAtStart),
+          signer: this.batchSigner(chosen, now),
           dsCertificate: chosen.ds.certificate,
           dsNotAfter: chosen.state.notAfter,
           mso: this.o.policy.mso,
@@ -585,18 +584,20 @@ export class IssuerService implements IssuerApi {
    * period, validity, revocation at batch start), at the instant the MSO states as `signed`: a batch
    * that straddles a DS hand-over finishes with the key that was active when it started
    * (lifecycle.switchover.no-downtime); one delayed past MAX_SIGN_DELAY_MS is refused instead of
-   * carrying a stale signed time. The HSM key is looked up at the first signature, after the
-   * records are committed.
+   * carrying a stale signed time. The HSM key and the DS's revocation state are looked up once, at
+   * the first signature, after the records are committed.
    */
-  private batchSigner(chosen: ChosenDs, signedAt: Date, revokedAtStart: boolean): Signer {
+  private batchSigner(chosen: ChosenDs, signedAt: Date): Signer {
     const metrics = this.o.metrics;
     const algorithm = algorithmBy("curve", chosen.state.curve);
     if (!algorithm) throw new IssuanceError("SIGNING_UNAVAILABLE", "the DS certificate's curve is not supported");
+    let revokedAtStart: Promise<boolean> | undefined;
     return signerOver(algorithm, async (digest) => {
       const dsKey = await this.signerOf(chosen.ds, chosen.state);
+      revokedAtStart ??= this.o.ds.isRevoked(chosen.state.serialNumber);
       if (this.now().getTime() - signedAt.getTime() > MAX_SIGN_DELAY_MS)
         throw new IssuanceError("SIGNING_UNAVAILABLE", "the batch was delayed too long before signing; retry");
-      await this.checkKeyState(chosen, signedAt, revokedAtStart);
+      await this.checkKeyState(chosen, signedAt, await revokedAtStart);
       const s0 = performance.now();
       try {
         const raw = await dsKey.signDigest(digest);

@@ -87,13 +87,8 @@ export interface IssuedBatch {
   mdocs: SignedMdoc[];
 }
 
-/** Validity for the batch: policy validity cut to the DS notAfter and to age changes. */
-export function batchValidity(req: BatchRequest, s: BatchSigning) {
-  return computeValidity(s.now, s.mso, s.dsNotAfter, [...(req.ageChanges ?? [])]);
-}
-
 /** Every MSO of the batch: fresh salts and a random digestID permutation per mdoc (mdoc.salt.random). */
-export function composeBatch(
+function composeBatch(
   req: BatchRequest,
   validity: ValidityInfo,
   digestAlgorithm: MsoInput["digestAlgorithm"],
@@ -130,7 +125,8 @@ async function signComposed(docs: readonly ComposedMdoc[], s: BatchSigning): Pro
  * and is rethrown unchanged.
  */
 export async function issueBatch(req: BatchRequest, s: BatchSigning): Promise<IssuedBatch> {
-  const { validity, limitedBy } = batchValidity(req, s);
+  // policy validity, cut to the DS notAfter and to the first age change
+  const { validity, limitedBy } = computeValidity(s.now, s.mso, s.dsNotAfter, [...(req.ageChanges ?? [])]);
   const docs = composeBatch(req, validity, s.mso.digestAlgorithm);
   await s.recorder?.record(docs, validity);
   s.faults?.afterRecord?.();

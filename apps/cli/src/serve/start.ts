@@ -86,6 +86,8 @@ interface Ctx {
   hostnames: string[];
   host: string;
   metrics: IssuanceMetrics;
+  /** $IACA_RA_PROOF_WORKERS, checked before anything opens. */
+  proofWorkers: number | undefined;
   closers: (() => Promise<void> | void)[];
   running: Running;
 }
@@ -129,7 +131,7 @@ async function open(o: ServeOptions): Promise<Ctx> {
   const role = o.role ?? "all";
   const logger = o.logger ?? createLogger({ name: `iaca-${role}` });
   const policy = loadPolicy(o.policyFile);
-  proofWorkersFromEnv(process.env); // a bad value stops the start before anything opens
+  const proofWorkers = proofWorkersFromEnv(process.env); // a bad value stops the start before anything opens
   const db = await openDatabase({ migrate: true, poolSize: Number(process.env.IACA_DB_POOL ?? 20) });
   const audit = new AuditLog(db);
   const loaded = policyLoadEvent(policy, `svc:${role}`, o.policyFile ?? process.env.IACA_POLICY ?? "built-in defaults");
@@ -150,6 +152,7 @@ async function open(o: ServeOptions): Promise<Ctx> {
     hostnames: o.hostnames ?? (process.env.IACA_TLS_HOSTNAMES ?? "").split(",").filter(Boolean),
     host: o.host ?? process.env.IACA_HOST ?? "127.0.0.1",
     metrics: new IssuanceMetrics(),
+    proofWorkers,
     closers: [],
     running: { ca: join(dir, "service-ca.crt"), close: async () => undefined },
   };
@@ -275,7 +278,7 @@ async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
     if (!existing || !existsSync(join(cdir, "cert.pem"))) await addClient(db, demo, [...SCOPES], { dir: cdir });
     ctx.running.demoClient = { id: demo, dir: cdir, cert: join(cdir, "cert.pem"), key: join(cdir, "key.pem") };
   }
-  const proofWorkers = proofWorkersFromEnv(process.env);
+  const { proofWorkers } = ctx;
   const ra = await buildRa({
     db,
     issuer,
