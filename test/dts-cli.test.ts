@@ -107,11 +107,25 @@ describe("iaca dts", () => {
     for (const f of [crlFile, arlFile]) {
       const r = await cli("dts", "install-crl", f);
       expect(r.code, r.err).toBe(0);
-      expect(JSON.parse(r.out).number).toBe("1");
+      expect(JSON.parse(r.out)).toMatchObject({ number: "1", rootGen: 2 });
     }
     const again = await cli("dts", "install-crl", crlFile);
     expect(again.code).toBe(1);
     expect(again.err).toContain("DTS_CRL_NUMBER_NOT_INCREASING");
+    // pki.crl.per-key: the first root's DS certificates are still valid, so its lists are needed too
+    const pending = await cli("dts", "status");
+    expect(pending.code).toBe(1);
+    expect(JSON.parse(pending.out).warnings).toEqual(
+      expect.arrayContaining(["arl g1: not installed", "crl g1: not installed"]),
+    );
+    const old = { by: pki.rootOf(1), thisUpdate: new Date(), nextUpdate: addDuration(new Date(), "P100D") };
+    for (const kind of ["crl", "arl"] as const) {
+      const f = join(dir, `old.${kind}`);
+      writeFileSync(f, await pki.crl(kind, { ...old, number: kind === "crl" ? 3n : 4n }));
+      const r = await cli("dts", "install-crl", f);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ rootGen: 1 });
+    }
     const status = await cli("dts", "status");
     expect(status.code, status.out).toBe(0);
 

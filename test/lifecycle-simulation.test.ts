@@ -65,6 +65,15 @@ describe("lifecycle simulation", { timeout: 1_800_000 }, () => {
     expect(r.counts.linkCertificates).toBe(2);
   });
 
+  it("pki.crl.per-key: across two re-keys every unexpired DS passes strict CRL checking with DTS material on every day", async () => {
+    const r = await run({ policy: compressed, months: 14, checkEvery: 28 });
+    expect(r.failures).toEqual([]);
+    expect(r.counts.rekeys).toBe(2);
+    // each day checks the certificates of the old keys too, against the lists those keys still sign
+    expect(r.counts.strictCrlChecks).toBeGreaterThan(r.counts.days!);
+    expect(r.counts.crls).toBeGreaterThan(r.counts.rootVisits!);
+  });
+
   it("lifecycle.simulation.schedule: a DS usage period too long for its certificate fails (no key may sign in the gap)", async () => {
     const policy = broken(compressed, (p) => {
       p.ds.rotationInterval = "P3M";

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { ListFreshness, PublishedTree, Publisher, TreeEntry } from "@iaca/trust";
-import { PATHS } from "@iaca/trust";
+import type { ListFreshness, PublishedTree, Publisher, TreeEntry, TreeList } from "@iaca/trust";
+import { listNeeded, PATHS } from "@iaca/trust";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { DTS_CACHE_BOUNDED, DTS_CRL_NEVER_STALE, DTS_CRL_WARN_BEFORE, DTS_READ_ONLY } from "./controls.ts";
 
@@ -39,25 +39,30 @@ const secondsUntil = (d: Date | undefined, now: number) =>
 export function cacheControl(tree: PublishedTree, e: TreeEntry, now: number, maxAge: number, immutableMaxAge: number) {
   void DTS_CACHE_BOUNDED;
   if (e.cache === "immutable") return `public, max-age=${immutableMaxAge}, immutable`;
-  const bounds =
-    e.cache === "crl"
-      ? [tree.crl.nextUpdate]
-      : e.cache === "arl"
-        ? [tree.arl.nextUpdate]
-        : [tree.crl.nextUpdate, tree.arl.nextUpdate, tree.changesAt];
+  const bounds = e.freshness
+    ? [e.freshness.nextUpdate]
+    : [...neededLists(tree).map((l) => l.freshness.nextUpdate), tree.changesAt];
   const s = Math.min(maxAge, ...bounds.map((d) => secondsUntil(d, now)));
   return s > 0 ? `public, max-age=${s}` : "public, max-age=0, must-revalidate";
 }
 
 /** The freshness that applies to an entry (expired CRL/ARL get a Warning header, never presented as current). */
 function entryFreshness(tree: PublishedTree, e: TreeEntry): ListFreshness | undefined {
-  if (e.cache === "crl") return tree.crl;
-  if (e.cache === "arl") return tree.arl;
-  if (e.path === PATHS.trustJson || e.path === PATHS.trustList || e.path === PATHS.index) {
-    if (tree.crl.state === "expired") return tree.crl;
-    if (tree.arl.state === "expired") return tree.arl;
-  }
+  if (e.freshness) return e.freshness;
+  if (e.path === PATHS.trustJson || e.path === PATHS.trustList || e.path === PATHS.index)
+    return neededLists(tree).find((l) => l.freshness.state === "expired")?.freshness;
   return undefined;
+}
+
+/** The lists that must be current now: a valid certificate names them (older keys' lists too). */
+function neededLists(tree: PublishedTree): TreeList[] {
+  return tree.lists.filter((l) => listNeeded(l, tree.at));
+}
+
+/** "crl" / "arl" for the newest key's lists (as before re-keys), "crl g1" for an older key's. */
+function listName(tree: PublishedTree, l: TreeList): string {
+  const newest = Math.max(...tree.lists.filter((x) => x.kind === l.kind).map((x) => x.gen));
+  return l.gen === newest ? l.kind : `${l.kind} g${l.gen}`;
 }
 
 function etagMatches(header: string, etag: string): boolean {
@@ -273,11 +278,16 @@ export function readiness(tree: PublishedTree | undefined): DtsReadiness {
   const warnings: string[] = [];
   let ready = !!tree;
   if (!tree) warnings.push("published set not loaded");
-  for (const [name, f] of [
-    ["crl", tree?.crl],
-    ["arl", tree?.arl],
-  ] as const) {
-    if (!f) continue;
+  const checked: [string, ListFreshness][] = tree
+    ? [
+        ["crl", tree.crl],
+        ["arl", tree.arl],
+        ...neededLists(tree)
+          .filter((l) => listName(tree, l).includes(" "))
+          .map((l): [string, ListFreshness] => [listName(tree, l), l.freshness]),
+      ]
+    : [];
+  for (const [name, f] of checked) {
     if (f.state === "expired" || f.state === "missing") {
       void DTS_CRL_NEVER_STALE;
       ready = false;
@@ -313,36 +323,31 @@ export function metrics(tree: PublishedTree | undefined, now: Date): string {
   const r = readiness(tree);
   gauge("dts_ready", "1 when /readyz is true", [["", r.ready ? 1 : 0]]);
   if (tree) {
-    const lists = [
-      ["crl", tree.crl],
-      ["arl", tree.arl],
-    ] as const;
+    const lists = tree.lists.map((l): [string, TreeList] => [`{list="${l.kind}",root_generation="${l.gen}"}`, l]);
     gauge(
       "dts_revocation_list_hours_left",
-      "hours until nextUpdate of the installed CRL/ARL (negative once passed)",
+      "hours until nextUpdate of the installed CRL/ARL of each root key (negative once passed)",
       lists
-        .filter(([, f]) => f.nextUpdate)
-        .map(([n, f]) => [`{list="${n}"}`, (f.nextUpdate!.getTime() - now.getTime()) / 3_600_000]),
+        .filter(([, l]) => l.freshness.nextUpdate)
+        .map(([n, l]) => [n, (l.freshness.nextUpdate!.getTime() - now.getTime()) / 3_600_000]),
     );
     gauge(
       "dts_revocation_list_warning",
-      "1 when the list is within policy.revocation.warnBefore of nextUpdate or past it",
-      lists.map(([n, f]) => [`{list="${n}"}`, f.state === "current" ? 0 : 1]),
+      "1 when a list a valid certificate names is within policy.revocation.warnBefore of nextUpdate or past it",
+      lists.map(([n, l]) => [n, listNeeded(l, now) && l.freshness.state !== "current" ? 1 : 0]),
     );
     gauge(
       "dts_revocation_list_expired",
-      "1 when the list's nextUpdate has passed or no list is installed",
-      lists.map(([n, f]) => [`{list="${n}"}`, f.state === "expired" || f.state === "missing" ? 1 : 0]),
+      "1 when a list a valid certificate names is past nextUpdate or not installed",
+      lists.map(([n, l]) => [
+        n,
+        listNeeded(l, now) && (l.freshness.state === "expired" || l.freshness.state === "missing") ? 1 : 0,
+      ]),
     );
     gauge(
       "dts_revocation_list_number",
       "CRL number of the installed list",
-      [
-        ["crl", tree.set.crl],
-        ["arl", tree.set.arl],
-      ]
-        .filter(([, l]) => l)
-        .map(([n, l]) => [`{list="${n}"}`, Number((l as { number?: bigint }).number ?? Number.NaN)]),
+      lists.filter(([, l]) => l.info).map(([n, l]) => [n, Number(l.info!.number ?? Number.NaN)]),
     );
     gauge("dts_trust_list_issue_id", "vicalIssueID of the published trust list", [
       ["", tree.set.trustList?.issueId ?? 0],

@@ -27,16 +27,18 @@ beforeAll(async () => {
   await source.insertCrl({
     kind: "crl",
     number: 1n,
+    rootGen: 1,
     thisUpdate: pki.t0,
     nextUpdate: addDuration(pki.t0, "P100D"),
-    der: pki.set.crl!,
+    der: pki.crlDer,
   });
   await source.insertCrl({
     kind: "arl",
     number: 1n,
+    rootGen: 1,
     thisUpdate: pki.t0,
     nextUpdate: addDuration(pki.t0, "P100D"),
-    der: pki.set.arl!,
+    der: pki.arlDer,
   });
 });
 
@@ -152,6 +154,6 @@ describe("DTS over the operations database", () => {
     expect(await code(installCrl({ source, policy: pki.policy, data: Buffer.from("junk"), kind: "crl", now }))).toBe(
       "DTS_CRL_UNREADABLE",
     );
-    expect(await source.latestCrlNumber("crl")).toBe(2n);
+    expect(await source.latestCrlNumber("crl", 1)).toBe(2n);
   });
 });

@@ -101,7 +101,7 @@ describe("published tree over HTTP", () => {
     expect(parseCrl(crl.rawPayload).revokedSerials).toEqual([parseCertificate(pki.dsRevoked).serial]);
     const arl = await app.inject({ url: new URL(root.crlDistributionPoints[0]!).pathname });
     expect(arl.headers["content-type"]).toBe("application/pkix-crl");
-    expect(Buffer.from(pki.set.arl!).equals(arl.rawPayload)).toBe(true);
+    expect(Buffer.from(pki.arlDer).equals(arl.rawPayload)).toBe(true);
   });
 
   it("landing page lists the published material", async () => {
@@ -183,8 +183,8 @@ describe("freshness", () => {
       expect(ready.statusCode).toBe(503);
       expect(ready.json().ready).toBe(false);
       const m = (await app.inject({ url: "/metrics" })).body;
-      expect(m).toMatch(/dts_revocation_list_hours_left\{list="crl"\} -2(\.0+\d*)?\n/);
-      expect(m).toContain('dts_revocation_list_expired{list="crl"} 1');
+      expect(m).toMatch(/dts_revocation_list_hours_left\{list="crl",root_generation="1"\} -2(\.0+\d*)?\n/);
+      expect(m).toContain('dts_revocation_list_expired{list="crl",root_generation="1"} 1');
       expect(m).toContain("dts_ready 0");
     } finally {
       now = addDuration(pki.t0, "P10D");
@@ -200,12 +200,14 @@ describe("freshness", () => {
       expect(ready.statusCode).toBe(200);
       expect(ready.json().warnings.join()).toMatch(/crl: nextUpdate in 312 h/);
       const m = (await app.inject({ url: "/metrics" })).body;
-      expect(m).toContain('dts_revocation_list_warning{list="crl"} 1');
-      expect(m).toContain('dts_revocation_list_hours_left{list="crl"} 312');
+      expect(m).toContain('dts_revocation_list_warning{list="crl",root_generation="1"} 1');
+      expect(m).toContain('dts_revocation_list_hours_left{list="crl",root_generation="1"} 312');
       now = subtractDuration(next, "P15D");
       const lists = (await app.inject({ url: "/readyz" })).json().warnings.filter((w: string) => /^(crl|arl):/.test(w));
       expect(lists).toEqual([]);
-      expect((await app.inject({ url: "/metrics" })).body).toContain('dts_revocation_list_warning{list="crl"} 0');
+      expect((await app.inject({ url: "/metrics" })).body).toContain(
+        'dts_revocation_list_warning{list="crl",root_generation="1"} 0',
+      );
     } finally {
       now = addDuration(pki.t0, "P10D");
     }

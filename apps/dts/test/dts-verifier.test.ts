@@ -93,13 +93,12 @@ describe("verifier journey over HTTP", () => {
     const at = addDuration(pki.t0, "P20D");
     const { newRoot, linkOldToNew, linkNewToOld, dsNew } = await pki.rekey(at);
     now = addDuration(pki.t0, "P21D");
-    const arl2 = await pki.crl("arl", { number: 2n, thisUpdate: at, nextUpdate: addDuration(at, "P100D") });
-    const crl2 = await pki.crl("crl", {
-      number: 2n,
-      thisUpdate: at,
-      nextUpdate: addDuration(at, "P100D"),
-      revoked: [pki.dsRevoked],
-    });
+    // pki.crl.per-key: each root key signs its own lists, numbers from one sequence.
+    const old = { by: pki.rootOf(1), thisUpdate: at, nextUpdate: addDuration(at, "P100D") };
+    const crlOld = await pki.crl("crl", { ...old, number: 2n, revoked: [pki.dsRevoked] });
+    const arlOld = await pki.crl("arl", { ...old, number: 3n, revoked: [pki.dsRevoked] });
+    const crl2 = await pki.crl("crl", { number: 4n, thisUpdate: at, nextUpdate: addDuration(at, "P100D") });
+    const arl2 = await pki.crl("arl", { number: 5n, thisUpdate: at, nextUpdate: addDuration(at, "P100D") });
     source.set = {
       ...source.set,
       certificates: [
@@ -109,8 +108,11 @@ describe("verifier journey over HTTP", () => {
         { der: linkNewToOld, kind: "link", publishedAt: at },
         { der: dsNew, kind: "ds", publishedAt: at, activeFrom: at },
       ],
-      crl: crl2,
-      arl: arl2,
+      lists: [
+        ...(source.set.lists ?? []),
+        ...[crlOld, crl2].map((der) => ({ kind: "crl" as const, der })),
+        ...[arlOld, arl2].map((der) => ({ kind: "arl" as const, der })),
+      ],
     };
     await publisher.refresh();
 
@@ -135,7 +137,9 @@ describe("verifier journey over HTTP", () => {
     const linkPem = save("link.pem", Buffer.from(await get(linkEntry.urls.pem)));
     const dsEntry = trust.certificates.find((c: { sha256: string }) => c.sha256 === parseCertificate(dsNew).sha256);
     const dsNewPem = save("ds-new.pem", Buffer.from(await get(dsEntry.urls.pem)));
-    const crlPem = save("crl2.pem", toPem(await get(new URL(pki.policy.revocation.crlUrl).pathname), "X509 CRL"));
+    const cdp = (der: Uint8Array) => new URL(parseCertificate(der).crlDistributionPoints[0]!).pathname;
+    expect(cdp(dsNew)).not.toBe(cdp(pki.dsActive));
+    const crlPem = save("crl2.pem", toPem(await get(cdp(dsNew)), "X509 CRL"));
     const viaLink = opensslVerify(["-CAfile", oldPem, "-untrusted", linkPem, dsNewPem]);
     expect(viaLink.out).toContain(": OK");
     const withoutLink = opensslVerify(["-CAfile", oldPem, dsNewPem]);
@@ -144,6 +148,22 @@ describe("verifier journey over HTTP", () => {
     const newPem = save("new-root.pem", toPem(newRoot.der, "CERTIFICATE"));
     const checked = opensslVerify(["-crl_check", "-CAfile", newPem, "-CRLfile", crlPem, dsNewPem]);
     expect(checked.out).toContain(": OK");
+    // Every list the DTS publishes loaded together, both roots as anchors: DS certificates of both
+    // keys pass strict CRL checking and the revoked one of the old key is refused (issue 18).
+    const published = trust.lists.map((l: { path: string }) => l.path) as string[];
+    expect(published).toHaveLength(4);
+    const allLists = save(
+      "all-lists.pem",
+      (await Promise.all(published.map(async (path) => toPem(await get(path), "X509 CRL")))).join(""),
+    );
+    const bothRoots = save("both-roots.pem", `${toPem(oldRootDer, "CERTIFICATE")}${toPem(newRoot.der, "CERTIFICATE")}`);
+    const strict = (pem: string) =>
+      opensslVerify(["-crl_check", "-CAfile", bothRoots, "-CRLfile", allLists, "-untrusted", linkPem, pem]);
+    const dsOldPem = save("ds-old.pem", toPem(pki.dsActive, "CERTIFICATE"));
+    const dsOldRevokedPem = save("ds-old-revoked.pem", toPem(pki.dsRevoked, "CERTIFICATE"));
+    expect(strict(dsOldPem).out).toContain(": OK");
+    expect(strict(dsNewPem).out).toContain(": OK");
+    expect(strict(dsOldRevokedPem).out).toMatch(/certificate revoked/);
     // The signed trust list now lists both roots, verifiable with the old one.
     const v = await verifyTrustList(await get(PATHS.trustList), [oldRootDer], now);
     expect(v.certificates.map((c) => sha256(c)).sort()).toEqual([sha256(oldRootDer), sha256(newRoot.der)].sort());

@@ -6,8 +6,10 @@ import type { KeyStore } from "@iaca/hsm";
 import { parseCertificate, usagePeriod } from "@iaca/pki";
 import { type AuditSink, addDuration, clause, type Policy, subtractDuration } from "@iaca/policy";
 import {
+  buildTree,
   currentTrustListSigner,
   DbSource,
+  listNeeded,
   Publisher,
   parsePublishedSet,
   type TrustListSigner,
@@ -411,32 +413,52 @@ function dsWarnings({ policy, now, later, out }: WarningContext, certs: Certific
   }
 }
 
-/** CRL / ARL freshness. */
+/**
+ * CRL / ARL freshness of every root key whose lists a valid certificate names (pki.crl.per-key),
+ * and of the newest key's lists always: what the DTS publishes, as a verifier would fetch it.
+ */
 async function listWarnings({ policy, now, later, out }: WarningContext, db: Database): Promise<void> {
   void CONTROLS.crlFresh;
-  for (const kind of ["crl", "arl"] as const) {
-    const last = await db.stores.certificates.latestList(kind);
-    const label = kind.toUpperCase();
-    if (!last) {
-      out.push({ kind: `${kind}.next-update`, severity: "critical", due: undefined, message: `no ${label} installed` });
-      continue;
-    }
-    const warnAt = subtractDuration(last.nextUpdate, policy.revocation.warnBefore);
-    later(warnAt);
-    later(last.nextUpdate);
-    if (now >= last.nextUpdate)
+  const tree = buildTree(parsePublishedSet(await new DbSource(db.stores).load()), policy, now);
+  const newestGen = (kind: string) => Math.max(0, ...tree.lists.filter((l) => l.kind === kind).map((l) => l.gen));
+  for (const kind of ["crl", "arl"] as const)
+    if (newestGen(kind) === 0)
       out.push({
         kind: `${kind}.next-update`,
         severity: "critical",
-        due: last.nextUpdate,
-        message: `${label} #${last.number} is stale since ${iso(last.nextUpdate)}: verifiers reject DS/IACA certificates; hold a root ceremony now`,
+        due: undefined,
+        message: `no ${kind.toUpperCase()} installed`,
+      });
+  for (const l of tree.lists) {
+    if (!listNeeded(l, now) && l.gen !== newestGen(l.kind)) continue;
+    const label = `${l.kind.toUpperCase()}${l.gen === newestGen(l.kind) ? "" : ` of root key ${l.gen}`}`;
+    const next = l.info?.nextUpdate;
+    if (!l.info || !next) {
+      out.push({
+        kind: `${l.kind}.next-update`,
+        severity: "critical",
+        due: undefined,
+        message: `no ${label} installed`,
+      });
+      continue;
+    }
+    const warnAt = subtractDuration(next, policy.revocation.warnBefore);
+    later(warnAt);
+    later(next);
+    if (l.neededUntil) later(new Date(l.neededUntil.getTime() + 1));
+    if (now >= next)
+      out.push({
+        kind: `${l.kind}.next-update`,
+        severity: "critical",
+        due: next,
+        message: `${label} #${l.info.number} is stale since ${iso(next)}: verifiers reject DS/IACA certificates; hold a root ceremony now`,
       });
     else if (now >= warnAt)
       out.push({
-        kind: `${kind}.next-update`,
+        kind: `${l.kind}.next-update`,
         severity: "warning",
-        due: last.nextUpdate,
-        message: `${label} #${last.number} nextUpdate ${iso(last.nextUpdate)} in ${daysTo(now, last.nextUpdate)} days: a root ceremony must issue the next one (policy revocation.warnBefore ${policy.revocation.warnBefore})`,
+        due: next,
+        message: `${label} #${l.info.number} nextUpdate ${iso(next)} in ${daysTo(now, next)} days: a root ceremony must issue the next one (policy revocation.warnBefore ${policy.revocation.warnBefore})`,
       });
   }
 }

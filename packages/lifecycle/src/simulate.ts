@@ -46,7 +46,7 @@ export interface SimulationOptions {
 
 export interface SimulationFailure {
   at: Date;
-  kind: "issuance" | "usage-period" | "verify" | "crl-stale" | "trust-list" | "revocation" | "rotation";
+  kind: "issuance" | "usage-period" | "verify" | "crl-stale" | "crl-strict" | "trust-list" | "revocation" | "rotation";
   message: string;
 }
 
@@ -104,7 +104,7 @@ export function formatSimulation(r: SimulationResult): string {
     `Keys         ${c.dsKeys} DS keys, ${c.tslSigners} trust-list signers; ${c.dsActivated} activated, ${c.dsRetired} retired, ${c.dsKeysDestroyed} destroyed`,
     `Certificates ${c.certificates} in the database; ${c.crls} CRLs, ${c.arls} ARLs, ${c.trustListIssues} trust-list issues`,
     `mdocs        ${c.mdocsIssued} issued, ${c.mdocsRefreshed} refreshed, ${c.mdocsRevoked} revoked, ${c.liveMdocsAtEnd} live at the end`,
-    `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.rotationRuns} rotation runs, ${c.rotationWarnings} with warnings`,
+    `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.strictCrlChecks} strict CRL checks; ${c.rotationRuns} rotation runs, ${c.rotationWarnings} with warnings`,
     `Time         ${Object.entries(r.phaseMs)
       .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
       .join(", ")}`,

@@ -16,7 +16,7 @@ import {
   plan,
   planSvg,
   type Room,
-  rootCrl,
+  rootCrls,
   rootInit,
   rootRekey,
   rootRevoke,
@@ -29,8 +29,10 @@ import {
   freshness,
   type PublishedSet,
   parsePublishedSet,
+  type SignatureCache,
   signerInstall,
   signerKeygen,
+  strictCrlStatus,
   verifyTrustList,
 } from "@iaca/trust";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
@@ -126,6 +128,7 @@ function emptyCounts(skippedVisits: number): Record<string, number> {
     "verifications",
     "checkDays",
     "revokedDsRejected",
+    "strictCrlChecks",
     "trustListIssues",
     "dsActivated",
     "dsRetired",
@@ -173,6 +176,8 @@ export class Simulation {
   private issuedSeq = 0;
   private prevTrustList = 0;
   private published: PublishedSet | undefined;
+  /** CRL signature results of the strict daily check, by list and key. */
+  private readonly crlSignatures: SignatureCache = new Map();
   private readonly rotationCache = {};
   private nextDue: Date | undefined;
   private lastRotation = -7;
@@ -340,11 +345,17 @@ export class Simulation {
       await this.signDs(d, new Date(Math.max(d.notBefore.getTime(), this.clock.getTime())), `root visit ${c.kind}`);
     }
     await this.issueTsl(next);
-    const crl = await rootCrl(this.rootRoom, "crl");
-    await rootCrl(this.rootRoom, "arl");
-    this.counts.crls!++;
-    this.counts.arls!++;
-    this.actual.ceremonies.push({ ...c, at: this.clock, signs, nextUpdate: crl.nextUpdate });
+    const crls = await rootCrls(this.rootRoom, "crl");
+    this.counts.arls! += (await rootCrls(this.rootRoom, "arl")).length;
+    this.counts.crls! += crls.length;
+    const crl = crls.at(-1)!;
+    this.actual.ceremonies.push({
+      ...c,
+      at: this.clock,
+      signs,
+      nextUpdate: crl.nextUpdate,
+      lists: crls.map((x) => x.gen),
+    });
     this.event("root.visit", `${c.kind}: ${c.reason}; CRL/ARL nextUpdate ${iso(crl.nextUpdate)}`);
   }
 
@@ -367,11 +378,9 @@ export class Simulation {
     const planned =
       p.ds.find((x) => x.notBefore <= this.clock && (!x.retiredAt || x.retiredAt > this.clock)) ?? p.ds[0]!;
     await this.signDs({ ...planned, seq: 900 + planned.seq }, this.clock, "emergency DS ceremony after compromise");
-    await rootCrl(this.rootRoom, "crl");
-    await rootCrl(this.rootRoom, "arl");
+    this.counts.crls! += (await rootCrls(this.rootRoom, "crl")).length;
+    this.counts.arls! += (await rootCrls(this.rootRoom, "arl")).length;
     this.counts.rootVisits!++;
-    this.counts.crls!++;
-    this.counts.arls!++;
     return true;
   }
 
@@ -510,6 +519,7 @@ export class Simulation {
       changed = true;
     }
     this.checkLists(set);
+    await this.checkStrictCrl(set);
     if (!changed && d % checkEvery !== 0) return;
     this.counts.checkDays!++;
     const roots = set.certificates.filter((c) => c.kind === "iaca" && this.clock <= c.info.notAfter);
@@ -529,6 +539,28 @@ export class Simulation {
           `published ${name} ${f.state}${f.nextUpdate ? ` (nextUpdate ${iso(f.nextUpdate)})` : ""}: no root ceremony re-issued it in time (revocation.nextUpdate ${this.policy.revocation.nextUpdate}, root room every ${this.visitEvery})`,
           `crl-stale:${name}:${f.nextUpdate?.toISOString()}`,
         );
+  }
+
+  /**
+   * Every simulated day, every unexpired DS and trust-list signer certificate as a strict verifier
+   * sees it with DTS material only (openssl verify -crl_check): the list at its CRL distribution
+   * point, signed by its issuer's key and current, says good, or revoked when it was revoked.
+   */
+  private async checkStrictCrl(set: PublishedSet): Promise<void> {
+    for (const c of set.certificates) {
+      if ((c.kind !== "ds" && c.kind !== "trust-list-signer") || c.info.notBefore > this.clock) continue;
+      if (c.info.notAfter <= this.clock) continue;
+      this.counts.strictCrlChecks!++;
+      const r = await strictCrlStatus(set, this.policy, c, this.clock, this.crlSignatures);
+      const want = c.revokedAt && c.revokedAt <= this.clock ? "revoked" : "good";
+      // a revocation reaches the list at the next root ceremony: until then "good" is expected
+      if (r.status === want || (want === "revoked" && r.status === "good")) continue;
+      this.fail(
+        "crl-strict",
+        `${c.kind} ${c.info.serial.slice(0, 12)} (root key ${c.info.aki.slice(0, 8)}): ${r.status}, ${r.reason}`,
+        `crl-strict:${c.info.serial}:${r.reason}`,
+      );
+    }
   }
 
   private async checkTrustList(set: PublishedSet, roots: PublishedSet["certificates"]): Promise<void> {
@@ -552,7 +584,7 @@ export class Simulation {
   private verifierInput(set: PublishedSet) {
     return {
       untrusted: set.certificates.filter((c) => c.kind === "iaca" || c.kind === "link").map((c) => c.info.der),
-      crls: set.crl ? [set.crl.der] : [],
+      crls: set.lists.map((l) => l.info.der),
       at: this.clock,
     };
   }
@@ -577,7 +609,7 @@ export class Simulation {
   /** mdocs of a revoked DS must be rejected once a CRL lists it. */
   private async verifyRevoked(set: PublishedSet, roots: PublishedSet["certificates"]): Promise<void> {
     for (const l of this.mustFail) {
-      if (l.validUntil <= this.clock || !set.crl?.revokedSerials.includes(l.dsSerial)) continue;
+      if (l.validUntil <= this.clock || !set.lists.some((x) => x.info.revokedSerials.includes(l.dsSerial))) continue;
       const v = await verifyMdoc(l.issuerSigned, {
         trustAnchors: roots.map((r) => r.info.der),
         ...this.verifierInput(set),

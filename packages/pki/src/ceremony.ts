@@ -226,8 +226,9 @@ export async function rootSignCsr(
           key: csr.key,
           period: period(nb, na),
           commonName: opts.commonName ?? "Japan mdoc Trust List Signer",
+          gen: root.row.rootGen,
         })
-      : dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq });
+      : dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq, gen: root.row.rootGen });
   await freshSerialCheck(r.db, tbs.serialNumber);
   const signed = await signCertificate(tbs, await r.hsm.signer(root.keyRef), { profile, policy: r.policy, issuer });
   const row = await storeCert(r, signed, {
@@ -268,7 +269,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
   const oldIssuer = issuerInfo(old.cert);
   const name = old.cert.tbsCertificate.subject;
   const root = await signCertificate(
-    iacaTbs({ policy: r.policy, key: info, name, period: period(at, addDuration(at, r.policy.iaca.validity)) }),
+    iacaTbs({ policy: r.policy, key: info, name, period: period(at, addDuration(at, r.policy.iaca.validity)), gen }),
     await r.hsm.signer(key.uri),
     { profile: "iaca", policy: r.policy },
   );
@@ -285,6 +286,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
           subjectKey: info,
           issuerSki: oldIssuer.key.ski,
           issuerCurve: oldIssuer.key.curve,
+          issuerGen: old.row.rootGen,
           period: linkPeriod,
         }),
         await r.hsm.signer(old.keyRef),
@@ -299,6 +301,7 @@ export async function rootRekey(r: Room, opts: { at?: Date } = {}) {
           subjectKey: oldIssuer.key,
           issuerSki: info.ski,
           issuerCurve: info.curve,
+          issuerGen: gen,
           period: linkPeriod,
         }),
         await r.hsm.signer(key.uri),
@@ -413,34 +416,33 @@ export async function rootRevoke(r: Room, serial: string, reason: string, opts: 
 }
 
 /**
- * Issues the next CRL or ARL, signed by the current root. Both are complete lists of one scope
- * (every revoked certificate the IACA signed) numbered from one sequence, so whichever set of
- * lists a verifier loads, the newest answers for every certificate (RFC 5280 5.2.3: one CRL number
- * sequence per issuer and scope; Annex B Table B.10 has no issuingDistributionPoint to tell
- * scopes apart). nextUpdate: policy.revocation.nextUpdate, checked against the plan so it covers
- * the next planned root ceremony plus the warnBefore margin.
+ * Issues the next CRL or ARL of one root key (default: the current one), signed by that key. Each
+ * key has its own lists at its own URL (pki.crl.per-key), so a verifier checks them with the key
+ * that signed the certificate (RFC 5280 6.3.3, as openssl -crl_check does) also after a re-key.
+ * A key's CRL and ARL are both complete lists of one scope (every revoked certificate that key
+ * signed) and every list of the IACA's name draws its number from one sequence (RFC 5280 5.2.3):
+ * whichever lists a verifier loads, they never disagree, and Annex B Table B.10 needs no
+ * issuingDistributionPoint to tell scopes apart. nextUpdate: policy.revocation.nextUpdate,
+ * checked against the plan so it covers the next planned root ceremony plus warnBefore.
  */
-export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?: Date } = {}) {
+export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?: Date; gen?: number } = {}) {
   void CONTROLS.crlNumberIncreasing;
-  const root = await currentRoot(r.db);
+  void CONTROLS.crlPerKey;
+  const root = await listSigner(r, opts.gen);
+  const gen = root.row.rootGen;
   const issuer = issuerInfo(root.cert);
   const now = nowOf(r);
   // pki.revoke.compromise-listed: every revoked certificate of the list's kinds is listed while it
   // is valid and on the first list issued after it expired (CP/CPS 4.10.1): those that expired
-  // since the previous list are still listed, once.
+  // since the previous list of this key are still listed, once.
   void CONTROLS.compromiseListed;
-  const last = await r.db.stores.certificates.latestList();
+  const last = await r.db.stores.certificates.latestList(undefined, gen);
   const cutoff = last && last.thisUpdate < now ? last.thisUpdate : now;
-  const revoked = await r.db.stores.certificates.revokedForList(cutoff);
-  const number = (last?.number ?? 0n) + 1n;
+  const revoked = await r.db.stores.certificates.revokedForList(cutoff, gen);
+  const previousNumber = (await r.db.stores.certificates.latestList())?.number;
+  const number = (previousNumber ?? 0n) + 1n;
   const nextUpdate = opts.nextUpdate ?? addDuration(now, r.policy.revocation.nextUpdate);
-  const first = await r.db.stores.certificates.firstRoot();
-  const p = plan(r.policy, first?.notBefore ?? now, 11, { propose: false });
-  const nextVisit = p.ceremonies.find((c) => c.at > now)?.at;
-  const warning =
-    nextVisit && nextUpdate < addDuration(nextVisit, r.policy.revocation.warnBefore)
-      ? `nextUpdate ${nextUpdate.toISOString()} does not cover the next planned root ceremony (${nextVisit.toISOString()}) plus ${r.policy.revocation.warnBefore}`
-      : undefined;
+  const warning = await coverageWarning(r, now, nextUpdate);
   const tbs = crlTbs({
     issuer,
     number,
@@ -452,25 +454,71 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
     profile: kind,
     policy: r.policy,
     issuer,
-    previousCrlNumber: last?.number,
+    previousCrlNumber: previousNumber,
   });
   await r.db.stores.certificates.addList({
     kind,
     number,
+    rootGen: gen,
     thisUpdate: tbs.thisUpdate.getTime(),
     nextUpdate: tbs.nextUpdate!.getTime(),
     der: signed.der,
     sha256: signed.sha256,
   });
-  artifact(r, `${kind}.der #${number}`, signed);
+  artifact(r, `${kind}-g${gen}.der #${number}`, signed);
   await record(r, `${kind}.issue`, clause("4.9.7"), [`${kind}:${number}`], {
     sha256: signed.sha256,
     number: number.toString(),
+    rootGen: gen,
     entries: revoked.map((x) => x.serial),
     nextUpdate: nextUpdate.toISOString(),
     ...(warning ? { warning } : {}),
   });
-  return { crl: signed, number, entries: revoked.length, nextUpdate, warning };
+  return { crl: signed, number, gen, entries: revoked.length, nextUpdate, warning };
+}
+
+/** One root ceremony step: the lists of `kind` for every generation that needs one (see listGenerations). */
+export async function rootCrls(r: Room, kind: "crl" | "arl", opts: { nextUpdate?: Date } = {}) {
+  const out: Awaited<ReturnType<typeof rootCrl>>[] = [];
+  for (const gen of await listGenerations(r.db, nowOf(r))) out.push(await rootCrl(r, kind, { ...opts, gen }));
+  return out;
+}
+
+/** The root of generation `gen` (default: the current one) with its key, which must still be in this room. */
+async function listSigner(r: Room, gen: number | undefined) {
+  if (gen === undefined) return currentRoot(r.db);
+  const row = await r.db.stores.certificates.rootOfGeneration(gen);
+  if (!row?.keyRef)
+    throw new CeremonyError(
+      "ROOT_KEY_UNKNOWN",
+      row ? `the key of root generation ${gen} was destroyed` : `no root of generation ${gen} in this room`,
+      { control: CONTROLS.crlPerKey.id },
+    );
+  return { row, cert: parseCertificate(row.der).asn1, keyRef: row.keyRef };
+}
+
+/** A warning when nextUpdate does not reach the next planned root ceremony plus warnBefore. */
+async function coverageWarning(r: Room, now: Date, nextUpdate: Date): Promise<string | undefined> {
+  const first = await r.db.stores.certificates.firstRoot();
+  const p = plan(r.policy, first?.notBefore ?? now, 11, { propose: false });
+  const nextVisit = p.ceremonies.find((c) => c.at > now)?.at;
+  return nextVisit && nextUpdate < addDuration(nextVisit, r.policy.revocation.warnBefore)
+    ? `nextUpdate ${nextUpdate.toISOString()} does not cover the next planned root ceremony (${nextVisit.toISOString()}) plus ${r.policy.revocation.warnBefore}`
+    : undefined;
+}
+
+/**
+ * Root key generations whose lists a root ceremony at `at` must sign (pki.crl.per-key): the current
+ * key, and every older key that signed a certificate still valid at `at` and whose key is here.
+ */
+export async function listGenerations(db: Database, at: Date): Promise<number[]> {
+  const current = (await currentRoot(db)).row.rootGen;
+  const live = (await db.stores.certificates.signedUntilByGeneration())
+    .filter((g) => g.rootGen !== current && g.until > at)
+    .map((g) => g.rootGen);
+  const withKey: number[] = [];
+  for (const gen of live) if ((await db.stores.certificates.rootOfGeneration(gen))?.keyRef) withKey.push(gen);
+  return [...withKey, current];
 }
 
 // ---------------------------------------------------------------- operations room

@@ -10,6 +10,8 @@ import {
   clause,
   IacaError,
   type Policy,
+  revocationGenOf,
+  revocationUrl,
 } from "@iaca/policy";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import {
@@ -314,17 +316,18 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
   }),
   certRule(
     "cert.cdp.policy-url",
-    "CDP URI is policy.revocation.arlUrl (CA) / crlUrl (DS)",
+    "CDP URI is the ARL (CA) / CRL (DS) URL of a root key generation (policy.revocation)",
     CERT,
     (t, ctx) => {
       const e = ext(t, OID.crlDistributionPoints);
       if (!e) return null;
       const uri = [...parseExt(e, CRLDistributionPoints)][0]?.distributionPoint?.fullName?.[0]
         ?.uniformResourceIdentifier;
-      const want = (CA as readonly string[]).includes(ctx.profile)
-        ? ctx.policy.revocation.arlUrl
-        : ctx.policy.revocation.crlUrl;
-      return uri === want || `${uri} (policy: ${want})`;
+      const kind = (CA as readonly string[]).includes(ctx.profile) ? "arl" : "crl";
+      return (
+        (uri !== undefined && revocationGenOf(ctx.policy, kind, uri) !== undefined) ||
+        `${uri} (policy: ${revocationUrl(ctx.policy, kind, 1)}, or its -gN form for root generation N)`
+      );
     },
     { clause: clause("2.2") },
   ),

@@ -47,6 +47,11 @@ export interface PlannedCeremony {
   signs: number[];
   /** CRL/ARL issued at this ceremony: nextUpdate. */
   nextUpdate: Date;
+  /**
+   * Root key generations whose CRL and ARL this ceremony signs (pki.crl.per-key): the current key
+   * and every older key whose root certificate (and so what it signed) is still valid.
+   */
+  lists: number[];
   reason: string;
 }
 
@@ -233,7 +238,8 @@ function plannedCeremonies(
       next++;
     }
     const nextUpdate = addDuration(t, policy.revocation.nextUpdate);
-    ceremonies.push({ at: t, kind, root: root.gen, signs, nextUpdate, reason });
+    const lists = roots.filter((r) => r.gen === root.gen || (r.gen < root.gen && r.notAfter > t)).map((r) => r.gen);
+    ceremonies.push({ at: t, kind, root: root.gen, signs, nextUpdate, lists, reason });
     // Next visit: the earliest of CRL/ARL freshness, the next DS deadline, the next re-key.
     const candidates: [Date, PlannedCeremony["kind"], string][] = [
       [subtractDuration(nextUpdate, policy.revocation.warnBefore), "routine", "CRL/ARL re-issue before nextUpdate"],
@@ -308,7 +314,8 @@ function planEvents(roots: PlannedRoot[], ds: PlannedDs[], ceremonies: PlannedCe
       "root",
       `${c.kind} ceremony: ${c.reason}; signs ${c.signs.length ? c.signs.map((s) => `DS #${s}`).join(", ") : "no DS"}`,
     );
-    ev(c.at, "crl.issue", "root", `CRL + ARL, nextUpdate ${iso(c.nextUpdate)}`);
+    const keys = c.lists.length > 1 ? ` of root keys ${c.lists.map((g) => `#${g}`).join(", ")}` : "";
+    ev(c.at, "crl.issue", "root", `CRL + ARL${keys}, nextUpdate ${iso(c.nextUpdate)}`);
   }
   for (const d of ds) {
     if (d.signedAt) {

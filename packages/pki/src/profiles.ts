@@ -1,6 +1,6 @@
 // ISO/IEC 18013-5:2021 Annex B profiles as TBS structures (built, not signed: sign.ts lints then signs).
 import { createHash, randomBytes, type webcrypto } from "node:crypto";
-import { ALGORITHMS, algorithmBy, type Curve, EC_PUBLIC_KEY_OID, type Policy } from "@iaca/policy";
+import { ALGORITHMS, algorithmBy, type Curve, EC_PUBLIC_KEY_OID, type Policy, revocationUrl } from "@iaca/policy";
 import { ECParameters } from "@peculiar/asn1-ecc";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import {
@@ -198,7 +198,15 @@ function tbs(p: {
 export const cloneName = (n: Name): Name => AsnConvert.parse(AsnConvert.serialize(n), Name);
 
 /** Self-signed IACA root (Annex B Table B.1). `name` defaults to policy.iaca.name; a re-key passes the old root's. */
-export function iacaTbs(p: { policy: Policy; key: PublicKeyInfo; period: Period; name?: Name; serial?: Uint8Array }) {
+export function iacaTbs(p: {
+  policy: Policy;
+  key: PublicKeyInfo;
+  period: Period;
+  name?: Name;
+  serial?: Uint8Array;
+  /** Root key generation (default 1): the root names its own key's ARL. */
+  gen?: number;
+}) {
   void CONTROLS.profile;
   const name = p.name ? cloneName(p.name) : buildName(p.policy.iaca.name);
   return tbs({
@@ -213,7 +221,7 @@ export function iacaTbs(p: { policy: Policy; key: PublicKeyInfo; period: Period;
       extensions.keyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign),
       extensions.basicConstraintsCa(0),
       extensions.issuerAltName(p.policy.iaca.issuerAltName),
-      extensions.cdp(p.policy.revocation.arlUrl),
+      extensions.cdp(revocationUrl(p.policy, "arl", p.gen ?? 1)),
     ],
   });
 }
@@ -229,6 +237,8 @@ export function linkTbs(p: {
   subjectKey: PublicKeyInfo;
   issuerSki: Uint8Array;
   issuerCurve: Curve;
+  /** Generation of the signing root key: the link names that key's ARL. */
+  issuerGen: number;
   period: Period;
 }) {
   void CONTROLS.linkOnRekey;
@@ -244,7 +254,7 @@ export function linkTbs(p: {
       extensions.keyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign),
       extensions.basicConstraintsCa(0),
       extensions.issuerAltName(p.policy.iaca.issuerAltName),
-      extensions.cdp(p.policy.revocation.arlUrl),
+      extensions.cdp(revocationUrl(p.policy, "arl", p.issuerGen)),
     ],
   });
 }
@@ -311,12 +321,14 @@ export function dsTbs(p: {
   period: Period;
   seq: number;
   serial?: Uint8Array;
+  /** Generation of the signing root key (default 1): the certificate names that key's CRL. */
+  gen?: number;
 }) {
   return eeTbs({
     ...p,
     subject: eeName(p.issuer.cert, p.policy.ds.commonName.replace("{seq}", String(p.seq)), p.policy.ds.organization),
     eku: OID.ekuMdlDs,
-    cdpUrl: p.policy.revocation.crlUrl,
+    cdpUrl: revocationUrl(p.policy, "crl", p.gen ?? 1),
   });
 }
 
@@ -327,12 +339,14 @@ export function tslSignerTbs(p: {
   key: PublicKeyInfo;
   period: Period;
   commonName: string;
+  /** Generation of the signing root key (default 1). */
+  gen?: number;
 }) {
   return eeTbs({
     ...p,
     subject: eeName(p.issuer.cert, p.commonName, p.policy.ds.organization),
     eku: OID.ekuTrustListSigner,
-    cdpUrl: p.policy.revocation.crlUrl,
+    cdpUrl: revocationUrl(p.policy, "crl", p.gen ?? 1),
   });
 }
 

@@ -7,5 +7,6 @@ export * from "./duration.ts";
 export * from "./errors.ts";
 export * from "./limits.ts";
 export * from "./load.ts";
+export * from "./revocation.ts";
 export * from "./schema.ts";
 export * from "./tls.ts";

@@ -1,7 +1,6 @@
 import type { Policy } from "@iaca/policy";
-import type { ListFreshness } from "./freshness.ts";
 import { PATHS } from "./paths.ts";
-import type { TrustIndexCertificate } from "./tree.ts";
+import type { TreeList, TrustIndexCertificate } from "./tree.ts";
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -10,8 +9,6 @@ interface TrustDoc {
   provider: string;
   updated: string;
   certificates: TrustIndexCertificate[];
-  crl: { path: string; number: string | null; thisUpdate: string; nextUpdate: string | null } | null;
-  arl: { path: string; number: string | null; thisUpdate: string; nextUpdate: string | null } | null;
   trustList: { path: string; issueId: number; date: string; nextUpdate: string | null } | null;
 }
 
@@ -23,12 +20,7 @@ const KIND_LABEL: Record<string, string> = {
 };
 
 /** The landing page: everything published, for a person. Plain HTML, no scripts. */
-export function renderIndexHtml(args: {
-  policy: Policy;
-  trust: TrustDoc;
-  crl: ListFreshness;
-  arl: ListFreshness;
-}): string {
+export function renderIndexHtml(args: { policy: Policy; trust: TrustDoc; lists: TreeList[] }): string {
   const { trust } = args;
   const rows = trust.certificates
     .map(
@@ -43,10 +35,13 @@ export function renderIndexHtml(args: {
       </tr>`,
     )
     .join("\n");
-  const list = (name: string, l: TrustDoc["crl"], f: ListFreshness) =>
-    l
-      ? `<li><a href="${esc(l.path)}">${name}</a> number ${esc(l.number ?? "-")}, thisUpdate ${esc(l.thisUpdate)}, nextUpdate ${esc(l.nextUpdate ?? "-")}${f.state === "expired" ? " <strong>(nextUpdate has passed: not current)</strong>" : f.state === "warning" ? " (a newer list is due)" : ""}</li>`
-      : `<li>${name}: not yet published</li>`;
+  const name = (l: TreeList) =>
+    `${l.kind === "crl" ? "CRL (Document Signer certificates)" : "ARL (CA certificates)"}, root key ${l.gen}`;
+  const list = (l: TreeList) =>
+    l.info
+      ? `<li><a href="${esc(l.path)}">${name(l)}</a> number ${esc(l.info.number?.toString() ?? "-")}, thisUpdate ${esc(l.info.thisUpdate.toISOString())}, nextUpdate ${esc(l.info.nextUpdate?.toISOString() ?? "-")}${l.freshness.state === "expired" ? " <strong>(nextUpdate has passed: not current)</strong>" : l.freshness.state === "warning" ? " (a newer list is due)" : ""}</li>`
+      : `<li>${name(l)}: not yet published</li>`;
+  const lists = args.lists.length ? args.lists.map(list).join("\n    ") : "<li>CRL and ARL: not yet published</li>";
   const tl = trust.trustList
     ? `<li><a href="${esc(trust.trustList.path)}">Signed trust list</a> (VICAL-style COSE_Sign1, issue ${trust.trustList.issueId}, ${esc(trust.trustList.date)}, nextUpdate ${esc(trust.trustList.nextUpdate ?? "-")})</li>`
     : "<li>Signed trust list: not yet published</li>";
@@ -66,8 +61,7 @@ export function renderIndexHtml(args: {
   <p>Updated ${esc(trust.updated)}.</p>
   <h2>Revocation and trust list</h2>
   <ul>
-    ${list("CRL (Document Signer certificates)", trust.crl, args.crl)}
-    ${list("ARL (CA certificates)", trust.arl, args.arl)}
+    ${lists}
     ${tl}
   </ul>
   <h2>Certificates</h2>

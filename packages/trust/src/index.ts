@@ -10,5 +10,6 @@ export * from "./paths.ts";
 export * from "./published.ts";
 export * from "./publisher.ts";
 export * from "./store.ts";
+export * from "./strict-crl.ts";
 export * from "./tree.ts";
 export * from "./vical.ts";

@@ -18,6 +18,8 @@ export interface InstallCrlOptions {
 
 export interface InstallCrlResult {
   kind: "crl" | "arl";
+  /** Generation of the root key that signed it. */
+  rootGen: number;
   number: bigint;
   previous: bigint | undefined;
   thisUpdate: Date;
@@ -42,7 +44,7 @@ export function kindFromFileName(name: string): "crl" | "arl" | undefined {
 /**
  * Installs a CRL/ARL signed at a root ceremony (control dts.crl.install-verified): the signature
  * verifies under a published IACA key named by its AKI, the issuer is that IACA, the CRL number is
- * strictly greater than the installed one, the Annex B profile lints clean, and nextUpdate is in
+ * strictly greater than the installed one of that key and kind, the Annex B profile lints clean, and nextUpdate is in
  * the future. Only then is it written to pki_crl, from where every DTS replica publishes it, and
  * the certificates it lists are marked revoked in this (operations) database in the same
  * transaction: the issuer stops signing with a listed DS within its cache time (1 s), and the
@@ -53,13 +55,15 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
   const now = o.now ?? new Date();
   const refuse = refuser(o);
   const { der, crl } = await readCrl(o.data, refuse);
-  const issuer = await crlIssuer(parsePublishedSet(await o.source.load()), crl, refuse);
-  const previous = await o.source.latestCrlNumber(o.kind);
+  const set = parsePublishedSet(await o.source.load());
+  const issuer = await crlIssuer(set, crl, refuse);
+  const rootGen = await rootGeneration(set, crl, refuse);
+  const previous = await o.source.latestCrlNumber(o.kind, rootGen);
   const results = await checkCrl(o, { der, crl, issuer, previous, now }, refuse);
   const number = crl.number!;
   const nextUpdate = crl.nextUpdate!;
   const newlyRevoked = await o.source.insertCrl(
-    { kind: o.kind, number, thisUpdate: crl.thisUpdate, nextUpdate, der },
+    { kind: o.kind, number, rootGen, thisUpdate: crl.thisUpdate, nextUpdate, der },
     crl.revoked,
   );
   await o.audit?.append({
@@ -70,6 +74,7 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
     clause: clause("4.9.7"),
     details: {
       sha256: crl.sha256,
+      rootGen,
       nextUpdate: nextUpdate.toISOString(),
       revoked: crl.revokedSerials.length,
       newlyRevoked,
@@ -78,6 +83,7 @@ export async function installCrl(o: InstallCrlOptions): Promise<InstallCrlResult
   return {
     kind: o.kind,
     number,
+    rootGen,
     previous,
     thisUpdate: crl.thisUpdate,
     nextUpdate,
@@ -128,6 +134,21 @@ async function crlIssuer(set: PublishedSet, crl: CrlInfo, refuse: Refuse) {
     );
   for (const c of candidates) if (await crl.x509.verify({ publicKey: c.info.x509 }).catch(() => false)) return c;
   throw await refuse("DTS_CRL_SIGNATURE", "the CRL signature does not verify under the IACA key it names");
+}
+
+/**
+ * The generation of the root key that signed the list (roots numbered by notBefore, as the DTS
+ * publishes them): the list is that key's (pki.crl.per-key), published at that key's URL.
+ */
+async function rootGeneration(set: PublishedSet, crl: CrlInfo, refuse: Refuse): Promise<number> {
+  const roots = set.certificates.filter((c) => c.kind === "iaca");
+  const gen = roots.findIndex((r) => r.info.ski === crl.aki && r.info.subject === crl.issuer) + 1;
+  if (gen === 0)
+    throw await refuse(
+      "DTS_CRL_ISSUER_UNKNOWN",
+      `no published IACA root has key id ${crl.aki || "(none)"}: install the root's certificates first`,
+    );
+  return gen;
 }
 
 /** CRL number increase, the Annex B profile (linter) and the list's dates. */

@@ -1,5 +1,5 @@
 import type { Policy } from "@iaca/policy";
-import { IacaError } from "@iaca/policy";
+import { IacaError, revocationUrl } from "@iaca/policy";
 
 export class DtsError extends IacaError {}
 
@@ -15,12 +15,12 @@ export const certPath = (sha256: string, ext: "der" | "pem") => `/certs/${sha256
 export const certSkiPath = (ski: string, serial: string, ext: "der" | "pem") => `/certs/ski/${ski}/${serial}.${ext}`;
 
 /**
- * The CRL and ARL paths: exactly the path of policy.revocation.crlUrl / arlUrl, the same values the
- * PKI writes into the certificates' CRL distribution points (control dts.crl.served-at-cdp).
+ * The CRL and ARL paths of root key generation `gen`: exactly the path of revocationUrl, the value
+ * the PKI writes into the CRL distribution points of what that key signs (control dts.crl.served-at-cdp).
  */
-export function revocationPaths(policy: Policy): { crl: string; arl: string } {
-  const crl = new URL(policy.revocation.crlUrl).pathname;
-  const arl = new URL(policy.revocation.arlUrl).pathname;
+export function revocationPaths(policy: Policy, gen = 1): { crl: string; arl: string } {
+  const crl = new URL(revocationUrl(policy, "crl", gen)).pathname;
+  const arl = new URL(revocationUrl(policy, "arl", gen)).pathname;
   const reserved = new Set<string>(Object.values(PATHS));
   for (const p of [crl, arl]) {
     if (p === "/" || p.endsWith("/") || reserved.has(p) || p.startsWith("/certs/"))

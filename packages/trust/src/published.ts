@@ -29,12 +29,26 @@ export interface PublishedTrustListInput {
   contentDigest: string;
 }
 
+/** A CRL or ARL as installed: the latest of its kind for one root key. */
+export interface PublishedListInput {
+  kind: "crl" | "arl";
+  der: Uint8Array;
+}
+
 /** The DTS's whole input: the database state relevant to publication. */
 export interface PublishedSetInput {
   certificates: PublishedCertificateInput[];
-  crl?: Uint8Array | undefined;
-  arl?: Uint8Array | undefined;
+  /** The latest CRL and ARL of each root key (pki.crl.per-key). */
+  lists?: PublishedListInput[] | undefined;
   trustList?: PublishedTrustListInput | undefined;
+}
+
+/** A published list and the root key that signed it. */
+export interface PublishedList {
+  kind: "crl" | "arl";
+  /** Generation of the signing root key: 1 + the number of IACA roots published before it. */
+  gen: number;
+  info: CrlInfo;
 }
 
 export interface PublishedCertificate extends Omit<PublishedCertificateInput, "der"> {
@@ -43,7 +57,11 @@ export interface PublishedCertificate extends Omit<PublishedCertificateInput, "d
 
 export interface PublishedSet {
   certificates: PublishedCertificate[];
+  /** Every list, by generation then kind; per generation and kind the newest (highest number) only. */
+  lists: PublishedList[];
+  /** The CRL of the newest root key that has one (what trust.json's `crl` reports). */
   crl: CrlInfo | undefined;
+  /** The ARL of the newest root key that has one. */
   arl: CrlInfo | undefined;
   trustList: PublishedTrustListInput | undefined;
 }
@@ -58,13 +76,31 @@ export function parsePublishedSet(input: PublishedSetInput): PublishedSet {
     seen.set(info.sha256, { ...rest, info });
   }
   const certificates = [...seen.values()].sort(compareCerts);
-  return {
-    certificates,
-    crl: input.crl ? parseCrl(input.crl) : undefined,
-    arl: input.arl ? parseCrl(input.arl) : undefined,
-    trustList: input.trustList,
-  };
+  const lists = newestLists(certificates, input.lists ?? []);
+  const newest = (kind: "crl" | "arl") => lists.filter((l) => l.kind === kind).at(-1)?.info;
+  return { certificates, lists, crl: newest("crl"), arl: newest("arl"), trustList: input.trustList };
 }
+
+/**
+ * The generation of each list's key (roots numbered by notBefore, the order of the re-keys) and the
+ * newest list per generation and kind. A list no published root signed is left out.
+ */
+function newestLists(certificates: PublishedCertificate[], input: PublishedListInput[]): PublishedList[] {
+  const roots = certificates.filter((c) => c.kind === "iaca");
+  const out = new Map<string, PublishedList>();
+  for (const l of input) {
+    const info = parseCrl(l.der);
+    const gen = roots.findIndex((r) => r.info.ski === info.aki && r.info.subject === info.issuer) + 1;
+    if (gen === 0) continue;
+    const key = `${gen}:${l.kind}`;
+    const had = out.get(key);
+    if (!had || (had.info.number ?? -1n) < (info.number ?? -1n)) out.set(key, { kind: l.kind, gen, info });
+  }
+  return [...out.values()].sort((a, b) => a.gen - b.gen || a.kind.localeCompare(b.kind));
+}
+
+/** The key identifier of the key that signed a certificate (a self-signed root has no AKI: its own SKI). */
+export const signerKeyId = (c: CertificateInfo): string => c.aki || c.ski;
 
 const KIND_ORDER: Record<CertKind, number> = { iaca: 0, link: 1, "trust-list-signer": 2, ds: 3 };
 
@@ -77,25 +113,27 @@ function compareCerts(a: PublishedCertificate, b: PublishedCertificate): number 
   );
 }
 
-/**
- * True when the list was issued under the certificate's issuer name and lists its serial. The key
- * may differ: after a re-key the CRL is signed by the new root key for certificates of the old one
- * (same CA name, RFC 5280 §5: the CRL scope is the issuer name).
- */
-function listedOn(list: CrlInfo | undefined, cert: CertificateInfo): boolean {
-  if (!list) return false;
-  if (list.issuer !== cert.issuer) return false;
-  return list.revokedSerials.includes(cert.serial);
+/** The lists of the key that signed the certificate: the ARL for CA certificates (roots, links), else the CRL. */
+export function revocationListsFor(set: PublishedSet, c: PublishedCertificate): PublishedList[] {
+  const kind = c.kind === "iaca" || c.kind === "link" ? "arl" : "crl";
+  return set.lists.filter(
+    (l) => l.kind === kind && l.info.issuer === c.info.issuer && l.info.aki === signerKeyId(c.info),
+  );
 }
 
-/** The list that covers this certificate: the ARL for CA certificates (roots, links), the CRL for the rest. */
-export function revocationListFor(set: PublishedSet, c: PublishedCertificate): CrlInfo | undefined {
-  return c.kind === "iaca" || c.kind === "link" ? set.arl : set.crl;
+/** Listed on any list of the key that signed it (a key's CRL and ARL both list all it revoked). */
+function listedOn(set: PublishedSet, c: PublishedCertificate): boolean {
+  return set.lists.some(
+    (l) =>
+      l.info.issuer === c.info.issuer &&
+      l.info.aki === signerKeyId(c.info) &&
+      l.info.revokedSerials.includes(c.info.serial),
+  );
 }
 
 export function certificateStatusOf(set: PublishedSet, c: PublishedCertificate, now: Date): CertStatus {
   const t = now.getTime();
-  if ((c.revokedAt && c.revokedAt.getTime() <= t) || listedOn(revocationListFor(set, c), c.info)) return "revoked";
+  if ((c.revokedAt && c.revokedAt.getTime() <= t) || listedOn(set, c)) return "revoked";
   if (t < c.info.notBefore.getTime() || (c.activeFrom && t < c.activeFrom.getTime())) return "scheduled";
   if (t > c.info.notAfter.getTime() || (c.activeUntil && t >= c.activeUntil.getTime())) return "retired";
   return "active";

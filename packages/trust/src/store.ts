@@ -48,8 +48,7 @@ export class DbSource implements DtsSource {
       : undefined;
     return {
       certificates,
-      crl: lists.find((l) => l.kind === "crl")?.der,
-      arl: lists.find((l) => l.kind === "arl")?.der,
+      lists: lists.map((l) => ({ kind: l.kind, der: l.der })),
       trustList,
     };
   }
@@ -67,14 +66,14 @@ export class DbSource implements DtsSource {
     });
   }
 
-  /** Highest installed CRL number of a list (undefined when none). */
-  async latestCrlNumber(kind: ListKind): Promise<bigint | undefined> {
-    return (await this.stores.certificates.latestList(kind))?.number;
+  /** Highest installed CRL number of a list of one kind and root key (undefined when none). */
+  async latestCrlNumber(kind: ListKind, rootGen: number): Promise<bigint | undefined> {
+    return (await this.stores.certificates.latestList(kind, rootGen))?.number;
   }
 
   /**
    * Stores a verified list and, in the same transaction, marks the certificates it lists as
-   * revoked here (either list names every revoked certificate of the IACA). The root room
+   * revoked here (either list of a root key names every revoked certificate that key signed). The root room
    * revokes in its own offline database; this is how the operations room learns of it, so the
    * issuer stops signing with a revoked DS key and the rotation job retires it. Returns the
    * serials newly marked.

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type CrlInfo, toPem } from "@iaca/pki";
-import { type Policy, subtractDuration } from "@iaca/policy";
+import { type Policy, revocationUrl, subtractDuration } from "@iaca/policy";
 import { DTS_CRL_AT_CDP, DTS_PUBLISH_CA, DTS_PUBLISH_DS_BEFORE_USE } from "./controls.ts";
 import { freshness, type ListFreshness } from "./freshness.ts";
 import { renderIndexHtml } from "./html.ts";
@@ -10,6 +10,7 @@ import {
   certificateStatusOf,
   type PublishedCertificate,
   type PublishedSet,
+  signerKeyId,
   statusTransitions,
 } from "./published.ts";
 import { TRUST_SCHEMA } from "./trust-schema.ts";
@@ -38,6 +39,25 @@ export interface TreeEntry {
   /** HTTP-date of lastModified (second precision). */
   lastModifiedHttp: string;
   cache: CacheClass;
+  /** CRL/ARL entries: that list's freshness (its nextUpdate bounds caching). */
+  freshness?: ListFreshness;
+}
+
+/**
+ * One root key's CRL or ARL as published (pki.crl.per-key): at the URL the certificates it covers
+ * name, with its freshness and until when it must stay current.
+ */
+export interface TreeList {
+  kind: "crl" | "arl";
+  /** Root key generation (roots numbered by notBefore). */
+  gen: number;
+  url: string;
+  path: string;
+  /** Undefined: none installed yet although a valid certificate names it. */
+  info: CrlInfo | undefined;
+  freshness: ListFreshness;
+  /** When the last certificate naming this list expires (undefined: none). */
+  neededUntil: Date | undefined;
 }
 
 export interface PublishedTree {
@@ -47,8 +67,13 @@ export interface PublishedTree {
   at: Date;
   /** Next instant at which the tree changes with the same input (a status or freshness transition). */
   changesAt: Date | undefined;
+  /** Generation 1's CRL and ARL paths (the policy URLs as written). */
   paths: { crl: string; arl: string };
+  /** Every root key's lists; a verifier checks a certificate against the list its CRL distribution point names. */
+  lists: TreeList[];
+  /** Freshness of the newest root key's CRL (trust.json `crl`). */
   crl: ListFreshness;
+  /** Freshness of the newest root key's ARL (trust.json `arl`). */
   arl: ListFreshness;
   /** Operational warnings about the trust-list signer certificate (none valid, or expiring within warnBefore). */
   signerWarnings: string[];
@@ -72,7 +97,14 @@ export interface TrustIndexCertificate {
 
 const floorSecond = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
-function entry(path: string, bytes: Buffer, contentType: string, lastModified: Date, cache: CacheClass): TreeEntry {
+function entry(
+  path: string,
+  bytes: Buffer,
+  contentType: string,
+  lastModified: Date,
+  cache: CacheClass,
+  freshnessOf?: ListFreshness,
+): TreeEntry {
   const digest = createHash("sha256").update(bytes).digest();
   const lm = floorSecond(lastModified);
   return {
@@ -84,6 +116,7 @@ function entry(path: string, bytes: Buffer, contentType: string, lastModified: D
     lastModified: lm,
     lastModifiedHttp: lm.toUTCString(),
     cache,
+    ...(freshnessOf ? { freshness: freshnessOf } : {}),
   };
 }
 
@@ -97,30 +130,39 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
   const paths = revocationPaths(policy);
   const entries = new Map<string, TreeEntry>();
   const add = (e: TreeEntry) => entries.set(e.path, e);
-  const crlF = freshness(set.crl, policy, now);
-  const arlF = freshness(set.arl, policy, now);
+  const lists = treeLists(set, policy, now);
+  const newest = (kind: "crl" | "arl") => lists.filter((l) => l.kind === kind).at(-1)?.freshness;
+  const missing = freshness(undefined, policy, now);
+  const crlF = newest("crl") ?? missing;
+  const arlF = newest("arl") ?? missing;
 
   // Past transitions move Last-Modified of the derived documents; the next one schedules a rebuild.
-  const transitions = [...statusTransitions(set), crlF.warnAt, crlF.nextUpdate, arlF.warnAt, arlF.nextUpdate]
+  const transitions = [
+    ...statusTransitions(set),
+    ...lists.flatMap((l) => [
+      l.freshness.warnAt,
+      l.freshness.nextUpdate,
+      l.neededUntil && new Date(l.neededUntil.getTime() + 1),
+    ]),
+  ]
     .filter((d): d is Date => !!d)
     .map((d) => d.getTime());
   const past = transitions.filter((t) => t <= now.getTime());
   const inputDates = [
     ...set.certificates.map((c) => certDate(c).getTime()),
-    ...(set.crl ? [set.crl.thisUpdate.getTime()] : []),
-    ...(set.arl ? [set.arl.thisUpdate.getTime()] : []),
+    ...set.lists.map((l) => l.info.thisUpdate.getTime()),
     ...(set.trustList ? [set.trustList.date.getTime()] : []),
   ];
   const updated = new Date(Math.max(0, ...inputDates, ...past));
 
   const index = addCertificates(set, now, add);
-  // CRL and ARL at exactly the CRL distribution point paths (control dts.crl.served-at-cdp).
+  // Each key's CRL and ARL at exactly the CRL distribution point paths (control dts.crl.served-at-cdp).
   void DTS_CRL_AT_CDP;
-  if (set.crl) add(entry(paths.crl, Buffer.from(set.crl.der), MEDIA.crl, set.crl.thisUpdate, "crl"));
-  if (set.arl) add(entry(paths.arl, Buffer.from(set.arl.der), MEDIA.crl, set.arl.thisUpdate, "arl"));
+  for (const l of lists)
+    if (l.info) add(entry(l.path, Buffer.from(l.info.der), MEDIA.crl, l.info.thisUpdate, l.kind, l.freshness));
   if (set.trustList)
     add(entry(PATHS.trustList, Buffer.from(set.trustList.cose), MEDIA.cose, set.trustList.date, "index"));
-  const trust = trustJson(set, policy, { index, updated, crl: crlF, arl: arlF, entries });
+  const trust = trustJson(set, policy, { index, updated, lists, entries });
   add(entry(PATHS.trustJson, Buffer.from(`${JSON.stringify(trust, null, 2)}\n`), MEDIA.json, updated, "index"));
   add(
     entry(
@@ -134,7 +176,7 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
   add(
     entry(
       PATHS.index,
-      Buffer.from(renderIndexHtml({ policy, trust: trust as never, crl: crlF, arl: arlF })),
+      Buffer.from(renderIndexHtml({ policy, trust: trust as never, lists })),
       MEDIA.html,
       updated,
       "index",
@@ -151,10 +193,49 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
     signerWarnings,
     changesAt: futureAll.length ? new Date(Math.min(...futureAll)) : undefined,
     paths,
+    lists,
     crl: crlF,
     arl: arlF,
   };
 }
+
+/**
+ * Every root key's CRL and ARL: those installed, and those a valid certificate names although none
+ * is installed (freshness "missing"). The CRL covers the end-entity certificates a key signed (DS,
+ * trust-list signer), the ARL its CA certificates (its own root, the links it signed).
+ */
+function treeLists(set: PublishedSet, policy: Policy, now: Date): TreeList[] {
+  const roots = set.certificates.filter((c) => c.kind === "iaca");
+  const out: TreeList[] = [];
+  roots.forEach((root, i) => {
+    const gen = i + 1;
+    const paths = revocationPaths(policy, gen);
+    for (const kind of ["arl", "crl"] as const) {
+      const covered = set.certificates.filter(
+        (c) =>
+          signerKeyId(c.info) === root.info.ski &&
+          c.info.issuer === root.info.subject &&
+          (kind === "arl") === (c.kind === "iaca" || c.kind === "link"),
+      );
+      const until = covered.length ? Math.max(...covered.map((c) => c.info.notAfter.getTime())) : undefined;
+      const info = set.lists.find((l) => l.gen === gen && l.kind === kind)?.info;
+      if (!info && (until === undefined || until <= now.getTime())) continue;
+      out.push({
+        kind,
+        gen,
+        url: revocationUrl(policy, kind, gen),
+        path: paths[kind],
+        info,
+        freshness: freshness(info, policy, now),
+        neededUntil: until === undefined ? undefined : new Date(until),
+      });
+    }
+  });
+  return out;
+}
+
+/** True while a certificate that names the list is valid: its freshness matters. */
+export const listNeeded = (l: TreeList, now: Date): boolean => !!l.neededUntil && l.neededUntil > now;
 
 /** Certificates: DER and PEM, by fingerprint and by SKI/serial (controls dts.publish.*); their trust.json entries. */
 function addCertificates(set: PublishedSet, now: Date, add: (e: TreeEntry) => void): TrustIndexCertificate[] {
@@ -196,18 +277,18 @@ function addCertificates(set: PublishedSet, now: Date, add: (e: TreeEntry) => vo
   return index;
 }
 
-function listJson(l: CrlInfo | undefined, url: string, path: string, f: ListFreshness) {
-  return l
+function listJson(l: TreeList | undefined) {
+  return l?.info
     ? {
-        url,
-        path,
-        number: l.number === undefined ? null : l.number.toString(),
-        issuer: l.issuer,
-        thisUpdate: l.thisUpdate.toISOString(),
-        nextUpdate: l.nextUpdate ? l.nextUpdate.toISOString() : null,
-        sha256: l.sha256,
-        revoked: l.revokedSerials,
-        freshness: f.state,
+        url: l.url,
+        path: l.path,
+        number: l.info.number === undefined ? null : l.info.number.toString(),
+        issuer: l.info.issuer,
+        thisUpdate: l.info.thisUpdate.toISOString(),
+        nextUpdate: l.info.nextUpdate ? l.info.nextUpdate.toISOString() : null,
+        sha256: l.info.sha256,
+        revoked: l.info.revokedSerials,
+        freshness: l.freshness.state,
       }
     : null;
 }
@@ -216,26 +297,27 @@ function listJson(l: CrlInfo | undefined, url: string, path: string, f: ListFres
 function trustJson(
   set: PublishedSet,
   policy: Policy,
-  t: {
-    index: TrustIndexCertificate[];
-    updated: Date;
-    crl: ListFreshness;
-    arl: ListFreshness;
-    entries: Map<string, TreeEntry>;
-  },
+  t: { index: TrustIndexCertificate[]; updated: Date; lists: TreeList[]; entries: Map<string, TreeEntry> },
 ) {
-  const paths = revocationPaths(policy);
-  const { index, updated, entries } = t;
-  const crlF = t.crl;
-  const arlF = t.arl;
+  const { index, updated, entries, lists } = t;
+  const newest = (kind: "crl" | "arl") => lists.filter((l) => l.kind === kind && l.info).at(-1);
   return {
     $schema: PATHS.trustSchema,
     version: 1,
     provider: policy.iaca.name.O ?? policy.iaca.name.CN,
     updated: updated.toISOString(),
     certificates: index,
-    crl: listJson(set.crl, policy.revocation.crlUrl, paths.crl, crlF),
-    arl: listJson(set.arl, policy.revocation.arlUrl, paths.arl, arlF),
+    crl: listJson(newest("crl")),
+    arl: listJson(newest("arl")),
+    lists: lists
+      .filter((l) => l.info)
+      .map((l) => ({
+        kind: l.kind,
+        rootGeneration: l.gen,
+        aki: l.info!.aki,
+        neededUntil: l.neededUntil ? l.neededUntil.toISOString() : null,
+        ...listJson(l)!,
+      })),
     trustList: set.trustList
       ? {
           path: PATHS.trustList,

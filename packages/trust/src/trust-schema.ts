@@ -19,13 +19,31 @@ const list = {
   },
 } as const;
 
+/** One root key's list in `lists` (pki.crl.per-key). */
+const keyList = {
+  type: "object",
+  additionalProperties: false,
+  required: [...list.required, "kind", "rootGeneration", "aki", "neededUntil"],
+  properties: {
+    ...list.properties,
+    kind: { enum: ["crl", "arl"] },
+    rootGeneration: { type: "integer", minimum: 1, description: "root key generation that signed the list" },
+    aki: { ...hex(), description: "authority key identifier: SKI of the signing root key" },
+    neededUntil: {
+      type: ["string", "null"],
+      format: "date-time",
+      description: "when the last valid certificate naming this list expires; it is kept current until then",
+    },
+  },
+} as const;
+
 export const TRUST_SCHEMA = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "/trust.schema.json",
   title: "mdoc IACA DTS trust index",
   type: "object",
   additionalProperties: false,
-  required: ["$schema", "version", "provider", "updated", "certificates", "crl", "arl", "trustList"],
+  required: ["$schema", "version", "provider", "updated", "certificates", "crl", "arl", "lists", "trustList"],
   properties: {
     $schema: { type: "string" },
     version: { const: 1 },
@@ -76,8 +94,9 @@ export const TRUST_SCHEMA = {
         },
       },
     },
-    crl: list,
-    arl: list,
+    crl: { ...list, description: "the newest root key's CRL" },
+    arl: { ...list, description: "the newest root key's ARL" },
+    lists: { type: "array", items: keyList, description: "every root key's CRL and ARL, by generation" },
     trustList: {
       type: ["object", "null"],
       additionalProperties: false,

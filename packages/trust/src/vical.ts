@@ -46,9 +46,14 @@ export function vicalCertificates(set: PublishedSet, now: Date): PublishedCertif
   });
 }
 
-/** The trust list's nextUpdate: the earliest CRL/ARL nextUpdate, else date + default validity. */
+/**
+ * The trust list's nextUpdate: the earliest nextUpdate still ahead among the CRLs/ARLs of every root
+ * key (a list whose nextUpdate passed belongs to a key with nothing valid left), else date + default validity.
+ */
 export function vicalNextUpdate(set: PublishedSet, now: Date, defaultValidityMs = 30 * 86_400_000): Date {
-  const bounds = [set.crl?.nextUpdate, set.arl?.nextUpdate].filter((d): d is Date => !!d).map((d) => d.getTime());
+  const bounds = set.lists
+    .map((l) => l.info.nextUpdate?.getTime())
+    .filter((t): t is number => t !== undefined && t > now.getTime());
   return new Date(bounds.length ? Math.min(...bounds) : now.getTime() + defaultValidityMs);
 }
 

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
 import { createDtsApp, readiness } from "@iaca/dts";
 import type { KeyStore } from "@iaca/hsm";
-import { IacaError, type Policy } from "@iaca/policy";
+import { IacaError, type Policy, revocationUrl } from "@iaca/policy";
 import {
   currentTrustListSigner,
   DbSource,
@@ -124,6 +124,8 @@ function registerDtsInstallCrl(dts: Command): void {
         const r = await installCrl({ source: new DbSource(db.stores), policy, data, kind, audit, actor: actorOf(cmd) });
         printJson({
           kind: r.kind,
+          rootGen: r.rootGen,
+          url: revocationUrl(policy, r.kind, r.rootGen),
           number: r.number.toString(),
           previous: r.previous?.toString() ?? null,
           thisUpdate: r.thisUpdate.toISOString(),

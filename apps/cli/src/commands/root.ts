@@ -9,6 +9,7 @@ import {
   type OperatorRoom,
   type Room,
   rootCrl,
+  rootCrls,
   rootDestroyKey,
   rootInit,
   rootRekey,
@@ -208,21 +209,35 @@ function registerRootRevocationLists(root: Command, program: Command): void {
           kind === "crl" ? "issue the CRL (revoked DS certificates)" : "issue the ARL (revoked CA certificates)",
         ),
     )
-      .option("--out <file>", "DER output", `${kind}.der`)
+      .option("--out <file>", "DER output (generation N >= 2 of the root key: -gN before the extension)", `${kind}.der`)
+      .option("--gen <n>", "only the list of this root key generation (default: every key with valid certificates)")
       .option(
         "--next-update <date>",
         "an earlier nextUpdate (default and latest: thisUpdate + policy.revocation.nextUpdate)",
       )
-      .action(async (o: CeremonyOpts & { out: string; nextUpdate?: string }) => {
+      .action(async (o: CeremonyOpts & { out: string; gen?: string; nextUpdate?: string }) => {
         await withRoom(program, "root", `root.${kind}`, o, async (room) => {
-          const r = await rootCrl(room, kind, o.nextUpdate ? { nextUpdate: new Date(o.nextUpdate) } : {});
-          writeFileSync(o.out, r.crl.der);
-          process.stdout.write(
-            `${kind} #${r.number}: ${r.entries} entries, nextUpdate ${r.nextUpdate.toISOString()} -> ${o.out}\n`,
-          );
-          if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
+          const opts = o.nextUpdate ? { nextUpdate: new Date(o.nextUpdate) } : {};
+          const lists =
+            o.gen === undefined
+              ? await rootCrls(room, kind, opts)
+              : [await rootCrl(room, kind, { ...opts, gen: gen(o.gen) })];
+          for (const r of lists) {
+            const file = r.gen === 1 ? o.out : o.out.replace(/(\.[^./]*)?$/, (ext) => `-g${r.gen}${ext}`);
+            writeFileSync(file, r.crl.der);
+            process.stdout.write(
+              `${kind} #${r.number} of root generation ${r.gen}: ${r.entries} entries, nextUpdate ${r.nextUpdate.toISOString()} -> ${file}\n`,
+            );
+            if (r.warning) process.stderr.write(`warning: ${r.warning}\n`);
+          }
         });
       });
+}
+
+function gen(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new IacaError("CLI_USAGE", "--gen: expected a root generation (1, 2, ...)");
+  return n;
 }
 
 function registerRootDestroyKey(root: Command, program: Command): void {

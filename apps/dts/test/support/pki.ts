@@ -37,29 +37,39 @@ export interface FixturePki {
   policy: Policy;
   t0: Date;
   root: Root;
+  /** The root of generation `gen` (1 = the first; a re-key adds the next). */
+  rootOf(gen: number): Root;
   set: PublishedSetInput;
+  /** The first CRL and ARL (numbers 1), also in `set.lists`. */
+  crlDer: Uint8Array;
+  arlDer: Uint8Array;
   dsActive: Uint8Array;
   dsScheduled: Uint8Array;
   dsRevoked: Uint8Array;
   signer: TrustListSigner;
   signerCert: Uint8Array;
   crlNumber: bigint;
-  /** Signs a CRL/ARL with the current root key. */
+  /** Signs a CRL/ARL with the current root key, or with `by` (an older root's key after a re-key). */
   crl(
     kind: "crl" | "arl",
-    opts: { number: bigint; thisUpdate: Date; nextUpdate: Date; revoked?: Uint8Array[] },
+    opts: { number: bigint; thisUpdate: Date; nextUpdate: Date; revoked?: Uint8Array[]; by?: Root },
   ): Promise<Uint8Array>;
   rekey(at: Date): Promise<{ newRoot: Root; linkOldToNew: Uint8Array; linkNewToOld: Uint8Array; dsNew: Uint8Array }>;
 }
 
 const serialOf = (der: Uint8Array) => new Uint8Array(parseCertificate(der).asn1.tbsCertificate.serialNumber);
 
-async function newRoot(policy: Policy, notBefore: Date): Promise<Root> {
+async function newRoot(policy: Policy, notBefore: Date, rootGen = 1): Promise<Root> {
   const kp = await gen(policy.iaca.key.curve);
   const key = softwareSigner(kp.privateKey);
   const pub = await exportPublicKey(kp.publicKey, c);
   const signed = await signCertificate(
-    iacaTbs({ policy, key: pub, period: period(notBefore, addDuration(notBefore, policy.iaca.validity)) }),
+    iacaTbs({
+      policy,
+      key: pub,
+      period: period(notBefore, addDuration(notBefore, policy.iaca.validity)),
+      gen: rootGen,
+    }),
     key,
     { profile: "iaca", policy },
   );
@@ -70,6 +80,8 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
   const policy = opts.policy ?? DEFAULT_POLICY;
   const t0 = opts.t0 ?? new Date(Date.UTC(2026, 0, 1));
   let root = await newRoot(policy, t0);
+  let rootGen = 1;
+  const roots = [root];
 
   const ds = async (issuer: Root, seq: number, from: Date) => {
     const kp = await gen(policy.ds.key.curve);
@@ -81,6 +93,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
         key: pub,
         period: period(from, addDuration(from, policy.ds.validity)),
         seq,
+        gen: issuer === root ? rootGen : rootGen - 1,
       }),
       issuer.key,
       { profile: "ds", policy, issuer: issuer.info },
@@ -113,14 +126,14 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
     (
       await signCrl(
         crlTbs({
-          issuer: root.info,
+          issuer: (o.by ?? root).info,
           number: o.number,
           thisUpdate: o.thisUpdate,
           nextUpdate: o.nextUpdate,
           revoked: (o.revoked ?? []).map((d) => ({ serial: serialOf(d), revokedAt: o.thisUpdate })),
         }),
-        root.key,
-        { profile: kind, policy, issuer: root.info },
+        (o.by ?? root).key,
+        { profile: kind, policy, issuer: (o.by ?? root).info },
       )
     ).der;
 
@@ -147,7 +160,16 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
     policy,
     t0,
     root,
-    set: { certificates, crl: crlDer, arl: arlDer },
+    rootOf: (g) => roots[g - 1]!,
+    set: {
+      certificates,
+      lists: [
+        { kind: "crl", der: crlDer },
+        { kind: "arl", der: arlDer },
+      ],
+    },
+    crlDer,
+    arlDer,
     dsActive,
     dsScheduled,
     dsRevoked,
@@ -157,7 +179,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
     crl,
     async rekey(at) {
       const old = root;
-      const next = await newRoot(policy, at);
+      const next = await newRoot(policy, at, rootGen + 1);
       const linkPeriod = period(at, old.info.cert.tbsCertificate.validity.notAfter.getTime());
       // old key certifies the new key, new key certifies the old key (both directions).
       const linkOldToNew = (
@@ -168,6 +190,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
             subjectKey: next.pub,
             issuerSki: old.pub.ski,
             issuerCurve: old.pub.curve,
+            issuerGen: rootGen,
             period: linkPeriod,
           }),
           old.key,
@@ -182,6 +205,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
             subjectKey: old.pub,
             issuerSki: next.pub.ski,
             issuerCurve: next.pub.curve,
+            issuerGen: rootGen + 1,
             period: linkPeriod,
           }),
           next.key,
@@ -189,6 +213,8 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
         )
       ).der;
       root = next;
+      rootGen++;
+      roots.push(next);
       const dsNew = await ds(next, 10, at);
       return { newRoot: next, linkOldToNew, linkNewToOld, dsNew };
     },

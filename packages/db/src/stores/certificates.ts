@@ -43,6 +43,8 @@ export interface CertificateRecord extends Required<NewCertificate> {
 export interface NewList {
   kind: ListKind;
   number: bigint;
+  /** Generation of the root key that signed it: the list covers what that key signed. */
+  rootGen: number;
   thisUpdate: Date;
   nextUpdate: Date;
   der: Uint8Array;
@@ -99,6 +101,7 @@ const CERT = record<CertificateRecord>({
 const LIST = record<ListRecord>({
   kind: "value",
   number: "int8",
+  rootGen: "number",
   thisUpdate: "value",
   nextUpdate: "value",
   der: "bytes",
@@ -250,14 +253,33 @@ export class CertificateStore {
     ]);
   }
 
-  /** Revoked certificates a new list names: every listed kind that expires after `expiresAfter`, in revocation order. */
-  async revokedForList(expiresAfter: Date): Promise<CertificateRecord[]> {
+  /**
+   * Revoked certificates a new list of root key `rootGen` names: every listed kind that key signed
+   * and that expires after `expiresAfter`, in revocation order; and revoked roots of earlier keys
+   * (a compromised root stays listed by its successors, whose certificates carry the same name).
+   */
+  async revokedForList(expiresAfter: Date, rootGen: number): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
       `SELECT ${CERT.select} FROM pki_certificate
-        WHERE kind = ANY($1::text[]) AND revoked_at IS NOT NULL AND not_after > $2 ORDER BY revoked_at ASC`,
-      [LISTED_KINDS, expiresAfter],
+        WHERE kind = ANY($1::text[]) AND revoked_at IS NOT NULL AND not_after > $2
+          AND (root_gen = $3 OR (kind = 'iaca' AND root_gen < $3))
+        ORDER BY revoked_at ASC`,
+      [LISTED_KINDS, expiresAfter, rootGen],
     );
     return rows.map(CERT.read);
+  }
+
+  /**
+   * Per root key generation, when the last certificate it signed expires: a key's CRL and ARL must
+   * stay current until then (pki.crl.per-key). Ascending by generation.
+   */
+  async signedUntilByGeneration(): Promise<{ rootGen: number; until: Date }[]> {
+    const rows = await this.sql.query<{ root_gen: number; until: Date | string }>(
+      `SELECT root_gen, max(not_after) AS until FROM pki_certificate
+        WHERE kind = ANY($1::text[]) AND root_gen > 0 GROUP BY root_gen ORDER BY root_gen`,
+      [LISTED_KINDS],
+    );
+    return rows.map((r) => ({ rootGen: Number(r.root_gen), until: new Date(r.until) }));
   }
 
   /** Test and simulation aid: a room that never publishes link certificates. */
@@ -270,8 +292,9 @@ export class CertificateStore {
     const [r] = await this.sql.query<{ certificates: string | null; lists: string | null }>(
       `SELECT (SELECT string_agg(sha256 || ':' || coalesce(revoked_at::text, ''), ',' ORDER BY sha256)
                  FROM pki_certificate WHERE kind IN ('iaca', 'link')) AS certificates,
-              (SELECT string_agg(kind || number::text, ',' ORDER BY kind, number) FROM pki_crl
-                WHERE (kind, number) IN (SELECT kind, max(number) FROM pki_crl GROUP BY kind)) AS lists`,
+              (SELECT string_agg(kind || root_gen::text || ':' || number::text, ',' ORDER BY kind, root_gen) FROM pki_crl
+                WHERE (kind, root_gen, number) IN (SELECT kind, root_gen, max(number) FROM pki_crl GROUP BY kind, root_gen))
+                AS lists`,
     );
     return { certificates: r?.certificates ?? null, lists: r?.lists ?? null };
   }
@@ -365,22 +388,24 @@ export class CertificateStore {
 
   // ---------------------------------------------------------------- CRL and ARL
 
-  /** The list with the highest number (of one kind, or of both: they share one number sequence). */
-  async latestList(kind?: ListKind): Promise<ListRecord | undefined> {
-    return one(
-      kind
-        ? await this.sql.query(`SELECT ${LIST.select} FROM pki_crl WHERE kind = $1 ORDER BY number DESC LIMIT 1`, [
-            kind,
-          ])
-        : await this.sql.query(`SELECT ${LIST.select} FROM pki_crl ORDER BY number DESC LIMIT 1`),
-      LIST.read,
+  /**
+   * The list with the highest number: of one kind and root key generation when given, else of all
+   * (every list of the IACA draws its number from one sequence).
+   */
+  async latestList(kind?: ListKind, rootGen?: number): Promise<ListRecord | undefined> {
+    const rows = await this.sql.query(
+      `SELECT ${LIST.select} FROM pki_crl
+        WHERE ($1::text IS NULL OR kind = $1) AND ($2::int IS NULL OR root_gen = $2) ORDER BY number DESC LIMIT 1`,
+      [kind ?? null, rootGen ?? null],
     );
+    return one(rows, LIST.read);
   }
 
-  /** The latest CRL and the latest ARL (those there are). */
+  /** The latest CRL and the latest ARL of every root key generation (those there are), by generation. */
   async latestLists(): Promise<ListRecord[]> {
     const rows = await this.sql.query(
-      `SELECT DISTINCT ON (kind) ${LIST.select} FROM pki_crl WHERE kind IN ('crl', 'arl') ORDER BY kind, number DESC`,
+      `SELECT DISTINCT ON (root_gen, kind) ${LIST.select} FROM pki_crl WHERE kind IN ('crl', 'arl')
+        ORDER BY root_gen, kind, number DESC`,
     );
     return rows.map(LIST.read);
   }
@@ -392,7 +417,7 @@ export class CertificateStore {
 
   /**
    * Stores a verified list carried from the root room and, in the same transaction, marks the
-   * certificates it revokes (either list names every revoked certificate of the IACA). Returns the
+   * certificates it revokes (either list of a root key names every revoked certificate that key signed). Returns the
    * serials newly marked, sorted.
    */
   async installList(l: NewList, revoked: readonly { serial: string; at: Date }[] = []): Promise<string[]> {
@@ -463,7 +488,8 @@ export class CertificateStore {
 
 async function insertList(sql: Sql, l: NewList): Promise<void> {
   await sql.query(
-    "INSERT INTO pki_crl (kind, number, this_update, next_update, der, sha256) VALUES ($1, $2, $3, $4, $5, $6)",
-    [l.kind, l.number.toString(), l.thisUpdate, l.nextUpdate, Buffer.from(l.der), l.sha256],
+    `INSERT INTO pki_crl (kind, number, root_gen, this_update, next_update, der, sha256)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [l.kind, l.number.toString(), l.rootGen, l.thisUpdate, l.nextUpdate, Buffer.from(l.der), l.sha256],
   );
 }

@@ -96,7 +96,12 @@ function certificates(store: Store) {
     await store().markRevoked(late.serial, day(5), "superseded");
     await store().markRevoked(early.serial, day(3), "keyCompromise");
     await store().markRevoked(expired.serial, day(1), "superseded");
-    const listed = (await store().revokedForList(day(20))).map((c) => c.serial);
+    const other = cert("ds", { rootGen: 2 });
+    await store().add(other);
+    await store().markRevoked(other.serial, day(2), "superseded");
+    const listed = (await store().revokedForList(day(20), 1)).map((c) => c.serial);
+    expect(listed).not.toContain(other.serial);
+    expect((await store().revokedForList(day(20), 2)).map((c) => c.serial)).toEqual([other.serial]);
     expect(listed.filter((s) => [late.serial, early.serial, expired.serial].includes(s))).toEqual([
       early.serial,
       late.serial,
@@ -182,9 +187,10 @@ function documentSigners(store: Store) {
 }
 
 function listsAndKeys(store: Store) {
-  const list = (kind: "crl" | "arl", number: bigint) => ({
+  const list = (kind: "crl" | "arl", number: bigint, rootGen = 1) => ({
     kind,
     number,
+    rootGen,
     thisUpdate: day(Number(number)),
     nextUpdate: day(Number(number) + 30),
     der: randomBytes(32),
@@ -205,6 +211,17 @@ function listsAndKeys(store: Store) {
       ["crl", 3n],
     ]);
     expect(latest[0]!.der).toBeInstanceOf(Uint8Array);
+    // pki.crl.per-key: the latest of each kind per root key generation; one sequence for all
+    await store().addList(list("crl", 4n, 2));
+    await store().addList(list("arl", 5n, 2));
+    expect((await store().latestLists()).map((l) => [l.rootGen, l.kind, l.number])).toEqual([
+      [1, "arl", 2n],
+      [1, "crl", 3n],
+      [2, "arl", 5n],
+      [2, "crl", 4n],
+    ]);
+    expect((await store().latestList("crl", 1))?.number).toBe(3n);
+    expect((await store().latestList())?.number).toBe(5n);
   });
 
   it("installing a list marks the certificates it revokes in the same transaction, each once", async () => {
