@@ -11,6 +11,9 @@ command -v curl >/dev/null || need+=(curl ca-certificates)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+# Verifier stacks in the tests (test/verifier-stacks.test.ts): GnuTLS certtool and Java PKIX.
+command -v certtool >/dev/null || need+=(gnutls-bin)
+command -v java >/dev/null || need+=(default-jre-headless)
 command -v pg_isready >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "${IACA_WITH_DOCS:-1}" = 1 ]; then
   # CP/CPS build: DOCX via pandoc, PDF via headless Chromium with a Japanese font, pdftotext in tests.

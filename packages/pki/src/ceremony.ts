@@ -419,9 +419,10 @@ export async function rootRevoke(r: Room, serial: string, reason: string, opts: 
  * Issues the next CRL or ARL of one root key (default: the current one), signed by that key. Each
  * key has its own lists at its own URL (pki.crl.per-key), so a verifier checks them with the key
  * that signed the certificate (RFC 5280 6.3.3, as openssl -crl_check does) also after a re-key.
- * A key's CRL and ARL are both complete lists of one scope (every revoked certificate that key
- * signed) and every list of the IACA's name draws its number from one sequence (RFC 5280 5.2.3):
- * whichever lists a verifier loads, they never disagree, and Annex B Table B.10 needs no
+ * Every list, of every key, is complete for the IACA's name (every revoked certificate the IACA
+ * signed, whichever key signed it) and draws its number from one sequence (RFC 5280 5.2.3): a
+ * verifier that picks the list by the signing key (openssl, Java) and one that keeps the newest
+ * list per issuer name (GnuTLS) reach the same answer, and Annex B Table B.10 needs no
  * issuingDistributionPoint to tell scopes apart. nextUpdate: policy.revocation.nextUpdate,
  * checked against the plan so it covers the next planned root ceremony plus warnBefore.
  */
@@ -438,7 +439,7 @@ export async function rootCrl(r: Room, kind: "crl" | "arl", opts: { nextUpdate?:
   void CONTROLS.compromiseListed;
   const last = await r.db.stores.certificates.latestList(undefined, gen);
   const cutoff = last && last.thisUpdate < now ? last.thisUpdate : now;
-  const revoked = await r.db.stores.certificates.revokedForList(cutoff, gen);
+  const revoked = await r.db.stores.certificates.revokedForList(cutoff);
   const previousNumber = (await r.db.stores.certificates.latestList())?.number;
   const number = (previousNumber ?? 0n) + 1n;
   const nextUpdate = opts.nextUpdate ?? addDuration(now, r.policy.revocation.nextUpdate);

@@ -47,7 +47,7 @@ export const CONTROLS = {
     id: "pki.revoke.compromise-listed",
     clause: clause("4.9.12"),
     summary:
-      "A revocation names an RFC 5280 reason (no certificateHold/removeFromCRL: no suspension), keeps it in the database, and every later CRL and ARL of the key that signed it (both list every kind: DS, trust-list signer, root, link) lists the certificate until it expires.",
+      "A revocation names an RFC 5280 reason (no certificateHold/removeFromCRL: no suspension), keeps it in the database, and every later CRL and ARL of every root key (all list every kind: DS, trust-list signer, root, link) lists the certificate until it expires.",
   }),
   operatorsPerStep: defineControl({
     id: "pki.ceremony.operators-per-step",
@@ -123,7 +123,7 @@ export const CONTROLS = {
     id: "pki.crl.per-key",
     clause: clause("4.9.7"),
     summary:
-      "Every root key signs its own CRL and ARL (listing every revoked certificate that key signed) at its own URL, the one its certificates name; a root ceremony re-issues them for every key that signed a certificate still valid, so a Document Signer certified before a re-key passes strict CRL checking after it.",
+      "Every root key signs its own CRL and ARL (each listing every revoked certificate of the IACA) at its own URL, the one its certificates name; a root ceremony re-issues them for every key that signed a certificate still valid, so a Document Signer certified before a re-key passes strict CRL checking after it.",
   }),
   dsUsagePeriod: defineControl({
     id: "pki.ds.usage-period",

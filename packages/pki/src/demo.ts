@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AuditLog, type Database, openDatabase } from "@iaca/db";
 import { createSoftHsmTokens, DEFAULT_MODULE, KeyStore } from "@iaca/hsm";
 import { DEFAULT_POLICY, type Policy } from "@iaca/policy";
-import { dsInstall, dsKeygen, type Room, rootCrl, rootInit, rootRekey, rootRevoke, rootSignCsr } from "./ceremony.ts";
+import { dsInstall, dsKeygen, type Room, rootCrls, rootInit, rootRekey, rootRevoke, rootSignCsr } from "./ceremony.ts";
 import { authorize, bootstrapOperators, type OperatorCredential } from "./operators.ts";
 import { formatPlan, plan } from "./planner.ts";
 import { toPem } from "./sign.ts";
@@ -112,11 +112,11 @@ async function demoCeremonies(
   put("ds-revoked.pem", s3.cert.pem);
   await rootRevoke(await as(root, "root.revoke"), s3.serial, "keyCompromise");
 
-  log("root room: CRL and ARL");
-  const crl = await rootCrl(await as(root, "root.crl"), "crl");
-  const arl = await rootCrl(await as(root, "root.arl"), "arl");
-  put("crl.der", crl.crl.der);
-  put("arl.der", arl.crl.der);
+  log("root room: CRL and ARL of each root key (the old key's DS is still valid)");
+  // pki.crl.per-key: the new key's lists as crl.der/arl.der, the old key's as crl-old.der/arl-old.der
+  for (const kind of ["crl", "arl"] as const)
+    for (const l of await rootCrls(await as(root, `root.${kind}`), kind))
+      put(l.gen === rk.gen ? `${kind}.der` : `${kind}-old.der`, l.crl.der);
 
   const p = plan(policy, t0, 6);
   put("plan.svg", planSvg(p));

@@ -254,17 +254,16 @@ export class CertificateStore {
   }
 
   /**
-   * Revoked certificates a new list of root key `rootGen` names: every listed kind that key signed
-   * and that expires after `expiresAfter`, in revocation order; and revoked roots of earlier keys
-   * (a compromised root stays listed by its successors, whose certificates carry the same name).
+   * Revoked certificates a new list names, whichever root key signs it: every listed kind that
+   * expires after `expiresAfter`, in revocation order. Every list is complete for the IACA's name,
+   * so verifiers that keep one CRL per issuer name (GnuTLS) and those that pick the list by the
+   * signing key (openssl) reach the same answer.
    */
-  async revokedForList(expiresAfter: Date, rootGen: number): Promise<CertificateRecord[]> {
+  async revokedForList(expiresAfter: Date): Promise<CertificateRecord[]> {
     const rows = await this.sql.query(
       `SELECT ${CERT.select} FROM pki_certificate
-        WHERE kind = ANY($1::text[]) AND revoked_at IS NOT NULL AND not_after > $2
-          AND (root_gen = $3 OR (kind = 'iaca' AND root_gen < $3))
-        ORDER BY revoked_at ASC`,
-      [LISTED_KINDS, expiresAfter, rootGen],
+        WHERE kind = ANY($1::text[]) AND revoked_at IS NOT NULL AND not_after > $2 ORDER BY revoked_at ASC`,
+      [LISTED_KINDS, expiresAfter],
     );
     return rows.map(CERT.read);
   }
@@ -417,7 +416,7 @@ export class CertificateStore {
 
   /**
    * Stores a verified list carried from the root room and, in the same transaction, marks the
-   * certificates it revokes (either list of a root key names every revoked certificate that key signed). Returns the
+   * certificates it revokes (every list names every revoked certificate of the IACA). Returns the
    * serials newly marked, sorted.
    */
   async installList(l: NewList, revoked: readonly { serial: string; at: Date }[] = []): Promise<string[]> {

@@ -96,12 +96,7 @@ function certificates(store: Store) {
     await store().markRevoked(late.serial, day(5), "superseded");
     await store().markRevoked(early.serial, day(3), "keyCompromise");
     await store().markRevoked(expired.serial, day(1), "superseded");
-    const other = cert("ds", { rootGen: 2 });
-    await store().add(other);
-    await store().markRevoked(other.serial, day(2), "superseded");
-    const listed = (await store().revokedForList(day(20), 1)).map((c) => c.serial);
-    expect(listed).not.toContain(other.serial);
-    expect((await store().revokedForList(day(20), 2)).map((c) => c.serial)).toEqual([other.serial]);
+    const listed = (await store().revokedForList(day(20))).map((c) => c.serial);
     expect(listed.filter((s) => [late.serial, early.serial, expired.serial].includes(s))).toEqual([
       early.serial,
       late.serial,
