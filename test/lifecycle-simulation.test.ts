@@ -16,7 +16,7 @@ const sparse = { issuesPerWeek: 1, refreshes: 1, revokeEvery: 5, checkEvery: 14 
 
 beforeAll(() => {
   // root key labels are fixed per generation (iaca-root-1, ...): one root token per run; DS labels are unique
-  hsm = createSoftHsm(["sim-root-1", "sim-root-2", "sim-root-3", "sim-root-4", "sim-root-5", "sim-ds"]);
+  hsm = createSoftHsm(["sim-root-1", "sim-root-2", "sim-root-3", "sim-root-4", "sim-root-5", "sim-root-6", "sim-ds"]);
 });
 afterAll(() => hsm?.cleanup());
 

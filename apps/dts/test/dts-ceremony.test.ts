@@ -90,8 +90,21 @@ describe("DTS over the ceremonies' database", () => {
     expect(byKind("trust-list-signer")).toHaveLength(1);
     const dsSha = sha256(demo.ds.der);
     expect(trust.certificates.find((c: { sha256: string }) => c.sha256 === dsSha).status).toBe("active");
-    expect(trust.crl.number).toBe("1");
-    expect(trust.arl.number).toBe("2"); // one sequence for the CRL and the ARL
+    // pki.crl.per-key: each root key's CRL and ARL, numbered from one sequence (the old key's first)
+    expect(trust.crl.number).toBe("2");
+    expect(trust.arl.number).toBe("4");
+    expect(
+      trust.lists.map((l: { kind: string; rootGeneration: number; number: string }) => [
+        l.kind,
+        l.rootGeneration,
+        l.number,
+      ]),
+    ).toEqual([
+      ["arl", 1, "3"],
+      ["crl", 1, "1"],
+      ["arl", 2, "4"],
+      ["crl", 2, "2"],
+    ]);
     for (const c of trust.certificates) expect(Buffer.from(await get(c.urls.derBySki)).length).toBeGreaterThan(100);
   });
 
