@@ -1,8 +1,8 @@
 // The dependency direction of docs/architecture.md, enforced in `npm test`
 // (test/architecture/dependencies.test.ts). Layers, lowest first; a layer imports only lower ones:
-//   policy → hsm, db → pki → mdoc → trust, issuance → lifecycle → apps (ra, issuer, dts) → cli
+//   policy → hsm, db → pki → mdoc → trust, issuance → lifecycle, verifier → apps (ra, issuer, dts) → cli
 const layer = (names) => `^packages/(${names.join("|")})/`;
-const PACKAGE_LAYERS = [["policy"], ["hsm", "db"], ["pki"], ["mdoc"], ["trust", "issuance"], ["lifecycle"]];
+const PACKAGE_LAYERS = [["policy"], ["hsm", "db"], ["pki"], ["mdoc"], ["trust", "issuance"], ["lifecycle", "verifier"]];
 const upward = PACKAGE_LAYERS.slice(0, -1).map((names, i) => ({
   name: `layer-${names.join("-")}`,
   comment: `${names.join(", ")} must not import a higher layer (${PACKAGE_LAYERS.slice(i + 1)

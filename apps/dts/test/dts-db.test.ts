@@ -34,7 +34,7 @@ beforeAll(async () => {
   });
   await source.insertCrl({
     kind: "arl",
-    number: 1n,
+    number: 2n,
     rootGen: 1,
     thisUpdate: pki.t0,
     nextUpdate: addDuration(pki.t0, "P100D"),

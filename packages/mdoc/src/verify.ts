@@ -593,7 +593,12 @@ async function checkCrl(
     }
     return false;
   };
-  for (const crl of candidates) {
+  // the newest list first (RFC 5280 5.2.3: a higher CRL number is a later list of the same scope)
+  const order = (a: bigint, b: bigint) => (a > b ? -1 : a < b ? 1 : 0);
+  const newestFirst = [...candidates].sort(
+    (a, b) => order(a.number ?? -1n, b.number ?? -1n) || b.thisUpdate.getTime() - a.thisUpdate.getTime(),
+  );
+  for (const crl of newestFirst) {
     const ok = (await signedBy(crl, issuer)) || (await sameCaKey(crl));
     if (!ok) continue;
     if (crl.nextUpdate && crl.nextUpdate < at)

@@ -1,5 +1,6 @@
 import { type VerifyResult, verifyMdoc } from "@iaca/mdoc";
 import { IacaError } from "@iaca/policy";
+import { MdocVerifier } from "@iaca/verifier";
 import type { Command } from "commander";
 import { readInput } from "../context.ts";
 import { CliExit, printJson } from "../output.ts";
@@ -33,34 +34,69 @@ export function printChecks(r: VerifyResult): void {
     );
 }
 
+interface VerifyCliOptions {
+  trust?: string[];
+  untrusted?: string[];
+  crl?: string[];
+  dts?: string;
+  pin?: string[];
+  at?: string;
+  doctype?: string;
+  json?: boolean;
+}
+
 export function registerVerify(program: Command): void {
   program
     .command("verify")
     .description(
-      "verify an mdoc (IssuerSigned, Document or DeviceResponse; binary, hex or base64url) against trusted IACAs",
+      "verify an mdoc (IssuerSigned, Document or DeviceResponse; binary, hex or base64url) against trusted IACAs, given as files or loaded from a DTS",
     )
     .argument("<file>", "mdoc file")
-    .requiredOption("--trust <pem>", "trusted IACA certificate (repeatable)", collect)
+    .option("--trust <pem>", "trusted IACA certificate (repeatable); with --dts: a pin", collect)
     .option("--untrusted <pem>", "link or intermediate certificate that may complete the path (repeatable)", collect)
     .option("--crl <file>", "CRL of the IACA (DER or PEM, repeatable)", collect)
+    .option(
+      "--dts <url>",
+      "load trust from this DTS (signed trust list, every IACA generation, every CRL/ARL) with the verifier kit",
+    )
+    .option(
+      "--pin <sha256>",
+      "with --dts: SHA-256 fingerprint of an IACA certificate known out of band (repeatable)",
+      collect,
+    )
     .option("--at <time>", "verification time (ISO 8601 or epoch seconds; default now)")
     .option("--doctype <docType>", "expected docType")
     .option("--json", "print the structured result (includes the disclosed element values)")
-    .action(
-      async (
-        file: string,
-        o: { trust: string[]; untrusted?: string[]; crl?: string[]; at?: string; doctype?: string; json?: boolean },
-      ) => {
-        const r = await verifyMdoc(readInput(file, "mdoc"), {
-          trustAnchors: o.trust.map((p) => readInput(p, "trust anchor")),
-          untrusted: (o.untrusted ?? []).map((p) => readInput(p, "certificate")),
-          crls: (o.crl ?? []).map((p) => readInput(p, "CRL")),
-          at: parseTime(o.at),
-          docType: o.doctype,
-        });
-        if (o.json) printJson(jsonable(r));
-        else printChecks(r);
-        if (!r.ok) throw new CliExit(1);
-      },
-    );
+    .action(async (file: string, o: VerifyCliOptions) => {
+      const r = o.dts ? await verifyWithDts(file, o.dts, o) : await verifyWithFiles(file, o);
+      if (o.json) printJson(jsonable(r));
+      else printChecks(r);
+      if (!r.ok) throw new CliExit(1);
+    });
+}
+
+async function verifyWithFiles(file: string, o: VerifyCliOptions): Promise<VerifyResult> {
+  if (!o.trust?.length) throw new IacaError("CLI_USAGE", "give --trust (IACA certificates) or --dts with --pin");
+  return verifyMdoc(readInput(file, "mdoc"), {
+    trustAnchors: o.trust.map((p) => readInput(p, "trust anchor")),
+    untrusted: (o.untrusted ?? []).map((p) => readInput(p, "certificate")),
+    crls: (o.crl ?? []).map((p) => readInput(p, "CRL")),
+    at: parseTime(o.at),
+    docType: o.doctype,
+  });
+}
+
+/** The verifier kit end to end: trust from the DTS, then the mdoc (control verifier.kit). */
+async function verifyWithDts(file: string, dts: string, o: VerifyCliOptions): Promise<VerifyResult> {
+  if (o.crl?.length || o.untrusted?.length)
+    throw new IacaError("CLI_USAGE", "--dts loads CRLs and link certificates itself: drop --crl/--untrusted");
+  if (!/^https?:\/\//.test(dts)) throw new IacaError("CLI_USAGE", "--dts: expected an http(s) URL");
+  const at = parseTime(o.at);
+  const verifier = await MdocVerifier.fromDts(dts, {
+    pins: o.pin ?? [],
+    anchors: (o.trust ?? []).map((p) => readInput(p, "pinned IACA")),
+    ...(at ? { now: () => at } : {}),
+  });
+  for (const w of verifier.trust.warnings) process.stderr.write(`warning: ${w}\n`);
+  return verifier.verify(readInput(file, "mdoc"), { docType: o.doctype });
 }

@@ -40,7 +40,7 @@ export interface FixturePki {
   /** The root of generation `gen` (1 = the first; a re-key adds the next). */
   rootOf(gen: number): Root;
   set: PublishedSetInput;
-  /** The first CRL and ARL (numbers 1), also in `set.lists`. */
+  /** The first CRL and ARL (numbers 1 and 2, both listing dsRevoked), also in `set.lists`. */
   crlDer: Uint8Array;
   arlDer: Uint8Array;
   dsActive: Uint8Array;
@@ -48,6 +48,8 @@ export interface FixturePki {
   dsRevoked: Uint8Array;
   signer: TrustListSigner;
   signerCert: Uint8Array;
+  /** The signing key of a DS certificate this fixture made (to sign MSOs in verifier tests). */
+  dsSigner(der: Uint8Array): Signer;
   crlNumber: bigint;
   /** Signs a CRL/ARL with the current root key, or with `by` (an older root's key after a re-key). */
   crl(
@@ -83,6 +85,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
   let rootGen = 1;
   const roots = [root];
 
+  const dsKeys = new Map<string, Signer>();
   const ds = async (issuer: Root, seq: number, from: Date) => {
     const kp = await gen(policy.ds.key.curve);
     const pub = await exportPublicKey(kp.publicKey, c);
@@ -98,6 +101,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
       issuer.key,
       { profile: "ds", policy, issuer: issuer.info },
     );
+    dsKeys.set(Buffer.from(s.der).toString("base64"), softwareSigner(kp.privateKey));
     return s.der;
   };
   const dsActive = await ds(root, 1, t0);
@@ -143,10 +147,12 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
     nextUpdate: addDuration(t0, policy.revocation.nextUpdate),
     revoked: [dsRevoked],
   });
+  // as the root room issues them: both lists complete, numbers from one sequence
   const arlDer = await crl("arl", {
-    number: 1n,
+    number: 2n,
     thisUpdate: t0,
     nextUpdate: addDuration(t0, policy.revocation.nextUpdate),
+    revoked: [dsRevoked],
   });
 
   const certificates: PublishedCertificateInput[] = [
@@ -175,6 +181,7 @@ export async function buildFixturePki(opts: { t0?: Date; policy?: Policy } = {})
     dsRevoked,
     signer,
     signerCert,
+    dsSigner: (der) => dsKeys.get(Buffer.from(der).toString("base64"))!,
     crlNumber: 1n,
     crl,
     async rekey(at) {
