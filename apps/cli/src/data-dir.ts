@@ -10,6 +10,11 @@ export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.IACA_DATA_DIR || "./var");
 }
 
+/** Where the signed audit checkpoints are appended: $IACA_AUDIT_CHECKPOINTS, default <data dir>/audit/checkpoints.jsonl. */
+export function auditCheckpointFile(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.IACA_AUDIT_CHECKPOINTS || join(dataDir(env), "audit", "checkpoints.jsonl"));
+}
+
 /** Files and directories below `dir` that group or others may read, write or enter (symlinks not followed). */
 export function openToOthers(dir: string, limit = 1000): string[] {
   void DATA_DIR_PRIVATE;

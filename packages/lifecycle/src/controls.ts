@@ -2,6 +2,12 @@ import { clause, defineControl } from "@iaca/policy";
 
 /** Controls enforced by @iaca/lifecycle (rotation job, scheduler, simulation). Tests name their ids. */
 export const CONTROLS = {
+  auditCheckpointAnchored: defineControl({
+    id: "audit.checkpoint.anchored",
+    clause: clause("5.4.4"),
+    summary:
+      "The audit chain head is signed in the HSM (audit checkpoint key) at least every minute it changes and appended to a file outside the database; audit verify checks every checkpoint by default, so a cut tail or a suffix rewritten with recomputed hashes is detected; no checkpoint is signed over a chain that does not verify.",
+  }),
   rotateExclusive: defineControl({
     id: "lifecycle.rotate.exclusive",
     clause: clause("5.6"),

@@ -1,3 +1,4 @@
+export * from "./audit-checkpoint.ts";
 export * from "./controls.ts";
 export * from "./rotate.ts";
 export * from "./scheduler.ts";

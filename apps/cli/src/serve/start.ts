@@ -17,8 +17,8 @@ import {
   PkiDsSource,
 } from "@iaca/issuance";
 import { buildIssuerHttp, IssuerClient } from "@iaca/issuer";
-import { startRotationScheduler } from "@iaca/lifecycle";
-import { loadPolicy, type Policy } from "@iaca/policy";
+import { auditCheckpointKey, startAuditCheckpoints, startRotationScheduler } from "@iaca/lifecycle";
+import { IacaError, loadPolicy, type Policy } from "@iaca/policy";
 import {
   addClient,
   buildRa,
@@ -35,6 +35,7 @@ import {
 } from "@iaca/ra";
 import { currentTrustListSigner, DbSource, Publisher } from "@iaca/trust";
 import type { Logger } from "pino";
+import { auditCheckpointFile } from "../data-dir.ts";
 import { ensureDemoPki } from "./demo-pki.ts";
 import { openDs } from "./hsm.ts";
 
@@ -176,7 +177,9 @@ async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: Ke
   const { db, policy, audit, metrics, closers, o } = ctx;
   const ds = await openDs(audit);
   closers.push(() => ds.close());
-  if (o.demoPki ?? ctx.role === "all") await ensureDemoPki(db, policy, audit, ds.admin, ctx.log);
+  const demo = o.demoPki ?? ctx.role === "all";
+  if (demo) await ensureDemoPki(db, policy, audit, ds.admin, ctx.log);
+  await startCheckpoints(ctx, ds.admin, demo);
   await IssuerService.ensureSecretKeys(ds.admin, audit);
   const source = new PkiDsSource(db.stores.certificates);
   const service = new IssuerService({
@@ -203,6 +206,37 @@ async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: Ke
   );
   if (process.env.IACA_ROTATE_SCHEDULE !== "off") startRotation(ctx, ds.admin, ds.signing);
   return { service, dsKs: ds.admin, signing: ds.signing };
+}
+
+/**
+ * Signed audit checkpoints every $IACA_AUDIT_CHECKPOINT_EVERY seconds (default 60, "off"): the
+ * first start on embedded defaults creates the key as it creates the demo PKI; in production it
+ * comes from `iaca audit keygen`, and without it the service warns and runs without checkpoints.
+ */
+async function startCheckpoints(ctx: Ctx, dsKs: KeyStore, demo: boolean): Promise<void> {
+  const every = process.env.IACA_AUDIT_CHECKPOINT_EVERY ?? "60";
+  if (every === "off") return;
+  const seconds = Number(every);
+  if (!Number.isFinite(seconds) || seconds < 1)
+    throw new IacaError("CONFIG_INVALID", "IACA_AUDIT_CHECKPOINT_EVERY: seconds (>= 1) or off");
+  const key = await auditCheckpointKey(dsKs, { create: demo, actor: "svc:first-start" });
+  if (!key) {
+    ctx.logger.warn("no audit checkpoint key in the DS HSM (iaca audit keygen): the audit chain is not anchored");
+    return;
+  }
+  const timer = startAuditCheckpoints({
+    db: ctx.db,
+    hsm: dsKs,
+    file: auditCheckpointFile(),
+    everyMs: seconds * 1000,
+    onError: (e) => ctx.logger.error({ err: e.message }, "audit checkpoint failed"),
+  });
+  ctx.closers.push(() => timer.stop());
+  ctx.metrics.registry.register(
+    new Gauge("iaca_audit_checkpoint_ok", "1 when the last audit checkpoint pass succeeded", () =>
+      timer.last ? [{ value: timer.last.error ? 0 : 1 }] : [],
+    ),
+  );
 }
 
 /** The rotation job in-process (croner; $IACA_ROTATE_SCHEDULE pattern, "off" to leave it to cron). */

@@ -29,6 +29,14 @@ export interface VerifyAuditOptions {
    * the end and a chain rewritten from some row onwards, which the table alone cannot show.
    */
   expectedHead?: AuditChainHead;
+  /**
+   * Heads anchored outside the database (signed checkpoints, ascending seq): each must still be in
+   * the table. A rewritten suffix is placed between the last checkpoint that matches and the first
+   * that does not.
+   */
+  checkpoints?: AuditChainHead[];
+  /** Start after this head, trusted (a verified checkpoint): verifies only the rows after it. */
+  from?: AuditChainHead;
   batchSize?: number;
 }
 
@@ -52,10 +60,10 @@ export async function verifyAuditChain(
   const batch = options.batchSize ?? 1000;
   const [top] = await sql.query<{ max: unknown }>("SELECT max(seq) AS max FROM audit_event");
   const last = top?.max == null ? 0 : Number(top.max);
-  let expected = 1;
-  let prevHash = GENESIS_HASH;
+  let expected = (options.from?.seq ?? 0) + 1;
+  let prevHash = options.from?.hash ?? GENESIS_HASH;
   let count = 0;
-  let after = 0;
+  let after = options.from?.seq ?? 0;
   const result = (failure?: AuditVerifyResult["failure"]): AuditVerifyResult => ({
     ok: !failure,
     count,
@@ -85,25 +93,38 @@ export async function verifyAuditChain(
     }
     after = rows[rows.length - 1]!.seq;
   }
-  // The head of an archive kept elsewhere must still be in the table.
+  // The heads anchored elsewhere must still be in the table.
   void AUDIT_ARCHIVE_HEAD_ANCHORED;
-  const head = options.expectedHead;
-  if (head && head.seq > 0) {
-    if (expected - 1 < head.seq)
-      return result({
+  const anchors = [...(options.checkpoints ?? []), ...(options.expectedHead ? [options.expectedHead] : [])]
+    .filter((h) => h.seq > 0)
+    .sort((a, b) => a.seq - b.seq);
+  return result(await checkAnchors(sql, anchors, expected - 1));
+}
+
+/** The first anchored head the table contradicts: rows missing from the end, or a rewritten range. */
+async function checkAnchors(
+  sql: Sql,
+  anchors: AuditChainHead[],
+  end: number,
+): Promise<AuditVerifyResult["failure"] | undefined> {
+  let good = 0;
+  for (const head of anchors) {
+    if (end < head.seq)
+      return {
         kind: "deleted",
-        seq: expected,
-        message: `the log ends at row ${expected - 1} but the recorded head is row ${head.seq}`,
-      });
+        seq: end + 1,
+        message: `the log ends at row ${end} but an anchored head is row ${head.seq}: rows ${end + 1}..${head.seq} were removed`,
+      };
     const [row] = await sql.query<{ hash: string }>("SELECT hash FROM audit_event WHERE seq = $1", [String(head.seq)]);
     if (row?.hash !== head.hash)
-      return result({
+      return {
         kind: "modified",
-        seq: head.seq,
-        message: `row ${head.seq} is not the recorded head (the chain was rewritten up to there)`,
-      });
+        seq: good + 1,
+        message: `rows ${good + 1}..${head.seq} were rewritten with recomputed hashes: row ${head.seq} is not the anchored head${good ? ` (row ${good} still is)` : ""}`,
+      };
+    good = head.seq;
   }
-  return result();
+  return undefined;
 }
 
 async function byHash(sql: Sql, hash: string): Promise<AuditRow | undefined> {
