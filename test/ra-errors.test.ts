@@ -137,6 +137,19 @@ describe("ra.input.validation: bad inputs", () => {
     expect(r.text).toContain("before 1900-01-01");
   });
 
+  it("ra.input.validation: a local government code no body has, and a My Number of eleven zeros, are refused", async () => {
+    for (const [field, value, rule, type] of [
+      ["localGovCode", "999997", "not a local public body code", "invalid-holder-data"],
+      ["localGovCode", "99999", "not a local public body code", "invalid-holder-data"],
+      ["individualNumber", "000000000000", "not an assignable individual number", "invalid-my-number"],
+    ] as const) {
+      const { body } = await issueBody(stack, wallet, { ...alice, [field]: value }, 1);
+      const r = await expectProblem(post(body), 400, type);
+      expect(r.text).toContain(`${field}: ${rule}`);
+      expect(r.text).not.toContain(value);
+    }
+  });
+
   it("unsupported profile / docType", async () => {
     const { body } = await issueBody(stack, wallet, alice, 1);
     await expectProblem(

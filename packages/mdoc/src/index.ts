@@ -6,6 +6,7 @@ export * from "./demo.ts";
 export * from "./errors.ts";
 export * from "./issue.ts";
 export * from "./issuer-signed.ts";
+export * from "./local-gov-codes.ts";
 export * from "./pipeline.ts";
 export * from "./profiles.ts";
 export * from "./verify.ts";

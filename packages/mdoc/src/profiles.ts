@@ -21,6 +21,7 @@ import {
 } from "./checks.ts";
 import { INPUT_VALIDATED, NO_PII_IN_ERRORS } from "./controls.ts";
 import { MdocError } from "./errors.ts";
+import { isKnownLocalGovCode, LOCAL_GOV_CODES_EDITION } from "./local-gov-codes.ts";
 
 /** One field of the structured issuance input. */
 export interface InputFieldSpec {
@@ -275,10 +276,17 @@ function checkDigits(spec: InputFieldSpec, v: unknown): Checked {
   if (typeof v !== "string" || !/^\d+$/.test(v)) return { rule: "must be a string of ASCII digits" };
   if (spec.lengths && !spec.lengths.includes(v.length))
     return { rule: `must have ${spec.lengths.join(" or ")} digits` };
-  if (spec.check === "my-number" && !isValidMyNumber(v)) return { rule: "check digit mismatch (施行令第八条)" };
+  if (spec.check === "my-number") {
+    if (!isValidMyNumber(v)) return { rule: "check digit mismatch (施行令第八条)" };
+    // a base of eleven zeros is no assigned number (a placeholder a backend sends by mistake)
+    if (v.startsWith("00000000000")) return { rule: "not an assignable individual number" };
+  }
   if (spec.check === "jis-x0402") {
-    if (v.length === 5) return { value: v + jisX0402CheckDigit(v) };
-    if (!isValidJisX0402(v)) return { rule: "check digit mismatch (JIS X 0402)" };
+    const code = v.length === 5 ? v + jisX0402CheckDigit(v) : v;
+    if (!isValidJisX0402(code)) return { rule: "check digit mismatch (JIS X 0402)" };
+    if (!isKnownLocalGovCode(code))
+      return { rule: `not a local public body code (list of ${LOCAL_GOV_CODES_EDITION})` };
+    return { value: code };
   }
   return { value: v };
 }

@@ -10,9 +10,11 @@ import {
   FullDate,
   getProfile,
   isDeterministic,
+  isKnownLocalGovCode,
   issueMdoc,
   isValidJisX0402,
   isValidMyNumber,
+  LOCAL_GOV_CODES_EDITION,
   MdocError,
   nextBirthday,
   parseCivilDate,
@@ -153,6 +155,19 @@ describe("mdoc.input.validated: check digits and input rules", () => {
     expect(() => validateInput(getProfile("interop"), samplePerson(fakeJp2(200_000)), new Date())).toThrow(
       /larger than/,
     );
+  });
+
+  it("mdoc.input.validated: a local government code must be on the shipped list; eleven zeros are no My Number", () => {
+    const v = (o: Record<string, unknown>) => () =>
+      validateInput(getProfile("seed-2024"), { ...samplePerson(), ...o }, new Date());
+    // valid check digits, but no such body (99999), a prefecture (130001), a code retired in 2005 (静岡市 before it became a designated city, 222011)
+    for (const code of ["999997", "99999", "130001", "222011"])
+      expect(v({ localGovCode: code }), code).toThrow(
+        /localGovCode: not a local public body code \(list of \d{4}-\d{2}-\d{2}\)/,
+      );
+    expect(isKnownLocalGovCode("011011")).toBe(true); // 札幌市中央区: a ward of a designated city
+    expect(v({ individualNumber: "000000000000" })).toThrow(/individualNumber: not an assignable individual number/);
+    expect(LOCAL_GOV_CODES_EDITION).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 
   it("a 5-digit local government code gets its JIS X 0402 check digit", () => {
