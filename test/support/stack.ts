@@ -46,6 +46,8 @@ export interface StackOptions {
   logLevel?: string;
   /** Connections of the services' pool (default: the test database's own small pool). */
   poolSize?: number;
+  /** Credential issuer identifier: proofs must carry it as `aud` (IACA_CREDENTIAL_ISSUER in serve). */
+  credentialIssuer?: string;
 }
 
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
@@ -104,6 +106,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     metrics,
     rateLimit: o.rateLimit,
     nonceTtlMs: o.nonceTtlMs,
+    ...(o.credentialIssuer ? { proof: { audience: o.credentialIssuer } } : {}),
   });
   await ra.listen({ host: "127.0.0.1", port: 0 });
   const addr = ra.server.address() as { port: number };
@@ -246,9 +249,9 @@ export async function deviceKey(alg: "ES256" | "ES384" = "ES256"): Promise<Devic
 export async function proof(
   dk: DeviceKey,
   nonce: string,
-  o: { alg?: string; typ?: string; iat?: number; jwk?: JsonWebKey } = {},
+  o: { alg?: string; typ?: string; iat?: number; jwk?: JsonWebKey; aud?: string } = {},
 ): Promise<string> {
-  return new SignJWT({ nonce })
+  return new SignJWT({ nonce, ...(o.aud ? { aud: o.aud } : {}) })
     .setProtectedHeader({
       alg: o.alg ?? "ES256",
       typ: o.typ ?? "openid4vci-proof+jwt",

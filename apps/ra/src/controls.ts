@@ -23,6 +23,14 @@ export const PROOF_DEVICE_KEY = defineControl({
     "各デバイス鍵は RA が発行した一度限り・有効期限内のナンスに対する openid4vci-proof+jwt 署名で私有鍵の所持を証明する。",
 });
 
+/** With a configured credential issuer identifier, every proof names it as `aud` (a proof made for another issuer is refused). */
+export const PROOF_AUDIENCE = defineControl({
+  id: "ra.proof.audience",
+  clause: clause("3.2.1"),
+  summary:
+    "発行者識別子（IACA_CREDENTIAL_ISSUER）を設定した場合、各 proof JWT の aud はその値と一致しなければならず、他の発行者に向けた proof は拒否する。iat の許容差は60秒とする。",
+});
+
 /** Holder data is validated against the doctype profile (schema, My Number check digit, known elements) before issuance. */
 export const INPUT_VALIDATION = defineControl({
   id: "ra.input.validation",

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { DeviceKey } from "@iaca/issuance";
 import { algorithmBy } from "@iaca/policy";
 import { base64url, decodeJwt, decodeProtectedHeader } from "jose";
-import { DEVICE_KEY_HOLDER_HELD, PROOF_DEVICE_KEY } from "./controls.ts";
+import { DEVICE_KEY_HOLDER_HELD, PROOF_AUDIENCE, PROOF_DEVICE_KEY } from "./controls.ts";
 import { ProblemError } from "./problem.ts";
 import { checkSignatures } from "./proof-signature.mjs";
 import type { SignatureChecker } from "./proof-workers.ts";
@@ -79,6 +79,7 @@ function checkClaims(payload: Record<string, unknown>, now: number, maxAge: numb
   for (const claim of [...(audience !== undefined ? ["aud"] : []), "iat", "nonce"])
     if (!Object.hasOwn(payload, claim)) throw new ClaimError(claim, `missing required "${claim}" claim`);
   if (audience !== undefined) {
+    void PROOF_AUDIENCE;
     const aud = payload.aud;
     if (!(typeof aud === "string" ? aud === audience : Array.isArray(aud) && aud.includes(audience)))
       throw new ClaimError("aud", `unexpected "aud" claim value`);

@@ -297,6 +297,18 @@ async function startIssuerHttp(ctx: Ctx, service: IssuerService): Promise<void> 
 }
 
 /** The RA for wallet backends, and the demo client on first start (role all, or when asked). */
+/**
+ * $IACA_CREDENTIAL_ISSUER, the credential issuer identifier (the RA's public https URL): when set,
+ * every proof JWT must carry it as `aud` (OpenID4VCI 1.0 proof type jwt; control ra.proof.audience).
+ */
+function credentialIssuer(): { proof?: { audience: string } } {
+  const id = process.env.IACA_CREDENTIAL_ISSUER;
+  if (!id) return {};
+  if (!/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(id))
+    throw new IacaError("CONFIG_INVALID", "IACA_CREDENTIAL_ISSUER: an https URL without query or fragment");
+  return { proof: { audience: id } };
+}
+
 async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
   const { db, dir, role, o } = ctx;
   const cca = await clientCa(dir);
@@ -324,6 +336,7 @@ async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
       ? { rateLimit: { max: Number(process.env.IACA_RATE_LIMIT), timeWindowMs: 60_000 } }
       : {}),
     ...(proofWorkers !== undefined ? { proofWorkers } : {}),
+    ...credentialIssuer(),
   });
   await ra.listen({ host: ctx.host, port: o.port ?? Number(process.env.IACA_RA_PORT ?? 8443) });
   ctx.closers.push(() => ra.close());
