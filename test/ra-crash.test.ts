@@ -143,6 +143,22 @@ describe("ra.idempotency / issuer.record-before-sign: crash during a batch", () 
       `SELECT targets FROM audit_event WHERE action = 'mdoc.issue.abandoned'`,
     );
     expect(audit.some((a) => a.targets.includes(requestId))).toBe(true);
+    // the audit chain and the issuance table agree: every issued row is in a batch event (written
+    // in the transaction that completed it), every abandoned one in an abandoned event
+    const audited = async (action: string, outcome = "success") =>
+      new Set(
+        (
+          await fresh.db.sql.query<{ targets: string[] }>(
+            "SELECT targets FROM audit_event WHERE action = $1 AND outcome = $2",
+            [action, outcome],
+          )
+        ).flatMap((a) => a.targets),
+      );
+    const batchIds = await audited("mdoc.issue.batch");
+    const abandonedIds = await audited("mdoc.issue.abandoned", "failure");
+    const all = await fresh.db.sql.query<{ id: string; state: string }>("SELECT id, state FROM issuance");
+    expect(all.filter((r) => r.state === "issued" && !batchIds.has(r.id))).toEqual([]);
+    expect(all.filter((r) => r.state === "abandoned" && !abandonedIds.has(r.id))).toEqual([]);
     server.proc.kill("SIGTERM");
     await server.exited;
   }, 240_000);

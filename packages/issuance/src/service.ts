@@ -30,7 +30,14 @@ import {
   verifyMdoc,
 } from "@iaca/mdoc";
 import { assertCanSign, usagePeriod } from "@iaca/pki";
-import { type AuditSink, addDuration, algorithmBy, type Policy, subtractDuration } from "@iaca/policy";
+import {
+  type AuditEventInput,
+  type AuditSink,
+  addDuration,
+  algorithmBy,
+  type Policy,
+  subtractDuration,
+} from "@iaca/policy";
 import type {
   CredentialRecord,
   IssuedCredential,
@@ -135,7 +142,8 @@ export class IssuerService implements IssuerApi {
    * before anything is signed (issuer.record-before-sign), with fewer round trips under load.
    */
   private readonly records: GroupWriter<PendingIssuance>;
-  private readonly completions: GroupWriter<{ id: string; signedAt: Date }>;
+  /** A batch's completion with its audit event, written together (one transaction per group). */
+  private readonly completions: GroupWriter<{ rows: { id: string; signedAt: Date }[]; event: AuditEventInput }>;
   private readonly issuances: IssuanceStore;
 
   private readonly o: IssuerServiceOptions;
@@ -149,7 +157,14 @@ export class IssuerService implements IssuerApi {
     const issuances = o.db.stores.issuances;
     this.issuances = issuances;
     this.records = new GroupWriter((rows) => issuances.recordPending(rows), 2000);
-    this.completions = new GroupWriter((done) => issuances.complete(done));
+    this.completions = new GroupWriter(
+      (batches) =>
+        issuances.completeAudited(
+          batches.flatMap((b) => b.rows),
+          batches.map((b) => b.event),
+        ),
+      200,
+    );
   }
 
   /** Creates the holder-reference HMAC key and the response AES key on the DS token if absent. */
@@ -458,7 +473,6 @@ export class IssuerService implements IssuerApi {
     } catch (e) {
       throw signingUnavailable(e);
     }
-    await this.auditIssued(req, prepared, chosen, batch);
     this.o.metrics?.issuances.inc({ profile: prepared.profile.id, kind: req.refresh ? "refresh" : "issue" }, n);
     this.o.metrics?.batches.inc({ outcome: "issued" });
     this.o.metrics?.batchLatency.observe((performance.now() - t0) / 1000);
@@ -503,8 +517,10 @@ export class IssuerService implements IssuerApi {
   private recorder(req: IssueRequest, prepared: Prepared, chosen: ChosenDs, holderRef: string): IssuanceRecorder {
     void RECORD_BEFORE_SIGN;
     void NO_PII_AT_REST; // the record keeps the holder HMAC, thumbprints and dates: no element value
+    let recorded: { validFrom: Date; validUntil: Date } | undefined;
     return {
       record: async (docs, validity) => {
+        recorded = validity;
         await this.records.submit(
           docs.map((d) => ({
             id: d.id,
@@ -525,7 +541,14 @@ export class IssuerService implements IssuerApi {
         );
         if (prepared.refreshedFrom) await this.claimRefresh(prepared.refreshedFrom, req.requestId, docs);
       },
-      complete: (docs, signedAt) => this.completions.submit(docs.map((d) => ({ id: d.id, signedAt }))),
+      // issuer.issuance.audited: the rows become issued and the batch event is appended atomically
+      complete: (docs, signedAt) =>
+        this.completions.submit([
+          {
+            rows: docs.map((d) => ({ id: d.id, signedAt })),
+            event: this.issuedEvent(req, prepared, chosen, docs, recorded!),
+          },
+        ]),
       fail: async (docs, error) => {
         const ids = docs.map((d) => d.id);
         await this.issuances.markFailed(ids).catch(() => undefined);
@@ -560,23 +583,30 @@ export class IssuerService implements IssuerApi {
     throw new IssuanceError("CREDENTIAL_ALREADY_REFRESHED", "the presented mdoc has already been refreshed");
   }
 
-  private async auditIssued(req: IssueRequest, prepared: Prepared, chosen: ChosenDs, batch: IssuedBatch) {
-    await this.audit.append({
+  private issuedEvent(
+    req: IssueRequest,
+    prepared: Prepared,
+    chosen: ChosenDs,
+    docs: readonly { id: string }[],
+    validity: { validFrom: Date; validUntil: Date },
+  ): AuditEventInput {
+    void ISSUANCE_AUDITED;
+    return {
       actor: this.actor,
       action: req.refresh ? "mdoc.refresh.batch" : "mdoc.issue.batch",
-      targets: [req.requestId, ...batch.mdocs.map((m) => m.id)],
+      targets: [req.requestId, ...docs.map((m) => m.id)],
       outcome: "success",
       clause: ISSUANCE_AUDITED.clause,
       details: {
         client: req.clientId,
         profile: prepared.profile.id,
-        count: batch.mdocs.length,
+        count: docs.length,
         dsSerial: chosen.state.serialNumber,
-        validFrom: batch.validity.validFrom.toISOString(),
-        validUntil: batch.validity.validUntil.toISOString(),
+        validFrom: validity.validFrom.toISOString(),
+        validUntil: validity.validUntil.toISOString(),
         ...(prepared.refreshedFrom ? { refreshedFrom: prepared.refreshedFrom } : {}),
       },
-    });
+    };
   }
 
   /**

@@ -98,6 +98,18 @@ export class AuditLog implements AuditSink {
 /** Rows per INSERT statement (10 parameters each; well below PostgreSQL's 65535 limit). */
 const INSERT_CHUNK = 500;
 
+/**
+ * Appends validated events inside the caller's transaction (a store that must record a fact and
+ * its audit event atomically, e.g. an issuance batch's completion). Same lock and chain as AuditLog.
+ */
+export function appendAuditIn(tx: Sql, events: readonly AuditEventInput[]): Promise<AppendedAuditEvent[]> {
+  return appendIn(
+    tx,
+    events,
+    events.map((e) => validateAuditEvent(e)),
+  );
+}
+
 async function appendIn(
   tx: Sql,
   events: readonly AuditEventInput[],

@@ -1,6 +1,8 @@
 // One row per MSO: written pending before the HSM signs, completed (issued) after. The writes of
 // the issuance path are tuned (bench/issuance): one multi-row INSERT per group of batches, one
 // UPDATE over unnest() per group of completions. Keep their statement shapes and counts.
+import type { AuditEventInput } from "@iaca/policy";
+import { appendAuditIn } from "../audit/log.ts";
 import { type Sql, valuesRows } from "../sql.ts";
 import { record } from "./values.ts";
 
@@ -137,6 +139,21 @@ export class IssuanceStore {
         WHERE i.id = v.id AND i.state = 'pending'`,
       [done.map((d) => d.id), done.map((d) => d.signedAt)],
     );
+  }
+
+  /**
+   * Completes batches and records their audit events in one transaction: after a crash the
+   * issuance table and the audit chain never disagree (a batch is issued and audited, or neither
+   * and its pending rows are swept to abandoned and audited as such).
+   */
+  async completeAudited(
+    done: readonly { id: string; signedAt: Date }[],
+    events: readonly AuditEventInput[],
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await new IssuanceStore(tx).complete(done);
+      if (events.length) await appendAuditIn(tx, events);
+    });
   }
 
   /** The batch failed before its MSOs were handed out. */
