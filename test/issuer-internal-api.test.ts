@@ -25,7 +25,7 @@ beforeAll(async () => {
   await http.listen({ host: "127.0.0.1", port: 0 });
   issuerUrl = `https://127.0.0.1:${(http.server.address() as { port: number }).port}`;
   const ra = await issueCert(serviceCa, { commonName: "iaca-ra", usage: "client" });
-  client = new IssuerClient({ url: issuerUrl, cert: ra.certPem, key: ra.keyPem, ca: serviceCa.certPem });
+  client = new IssuerClient({ urls: [issuerUrl], cert: ra.certPem, key: ra.keyPem, ca: serviceCa.certPem });
   close = async () => {
     client.close();
     await http.close();
@@ -89,6 +89,23 @@ describe("issuer.internal.mtls", () => {
       .catch((x) => x);
     expect(e).toBeInstanceOf(IssuanceError);
     expect(e.code).toBe("NOT_FOUND");
+  });
+
+  it("issuer.failover: a replica that refuses connections is skipped; with none reachable the call is issuer-unavailable", async () => {
+    const ra = await issueCert(serviceCa, { commonName: "iaca-ra", usage: "client" });
+    const tls = { cert: ra.certPem, key: ra.keyPem, ca: serviceCa.certPem };
+    const two = new IssuerClient({ urls: ["https://127.0.0.1:1", issuerUrl], ...tls });
+    try {
+      for (let i = 0; i < 4; i++) expect((await two.readiness()).ready).toBe(true);
+    } finally {
+      two.close();
+    }
+    const none = new IssuerClient({ urls: ["https://127.0.0.1:1", "https://127.0.0.1:2"], ...tls });
+    try {
+      await expect(none.readiness()).rejects.toMatchObject({ code: "ISSUER_UNAVAILABLE" });
+    } finally {
+      none.close();
+    }
   });
 
   it("issuer.internal.schema: a malformed or over-complete body is refused before the service sees it", async () => {

@@ -1,10 +1,11 @@
 import { Agent, request } from "node:https";
 import type { CredentialRecord, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "@iaca/issuance";
 import { IssuanceError, type IssuanceErrorCode } from "@iaca/issuance";
+import { ISSUER_FAILOVER } from "./controls.ts";
 
 export interface IssuerClientOptions {
-  /** https://host:port of the issuer's internal API. */
-  url: string;
+  /** https://host:port of each issuer replica's internal API (one or more). */
+  urls: string[];
   /** The RA's client certificate and key (service CA), and the service CA to verify the issuer. */
   cert: string;
   key: string;
@@ -12,24 +13,62 @@ export interface IssuerClientOptions {
   /** Expected server name in the issuer's certificate (default: the URL's host). */
   servername?: string;
   timeoutMs?: number;
+  /** How long a replica that refused a connection is tried last (default 5 s). */
+  downMs?: number;
 }
 
-/** IssuerApi over mutual TLS: what the RA uses when the issuer runs as its own service. */
+/**
+ * Connection failures that prove the request never reached the issuer: only then is the same call
+ * sent to another replica (issuer.failover). A request lost in flight (reset, timeout) is not
+ * resent here; it answers issuer-unavailable and the client's retry with its Idempotency-Key goes
+ * to a live replica, which abandons and audits the lost attempt's pending records first.
+ */
+const NOT_DELIVERED = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
+/** IssuerApi over mutual TLS to one or more issuer replicas: what the RA uses when the issuer runs as its own service. */
 export class IssuerClient implements IssuerApi {
   private readonly agent: Agent;
-  private readonly base: URL;
+  private readonly bases: URL[];
+  private readonly downUntil: number[];
+  private next = 0;
   private readonly o: IssuerClientOptions;
   constructor(o: IssuerClientOptions) {
+    if (o.urls.length === 0) throw new IssuanceError("ISSUER_UNAVAILABLE", "no issuer URL configured");
     this.o = o;
-    this.base = new URL(o.url);
+    this.bases = o.urls.map((u) => new URL(u));
+    this.downUntil = o.urls.map(() => 0);
     this.agent = new Agent({ keepAlive: true, cert: o.cert, key: o.key, ca: o.ca, maxSockets: 64 });
   }
 
-  private call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  /** Replicas in the order to try: round robin over those up, then those marked down. */
+  private order(): number[] {
+    const now = Date.now();
+    const start = this.next++ % this.bases.length;
+    const all = this.bases.map((_, i) => (start + i) % this.bases.length);
+    return [...all.filter((i) => this.downUntil[i]! <= now), ...all.filter((i) => this.downUntil[i]! > now)];
+  }
+
+  private async call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    void ISSUER_FAILOVER;
+    let last: unknown;
+    for (const i of this.order()) {
+      try {
+        return await this.callOne<T>(this.bases[i]!, method, path, body);
+      } catch (e) {
+        const code = (e as { cause?: { code?: string } }).cause?.code;
+        if (!(e instanceof IssuanceError) || !code || !NOT_DELIVERED.has(code)) throw e;
+        this.downUntil[i] = Date.now() + (this.o.downMs ?? 5000);
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  private callOne<T>(base: URL, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
       const req = request(
-        new URL(path, this.base),
+        new URL(path, base),
         {
           method,
           agent: this.agent,
@@ -98,8 +137,10 @@ export class IssuerClient implements IssuerApi {
 }
 
 function unavailable(e: Error): IssuanceError {
-  return new IssuanceError(
+  const err = new IssuanceError(
     "ISSUER_UNAVAILABLE",
     `the issuer service is unreachable (${(e as { code?: string }).code ?? e.message})`,
   );
+  Object.defineProperty(err, "cause", { value: e });
+  return err;
 }

@@ -14,3 +14,11 @@ export const INTERNAL_SCHEMA = defineControl({
   summary:
     "Issuer の内部 API は各要求の本文をスキーマで検証し、形式が異なる要求(未知の項目を含む。)は発行処理に渡さず 400 (INPUT_INVALID) とする。",
 });
+
+/** The RA sends a call to another issuer replica only when the connection could not be made. */
+export const ISSUER_FAILOVER = defineControl({
+  id: "issuer.failover",
+  clause: clause("5.7.2"),
+  summary:
+    "RA は複数の Issuer レプリカを順に用い、接続できないレプリカを一定時間後回しにして別のレプリカに同じ要求を送る。送信後に失われた要求は再送せず issuer-unavailable とし、同じ冪等キーによる再試行で、記録済みで未完了の発行記録を放棄（監査ログに記録）してから発行する。",
+});

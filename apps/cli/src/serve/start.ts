@@ -163,7 +163,11 @@ async function open(o: ServeOptions): Promise<Ctx> {
 async function issuerClient(ctx: Ctx): Promise<IssuerApi> {
   const cert = await ensureCert(ctx.dir, "ra-internal", ctx.svcCa, { commonName: "iaca-ra", usage: "client" });
   const client = new IssuerClient({
-    url: ctx.o.issuerUrl ?? process.env.IACA_ISSUER_URL ?? "https://127.0.0.1:8444",
+    // several replicas: a comma-separated list (issuer.failover)
+    urls: (ctx.o.issuerUrl ?? process.env.IACA_ISSUER_URL ?? "https://127.0.0.1:8444")
+      .split(",")
+      .map((u) => u.trim())
+      .filter(Boolean),
     cert: cert.certPem,
     key: cert.keyPem,
     ca: ctx.svcCa.certPem,
