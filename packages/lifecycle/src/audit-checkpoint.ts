@@ -63,15 +63,18 @@ export function readAuditCheckpoints(
         .split("\n")
         .filter((l) => l.trim())
     : [];
-  lines.forEach((line, i) => {
+  for (const [i, line] of lines.entries()) {
     const c = parseCheckpointLine(line);
-    if (typeof c === "string") return problems.push(`line ${i + 1}: ${c}`);
+    if (typeof c === "string") {
+      problems.push(`line ${i + 1}: ${c}`);
+      continue;
+    }
     kid ??= c.kid;
-    if (c.kid !== kid) return problems.push(`line ${i + 1}: signed by key ${c.kid}, not ${kid}`);
     const last = checkpoints.at(-1);
-    if (last && c.seq <= last.seq) return problems.push(`line ${i + 1}: seq ${c.seq} after ${last.seq}`);
-    checkpoints.push(c);
-  });
+    if (c.kid !== kid) problems.push(`line ${i + 1}: signed by key ${c.kid}, not ${kid}`);
+    else if (last && c.seq <= last.seq) problems.push(`line ${i + 1}: seq ${c.seq} after ${last.seq}`);
+    else checkpoints.push(c);
+  }
   return { checkpoints, kid, problems };
 }
 
