@@ -313,6 +313,19 @@ function credentialIssuer(): { proof?: { audience: string } } {
   return { proof: { audience: id } };
 }
 
+/**
+ * $IACA_IDEMPOTENCY_LEASE (seconds, default 60): how long a replica that took a request holds its
+ * Idempotency-Key; after it died, a retry on another replica proceeds once the lease ran out. Keep
+ * it above the issuer call timeout (30 s).
+ */
+function idempotencyLease(): { idempotency?: { leaseMs: number } } {
+  const text = process.env.IACA_IDEMPOTENCY_LEASE;
+  if (text === undefined) return {};
+  const s = Number(text);
+  if (!Number.isInteger(s) || s < 1) throw new IacaError("CONFIG_INVALID", "IACA_IDEMPOTENCY_LEASE: whole seconds >= 1");
+  return { idempotency: { leaseMs: s * 1000 } };
+}
+
 async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
   const { db, dir, role, o } = ctx;
   const cca = await clientCa(dir);
@@ -339,6 +352,7 @@ async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
     ...(process.env.IACA_RATE_LIMIT
       ? { rateLimit: { max: Number(process.env.IACA_RATE_LIMIT), timeWindowMs: 60_000 } }
       : {}),
+    ...idempotencyLease(),
     ...(proofWorkers !== undefined ? { proofWorkers } : {}),
     ...credentialIssuer(),
   });
