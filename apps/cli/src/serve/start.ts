@@ -322,7 +322,8 @@ function idempotencyLease(): { idempotency?: { leaseMs: number } } {
   const text = process.env.IACA_IDEMPOTENCY_LEASE;
   if (text === undefined) return {};
   const s = Number(text);
-  if (!Number.isInteger(s) || s < 1) throw new IacaError("CONFIG_INVALID", "IACA_IDEMPOTENCY_LEASE: whole seconds >= 1");
+  if (!Number.isInteger(s) || s < 1)
+    throw new IacaError("CONFIG_INVALID", "IACA_IDEMPOTENCY_LEASE: whole seconds >= 1");
   return { idempotency: { leaseMs: s * 1000 } };
 }
 
