@@ -352,6 +352,12 @@ export function metrics(tree: PublishedTree | undefined, now: Date): string {
     gauge("dts_trust_list_issue_id", "vicalIssueID of the published trust list", [
       ["", tree.set.trustList?.issueId ?? 0],
     ]);
+    const tlNext = tree.set.trustList?.nextUpdate;
+    gauge(
+      "dts_trust_list_hours_left",
+      "hours until the published trust list's nextUpdate (negative once passed; NaN when none is published)",
+      [["", tlNext ? (tlNext.getTime() - now.getTime()) / 3_600_000 : Number.NaN]],
+    );
     gauge("dts_published_files", "files in the published tree", [["", tree.entries.size]]);
   }
   return `${lines.join("\n")}\n`;

@@ -204,6 +204,8 @@ export interface AuditCheckpointTimer {
   stop(): void;
   /** The last pass: its result or its error (for readiness and metrics). */
   last: { at: Date; head?: AuditChainHead | null; error?: string } | undefined;
+  /** When a pass last succeeded (undefined: none yet). */
+  lastOk: Date | undefined;
 }
 
 /**
@@ -215,13 +217,14 @@ export function startAuditCheckpoints(
   o: Omit<WriteCheckpointOptions, "now"> & { everyMs: number; onError?: (e: Error) => void },
 ): AuditCheckpointTimer {
   let busy = false;
-  const timer: AuditCheckpointTimer = { last: undefined, stop: () => clearInterval(handle) };
+  const timer: AuditCheckpointTimer = { last: undefined, lastOk: undefined, stop: () => clearInterval(handle) };
   const tick = async () => {
     if (busy) return;
     busy = true;
     try {
       const r = await writeAuditCheckpoint(o);
       timer.last = { at: new Date(), head: r.head };
+      timer.lastOk = timer.last.at;
     } catch (e) {
       timer.last = { at: new Date(), error: (e as Error).message };
       o.onError?.(e as Error);

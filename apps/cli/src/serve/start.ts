@@ -241,6 +241,12 @@ async function startCheckpoints(ctx: Ctx, dsKs: KeyStore, demo: boolean): Promis
       timer.last ? [{ value: timer.last.error ? 0 : 1 }] : [],
     ),
   );
+  const started = Date.now();
+  ctx.metrics.registry.register(
+    new Gauge("iaca_audit_checkpoint_age_seconds", "seconds since the last successful audit checkpoint pass", () => [
+      { value: (Date.now() - (timer.lastOk?.getTime() ?? started)) / 1000 },
+    ]),
+  );
 }
 
 /** The rotation job in-process (croner; $IACA_ROTATE_SCHEDULE pattern, "off" to leave it to cron). */
