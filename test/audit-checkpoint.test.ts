@@ -7,12 +7,12 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { AuditLog, auditHash, GENESIS_HASH } from "@iaca/db";
+import { AuditLog } from "@iaca/db";
 import { KeyStore } from "@iaca/hsm";
 import { auditCheckpointKey, readAuditCheckpoints, verifyAuditAnchored, writeAuditCheckpoint } from "@iaca/lifecycle";
 import { type AuditEventInput, clause } from "@iaca/policy";
-import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { rewriteAuditFrom, tamper as tamperAudit } from "./support/audit-tamper.ts";
 import { type FreshDatabase, freshDatabase } from "./support/db.ts";
 import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
 
@@ -62,17 +62,7 @@ const event = (i: number): AuditEventInput => ({
   details: { i },
 });
 
-/** Superuser SQL with the append-only triggers off, as the database owner could. */
-async function tamper(sql: string, params: unknown[] = []): Promise<void> {
-  const c = new pg.Client({ connectionString: fresh.url });
-  await c.connect();
-  try {
-    await c.query("SET session_replication_role = replica");
-    await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
+const tamper = (sql: string, params: unknown[] = []) => tamperAudit(fresh.url, sql, params);
 
 /** A fresh chain of `n` events with a signed checkpoint after every `every` of them. */
 async function chainOf(n: number, every = 1): Promise<void> {
@@ -84,38 +74,7 @@ async function chainOf(n: number, every = 1): Promise<void> {
   }
 }
 
-/** Rewrites row `from` and recomputes every later hash: the table alone still verifies. */
-async function rewriteFrom(from: number): Promise<void> {
-  const rows = await fresh.db.sql.query<Record<string, unknown>>(
-    "SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq",
-    [from],
-  );
-  const [before] = await fresh.db.sql.query<{ hash: string }>("SELECT hash FROM audit_event WHERE seq = $1", [
-    from - 1,
-  ]);
-  let prev = before?.hash ?? GENESIS_HASH;
-  for (const r of rows) {
-    const rec = {
-      seq: Number(r.seq),
-      at: (r.at as Date).toISOString(),
-      actor: Number(r.seq) === from ? "op:mallory" : String(r.actor),
-      action: String(r.action),
-      targets: r.targets as string[],
-      outcome: String(r.outcome),
-      clause: String(r.clause),
-      details: r.details as Record<string, unknown>,
-      prev,
-    };
-    const hash = auditHash(rec);
-    await tamper("UPDATE audit_event SET actor = $1, prev_hash = $2, hash = $3 WHERE seq = $4", [
-      rec.actor,
-      prev,
-      hash,
-      rec.seq,
-    ]);
-    prev = hash;
-  }
-}
+const rewriteFrom = (from: number) => rewriteAuditFrom(fresh.db, fresh.url, from);
 
 const verify = () => verifyAuditAnchored(fresh.db, file);
 

@@ -17,6 +17,10 @@ import * as x509 from "@peculiar/x509";
 import { afterAll, describe, expect, it } from "vitest";
 import { type CborValue, decodeCbor, encodeCbor, issueMdoc } from "../packages/mdoc/src/index.ts";
 import { deviceJwk, makeDs, makeIaca, samplePerson } from "../packages/mdoc/test/support/testpki.ts";
+import { animoContext as libContext } from "./support/mdoc-lib-context.ts";
+
+const animoContext = libContext as unknown as Parameters<animo.Verifier["verifyData"]>[1] &
+  Parameters<animo.Verifier["verifyIssuerSignature"]>[1];
 
 const MSO = { validity: "P30D", expectedUpdate: "P25D", digestAlgorithm: "SHA-256" as const };
 const dir = mkdtempSync(join(tmpdir(), "mdoc-interop-"));
@@ -112,78 +116,3 @@ describe("interop", async () => {
     expect(out.trim()).toMatch(/: OK$/);
   });
 });
-
-// ---------------------------------------------------------------- @animo-id/mdoc context over node:crypto
-
-const NODE_HASH: Record<string, string> = { ES256: "sha256", ES384: "sha384", ES512: "sha512" };
-
-const animoContext = {
-  crypto: {
-    random: (n: number) => new Uint8Array(randomBytes(n)),
-    digest: ({ digestAlgorithm, bytes }: { digestAlgorithm: string; bytes: Uint8Array }) =>
-      new Uint8Array(createHash(digestAlgorithm.replace("-", "").toLowerCase()).update(bytes).digest()),
-    calculateEphemeralMacKeyJwk: () => {
-      throw new Error("device MAC not used");
-    },
-  },
-  cose: {
-    sign1: {
-      sign: () => {
-        throw new Error("not used");
-      },
-      verify: ({
-        sign1,
-        jwk,
-      }: {
-        sign1: { getRawVerificationData(): { alg: string; signature: Uint8Array; data: Uint8Array } };
-        jwk: unknown;
-      }) => {
-        const { alg, signature, data } = sign1.getRawVerificationData();
-        return nodeVerify(
-          NODE_HASH[alg] as string,
-          data,
-          { key: createPublicKey({ key: jwk as never, format: "jwk" }), dsaEncoding: "ieee-p1363" },
-          signature,
-        );
-      },
-    },
-    mac0: {
-      sign: () => {
-        throw new Error("not used");
-      },
-      verify: () => false,
-    },
-  },
-  x509: {
-    getIssuerNameField: ({ certificate, field }: { certificate: Uint8Array; field: string }) =>
-      new x509.X509Certificate(certificate).issuerName.getField(field),
-    getPublicKey: ({ certificate }: { certificate: Uint8Array }) =>
-      new NodeX509(certificate).publicKey.export({ format: "jwk" }) as never,
-    validateCertificateChain: async ({
-      trustedCertificates,
-      x5chain,
-    }: {
-      trustedCertificates: Uint8Array[];
-      x5chain: Uint8Array[];
-    }) => {
-      const leaf = new x509.X509Certificate(x5chain[0] as Uint8Array);
-      for (const t of trustedCertificates) {
-        const root = new x509.X509Certificate(t);
-        if (await leaf.verify({ publicKey: root.publicKey, signatureOnly: false })) return;
-      }
-      throw new Error("DS not signed by a trusted certificate");
-    },
-    getCertificateData: ({ certificate }: { certificate: Uint8Array }) => {
-      const c = new x509.X509Certificate(certificate);
-      return {
-        issuerName: c.issuer,
-        subjectName: c.subject,
-        serialNumber: c.serialNumber,
-        thumbprint: createHash("sha1").update(certificate).digest("hex"),
-        notBefore: c.notBefore,
-        notAfter: c.notAfter,
-        pem: c.toString("pem"),
-      };
-    },
-  },
-} as unknown as Parameters<animo.Verifier["verifyData"]>[1] & Parameters<animo.Verifier["verifyIssuerSignature"]>[1];

@@ -1,12 +1,13 @@
 // The alert rules and the dashboard that ship in deploy/monitoring (issue 15 item 4): their shape,
 // and every metric they name is exported by a running `iaca serve` (RA and DTS /metrics).
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { startServe } from "./support/serve-process.ts";
 import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -34,36 +35,6 @@ const dashboard = JSON.parse(readFileSync(join(ROOT, "deploy/monitoring/dashboar
 const metricsIn = (expr: string) =>
   [...expr.matchAll(/\b((?:iaca|dts)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ""));
 
-function serve(): Promise<{ ra: string; dts: string }> {
-  const proc = spawn(process.execPath, [join(ROOT, "apps/cli/bin/iaca.js"), "serve", "--port", "0"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...hsm.env,
-      SOFTHSM2_CONF: hsm.conf,
-      DATABASE_URL: "",
-      IACA_DATA_DIR: dataDir,
-      IACA_DTS_PORT: "0",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = proc;
-  const output: string[] = [];
-  return new Promise((ok, fail) => {
-    let ra = "";
-    let dts = "";
-    proc.stdout!.on("data", (c: Buffer) => {
-      const text = c.toString("utf8");
-      output.push(text);
-      ra ||= /RA\s+(https:\/\/[\d.]+:\d+)/.exec(text)?.[1] ?? "";
-      dts ||= /DTS\s+(http:\/\/[\d.]+:\d+)/.exec(text)?.[1] ?? "";
-      if (/^ready$/m.test(text)) ok({ ra, dts });
-    });
-    proc.stderr!.on("data", (c: Buffer) => output.push(c.toString("utf8")));
-    proc.on("exit", (code) => fail(new Error(`serve exited ${code}:\n${output.join("").slice(-3000)}`)));
-  });
-}
-
 /** The RA's /metrics over HTTPS with the service CA (a public route). */
 function raMetrics(url: string): Promise<string> {
   const ca = readFileSync(join(dataDir, "tls/service-ca.crt"), "utf8");
@@ -81,7 +52,15 @@ function raMetrics(url: string): Promise<string> {
 beforeAll(async () => {
   hsm = createSoftHsm(["iaca-root", "iaca-ds"]);
   dataDir = mkdtempSync(join(tmpdir(), "iaca-monitoring-"));
-  const { ra, dts } = await serve();
+  const served = await startServe(["--port", "0"], {
+    ...hsm.env,
+    SOFTHSM2_CONF: hsm.conf,
+    DATABASE_URL: "",
+    IACA_DATA_DIR: dataDir,
+    IACA_DTS_PORT: "0",
+  });
+  child = served.proc;
+  const { ra, dts } = served;
   const text = (await raMetrics(ra)) + (await (await fetch(`${dts}/metrics`)).text());
   exported = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
 }, 180_000);

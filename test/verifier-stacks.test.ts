@@ -8,7 +8,7 @@
 // build through it), which is why every generation stays an anchor (CP/CPS 6.1.4; docs/verifiers.md).
 import "reflect-metadata";
 import { spawnSync } from "node:child_process";
-import { createHash, createPublicKey, X509Certificate as NodeX509, verify as nodeVerify } from "node:crypto";
+import { X509Certificate as NodeX509 } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,10 +16,10 @@ import * as animo from "@animo-id/mdoc";
 import { Verifier as Auth0Verifier } from "@auth0/mdl";
 import { type CborValue, decodeCbor, encodeCbor, issueMdoc } from "@iaca/mdoc";
 import { type DemoResult, runDemo, toPem } from "@iaca/pki";
-import { CoseKey, IssuerSigned as OwfIssuerSigned } from "@owf/mdoc";
-import * as x509 from "@peculiar/x509";
+import { IssuerSigned as OwfIssuerSigned } from "@owf/mdoc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceJwk, samplePerson } from "../packages/mdoc/test/support/testpki.ts";
+import { animoContext, owfContext } from "./support/mdoc-lib-context.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verifier-stacks-"));
 const f = (name: string) => join(dir, name);
@@ -198,97 +198,3 @@ function deviceResponse(issuerSigned: Uint8Array): Uint8Array {
     ]),
   );
 }
-
-// ---------------------------------------------------------------- library contexts over node:crypto
-
-const NODE_HASH: Record<string, string> = { ES256: "sha256", ES384: "sha384", ES512: "sha512" };
-const digest = ({ digestAlgorithm, bytes }: { digestAlgorithm: string; bytes: Uint8Array }) =>
-  new Uint8Array(createHash(digestAlgorithm.replace("-", "").toLowerCase()).update(bytes).digest());
-
-/** The DS must be signed by one of the trusted certificates (the libraries leave path building to the caller). */
-async function signedByTrusted(trusted: Uint8Array[], chain: Uint8Array[]): Promise<void> {
-  const leaf = new x509.X509Certificate(chain[0]!);
-  for (const t of trusted)
-    if (await leaf.verify({ publicKey: new x509.X509Certificate(t).publicKey, signatureOnly: false })) return;
-  throw new Error("DS not signed by a trusted certificate");
-}
-
-const certificateData = ({ certificate }: { certificate: Uint8Array }) => {
-  const c = new x509.X509Certificate(certificate);
-  return {
-    issuerName: c.issuer,
-    subjectName: c.subject,
-    serialNumber: c.serialNumber,
-    thumbprint: createHash("sha1").update(certificate).digest("hex"),
-    notBefore: c.notBefore,
-    notAfter: c.notAfter,
-    pem: c.toString("pem"),
-  };
-};
-const issuerNameField = ({ certificate, field }: { certificate: Uint8Array; field: string }) =>
-  new x509.X509Certificate(certificate).issuerName.getField(field);
-const nodeJwk = (certificate: Uint8Array) => new NodeX509(certificate).publicKey.export({ format: "jwk" });
-const verifyEs = (alg: string, jwk: unknown, data: Uint8Array, signature: Uint8Array) =>
-  nodeVerify(
-    NODE_HASH[alg] as string,
-    data,
-    { key: createPublicKey({ key: jwk as never, format: "jwk" }), dsaEncoding: "ieee-p1363" },
-    signature,
-  );
-
-const animoContext = {
-  crypto: { digest },
-  cose: {
-    sign1: {
-      verify: ({
-        sign1,
-        jwk,
-      }: {
-        sign1: { getRawVerificationData(): { alg: string; signature: Uint8Array; data: Uint8Array } };
-        jwk: unknown;
-      }) => {
-        const { alg, signature, data } = sign1.getRawVerificationData();
-        return verifyEs(alg, jwk, data, signature);
-      },
-    },
-  },
-  x509: {
-    getIssuerNameField: issuerNameField,
-    getPublicKey: ({ certificate }: { certificate: Uint8Array }) => nodeJwk(certificate),
-    validateCertificateChain: ({
-      trustedCertificates,
-      x5chain,
-    }: {
-      trustedCertificates: Uint8Array[];
-      x5chain: Uint8Array[];
-    }) => signedByTrusted(trustedCertificates, x5chain),
-    getCertificateData: certificateData,
-  },
-};
-
-const owfContext = {
-  crypto: { digest, random: () => new Uint8Array(0) },
-  cose: {
-    sign1: {
-      verify: ({
-        key,
-        sign1,
-      }: {
-        key: CoseKey;
-        sign1: { signatureAlgorithmName: string; toBeSigned: Uint8Array; signature: Uint8Array };
-      }) => verifyEs(sign1.signatureAlgorithmName, key.jwk, sign1.toBeSigned, sign1.signature),
-    },
-  },
-  x509: {
-    getIssuerNameField: issuerNameField,
-    getPublicKey: ({ certificate }: { certificate: Uint8Array }) => CoseKey.fromJwk(nodeJwk(certificate) as never),
-    verifyCertificateChain: ({
-      trustedCertificates,
-      x5chain,
-    }: {
-      trustedCertificates: Uint8Array[];
-      x5chain: Uint8Array[];
-    }) => signedByTrusted(trustedCertificates, x5chain),
-    getCertificateData: certificateData,
-  },
-};

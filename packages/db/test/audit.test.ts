@@ -16,6 +16,7 @@ import {
 import { type AuditEventInput, clause } from "@iaca/policy";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rewriteAuditFrom, tamper as tamperAudit } from "../../../test/support/audit-tamper.ts";
 import { type FreshDatabase, freshDatabase } from "../../../test/support/db.ts";
 
 let fresh: FreshDatabase;
@@ -37,17 +38,8 @@ const event = (i: number): AuditEventInput => ({
   details: { i, profile: "interop" },
 });
 
-/** Superuser SQL with triggers off (session_replication_role = replica), as an attacker with DB access would. */
-async function tamper(sql: string, params: unknown[] = []): Promise<void> {
-  const c = new pg.Client({ connectionString: fresh.url });
-  await c.connect();
-  try {
-    await c.query("SET session_replication_role = replica");
-    await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
+/** Superuser SQL with triggers off, as an attacker with DB access would. */
+const tamper = (sql: string, params: unknown[] = []) => tamperAudit(fresh.url, sql, params);
 
 async function chainOf(n: number): Promise<void> {
   await tamper("DELETE FROM audit_event");
@@ -304,37 +296,7 @@ describe("hash-chained audit log on PostgreSQL", () => {
   }
 
   /** Rewrites row `from` and recomputes every later hash, as someone with write access could. */
-  async function rewriteFrom(from: number): Promise<void> {
-    const rows = await fresh.db.sql.query<Record<string, unknown>>(
-      "SELECT * FROM audit_event WHERE seq >= $1 ORDER BY seq",
-      [from],
-    );
-    const [prevRow] = await fresh.db.sql.query<{ hash: string }>("SELECT hash FROM audit_event WHERE seq = $1", [
-      from - 1,
-    ]);
-    let prev = prevRow?.hash ?? GENESIS_HASH;
-    for (const r of rows) {
-      const rec = {
-        seq: Number(r.seq),
-        at: (r.at as Date).toISOString(),
-        actor: Number(r.seq) === from ? "op:mallory" : String(r.actor),
-        action: String(r.action),
-        targets: r.targets as string[],
-        outcome: String(r.outcome),
-        clause: String(r.clause),
-        details: r.details as Record<string, unknown>,
-        prev,
-      };
-      const hash = auditHash(rec);
-      await tamper("UPDATE audit_event SET actor = $1, prev_hash = $2, hash = $3 WHERE seq = $4", [
-        rec.actor,
-        prev,
-        hash,
-        rec.seq,
-      ]);
-      prev = hash;
-    }
-  }
+  const rewriteFrom = (from: number) => rewriteAuditFrom(fresh.db, fresh.url, from);
 
   it("audit.archive.head-anchored: the head of an export detects rows cut from the end and a chain rewritten with valid hashes", async () => {
     await chainOf(10);
