@@ -17,7 +17,7 @@ import * as x509 from "@peculiar/x509";
 import { afterAll, describe, expect, it } from "vitest";
 import { type CborValue, decodeCbor, encodeCbor, issueMdoc } from "../packages/mdoc/src/index.ts";
 import { deviceJwk, makeDs, makeIaca, samplePerson } from "../packages/mdoc/test/support/testpki.ts";
-import { animoContext as libContext } from "./support/mdoc-lib-context.ts";
+import { deviceResponse, animoContext as libContext } from "./support/mdoc-lib-context.ts";
 
 const animoContext = libContext as unknown as Parameters<animo.Verifier["verifyData"]>[1] &
   Parameters<animo.Verifier["verifyIssuerSignature"]>[1];
@@ -25,21 +25,6 @@ const animoContext = libContext as unknown as Parameters<animo.Verifier["verifyD
 const MSO = { validity: "P30D", expectedUpdate: "P25D", digestAlgorithm: "SHA-256" as const };
 const dir = mkdtempSync(join(tmpdir(), "mdoc-interop-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** DeviceResponse with one Document and no deviceSigned (issuer data authentication only). */
-function deviceResponse(issuerSigned: Uint8Array, docType: string): Uint8Array {
-  const doc = new Map<CborValue, CborValue>([
-    ["docType", docType],
-    ["issuerSigned", decodeCbor(issuerSigned)],
-  ]);
-  return encodeCbor(
-    new Map<CborValue, CborValue>([
-      ["version", "1.0"],
-      ["documents", [doc]],
-      ["status", 0],
-    ]),
-  );
-}
 
 describe("interop", async () => {
   const iaca = await makeIaca();

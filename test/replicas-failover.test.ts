@@ -82,7 +82,7 @@ describe("issuer.failover: replicas under load", () => {
       let ra = i === 16 ? 0 : [...alive][i % alive.size]!;
       const stack = () => ({ url: ras[ra]!.ra, serverCa });
       const nonce = (await call<{ nonce: string }>(stack(), client, "POST", "/v1/nonce")).json.nonce;
-      // request 16's RA dies 40 ms into it; later requests use the other one
+      // request 16's RA dies 10 ms into it; later requests use the other one
       const jwt = await Promise.all(Array.from({ length: 5 }, async () => proof(await deviceKey(), nonce)));
       const body = { profile: "interop", holder: person(100 + i), proofs: { jwt } };
       // kill while this request is in flight: issuer A at request 8, then the RA serving request 16

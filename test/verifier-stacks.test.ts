@@ -19,7 +19,7 @@ import { type DemoResult, runDemo, toPem } from "@iaca/pki";
 import { IssuerSigned as OwfIssuerSigned } from "@owf/mdoc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceJwk, samplePerson } from "../packages/mdoc/test/support/testpki.ts";
-import { animoContext, owfContext } from "./support/mdoc-lib-context.ts";
+import { animoContext, deviceResponse, owfContext } from "./support/mdoc-lib-context.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "verifier-stacks-"));
 const f = (name: string) => join(dir, name);
@@ -141,7 +141,7 @@ describe("mdoc libraries with both IACA generations as anchors", () => {
     it(`@auth0/mdl accepts the mdoc of the ${gen} root key's DS`, async () => {
       const checks: { status: string; check: string; category?: string }[] = [];
       const pems = ["iaca.pem", "iaca-old.pem"].map((n) => readFileSync(f(n), "utf8"));
-      await new Auth0Verifier(pems).verify(deviceResponse(mdocs[gen]), {
+      await new Auth0Verifier(pems).verify(deviceResponse(mdocs[gen], "org.iso.23220.1.jp.mnc"), {
         onCheck: (c) => {
           checks.push(c as never);
         },
@@ -183,18 +183,3 @@ describe("mdoc libraries with both IACA generations as anchors", () => {
     });
   }
 });
-
-/** DeviceResponse with one Document and no deviceSigned (issuer data authentication only). */
-function deviceResponse(issuerSigned: Uint8Array): Uint8Array {
-  const doc = new Map<CborValue, CborValue>([
-    ["docType", "org.iso.23220.1.jp.mnc"],
-    ["issuerSigned", decodeCbor(issuerSigned)],
-  ]);
-  return encodeCbor(
-    new Map<CborValue, CborValue>([
-      ["version", "1.0"],
-      ["documents", [doc]],
-      ["status", 0],
-    ]),
-  );
-}

@@ -8,6 +8,7 @@ import {
   verify as nodeVerify,
   randomBytes,
 } from "node:crypto";
+import { type CborValue, decodeCbor, encodeCbor } from "@iaca/mdoc";
 import { CoseKey } from "@owf/mdoc";
 import * as x509 from "@peculiar/x509";
 
@@ -108,3 +109,18 @@ export const owfContext = {
     getCertificateData: certificateData,
   },
 };
+
+/** DeviceResponse with one Document and no deviceSigned (issuer data authentication only). */
+export function deviceResponse(issuerSigned: Uint8Array, docType: string): Uint8Array {
+  const doc = new Map<CborValue, CborValue>([
+    ["docType", docType],
+    ["issuerSigned", decodeCbor(issuerSigned)],
+  ]);
+  return encodeCbor(
+    new Map<CborValue, CborValue>([
+      ["version", "1.0"],
+      ["documents", [doc]],
+      ["status", 0],
+    ]),
+  );
+}
