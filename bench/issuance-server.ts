@@ -4,9 +4,14 @@
 // "MARK start|end <label>" brackets a measured run: "MARKED <json>" answers with the main thread's
 // busy time since the start mark (event-loop utilisation), and with BENCH_CPU_PROF the marks are
 // appended to marks.jsonl there (process.hrtime, the CPU profile's clock) for bench/cpu-profile.ts.
+
+import { generateKeyPairSync } from "node:crypto";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { digest } from "@iaca/hsm";
+import { HOLDER_HMAC_LABEL } from "@iaca/issuance";
+import { exportJWK, importJWK, jwtVerify, SignJWT } from "jose";
 import { startStack } from "../test/support/stack.ts";
 
 const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 5);
@@ -30,9 +35,38 @@ async function rawSignRate(seconds: number, callers = 32): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * The unavoidable CPU per mdoc at batch 10, each part timed alone on one caller: importing and
+ * verifying one proof JWT (ES256), one HSM signature of an MSO-sized payload, a tenth of the
+ * holder HMAC (one per batch), and the item digests (eight elements of ~100 bytes plus a portrait).
+ */
+async function floorUs(): Promise<Record<string, number>> {
+  const time = async (n: number, fn: () => Promise<unknown> | unknown) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    return ((performance.now() - t0) * 1000) / n;
+  };
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = await exportJWK(publicKey);
+  const jwt = await new SignJWT({ nonce: "n" })
+    .setProtectedHeader({ alg: "ES256", typ: "openid4vci-proof+jwt", jwk })
+    .setIssuedAt()
+    .sign(privateKey);
+  const proof = await time(300, async () => jwtVerify(jwt, await importJWK(jwk, "ES256")));
+  const mso = Buffer.alloc(900, 7);
+  const sign = await time(300, () => stack.dsKs.sign(stack.ds.keyRef, mso, "SHA-256"));
+  const hmacKey = stack.dsKs.uriFor(HOLDER_HMAC_LABEL);
+  const hmac = (await time(300, () => stack.dsKs.hmac(hmacKey, Buffer.from("holder-ref:123456789018")))) / 10;
+  const items = [...Array.from({ length: 8 }, () => Buffer.alloc(100, 1)), Buffer.alloc(20_000, 2)];
+  const digests = await time(300, () => {
+    for (const x of items) digest("SHA-256", x);
+  });
+  return { proof, sign, hmac, digests, total: proof + sign + hmac + digests };
+}
+
 const raw = await rawSignRate(RAW_SECONDS);
 process.stdout.write(
-  `READY ${JSON.stringify({ url: stack.url, ca: stack.serverCa.certPem, cert: client.certPem, key: client.keyPem, raw })}\n`,
+  `READY ${JSON.stringify({ url: stack.url, ca: stack.serverCa.certPem, cert: client.certPem, key: client.keyPem, raw, pid: process.pid, db: stack.fresh.url })}\n`,
 );
 // node creates the profile directory only when it writes the profile, at exit
 if (process.env.BENCH_CPU_PROF) mkdirSync(process.env.BENCH_CPU_PROF, { recursive: true });
@@ -55,6 +89,7 @@ rl.on("line", async (line) => {
     process.stdout.write(`MARKED ${JSON.stringify(mark)}\n`);
   }
   if (line === "RAW") process.stdout.write(`RAW ${await rawSignRate(RAW_SECONDS)}\n`);
+  if (line === "FLOOR") process.stdout.write(`FLOOR ${JSON.stringify(await floorUs())}\n`);
   if (line === "QUIT") {
     await stack.close();
     process.exit(0);
