@@ -39,6 +39,10 @@ const secondsUntil = (d: Date | undefined, now: number) =>
 export function cacheControl(tree: PublishedTree, e: TreeEntry, now: number, maxAge: number, immutableMaxAge: number) {
   void DTS_CACHE_BOUNDED;
   if (e.cache === "immutable") return `public, max-age=${immutableMaxAge}, immutable`;
+  if (e.statusCache) {
+    const s = Math.min(e.statusCache.ttl, secondsUntil(e.statusCache.expiresAt, now));
+    return s > 0 ? `public, max-age=${s}` : "public, max-age=0, must-revalidate";
+  }
   const bounds = e.freshness
     ? [e.freshness.nextUpdate]
     : [...neededLists(tree).map((l) => l.freshness.nextUpdate), tree.changesAt];

@@ -67,3 +67,19 @@ export const REFRESH_AFTER_REVOCATION = defineControl({
   clause: clause("3.3.2"),
   summary: "失効した mdoc は再発行 (refresh) できず、失効後は本人確認を経た新規発行を要する。",
 });
+
+/** Every MSO points at its own status list entry, at a keyed-random index: a batch's entries are unlinkable. */
+export const STATUS_INDEX_RANDOM = defineControl({
+  id: "issuer.status.index-random",
+  clause: clause("4.10.1"),
+  summary:
+    "各 MSO にステータスリストの固有のエントリを割り当てる。インデックスはリストごとの鍵による疑似ランダム置換で決め、同じバッチの mdoc のインデックスから結び付きが分からないようにし、同じインデックスを二度割り当てない。",
+});
+
+/** Revocation and suspension of an mdoc change its status list entry; the change is recorded with the list's version. */
+export const STATUS_CHANGE = defineControl({
+  id: "issuer.status.change",
+  clause: clause("4.9.3"),
+  summary:
+    "mdoc の失効・一時停止・停止解除は発行記録とステータスリストの版を一つの操作で更新し、監査ログに記録する。一時停止は 2 ビットのリストでのみ行う。",
+});

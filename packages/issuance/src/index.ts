@@ -8,3 +8,5 @@ export * from "./ds.ts";
 export * from "./errors.ts";
 export * from "./metrics.ts";
 export * from "./service.ts";
+export * from "./status-allocator.ts";
+export * from "./status-index.ts";

@@ -63,6 +63,7 @@ import type { DsSource, SigningDs } from "./ds.ts";
 import { IssuanceError } from "./errors.ts";
 import { GroupWriter } from "./group.ts";
 import type { IssuanceMetrics } from "./metrics.ts";
+import { StatusAllocator } from "./status-allocator.ts";
 
 export const HOLDER_HMAC_LABEL = "iaca-holder-ref-hmac";
 export const RESPONSE_AES_LABEL = "iaca-response-aes";
@@ -145,6 +146,8 @@ export class IssuerService implements IssuerApi {
   /** A batch's completion with its audit event, written together (one transaction per group). */
   private readonly completions: GroupWriter<{ rows: { id: string; signedAt: Date }[]; event: AuditEventInput }>;
   private readonly issuances: IssuanceStore;
+  /** Status list entries for the MSOs this process signs (issuer.status.index-random). */
+  private readonly statuses: StatusAllocator;
 
   private readonly o: IssuerServiceOptions;
   constructor(o: IssuerServiceOptions) {
@@ -156,6 +159,7 @@ export class IssuerService implements IssuerApi {
     this.now = o.now ?? (() => new Date());
     const issuances = o.db.stores.issuances;
     this.issuances = issuances;
+    this.statuses = new StatusAllocator(o.db.stores.statusLists, o.policy);
     this.records = new GroupWriter((rows) => issuances.recordPending(rows), 2000);
     this.completions = new GroupWriter(
       (batches) =>
@@ -466,6 +470,7 @@ export class IssuerService implements IssuerApi {
           mso: this.o.policy.mso,
           now,
           recorder,
+          allocateStatus: (count) => this.statuses.allocate(count),
           faults: this.o.faults,
           clock: this.now,
         },
@@ -537,6 +542,8 @@ export class IssuerService implements IssuerApi {
             validUntil: validity.validUntil,
             refreshedFrom: prepared.refreshedFrom ?? null,
             createdAt: validity.signed,
+            statusList: d.status?.listNo ?? null,
+            statusIdx: d.status?.idx ?? null,
           })),
         );
         if (prepared.refreshedFrom) await this.claimRefresh(prepared.refreshedFrom, req.requestId, docs);

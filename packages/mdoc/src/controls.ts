@@ -59,3 +59,11 @@ export const NO_PII_IN_ERRORS = defineControl({
   clause: clause("9.4.4"),
   summary: "エラーメッセージと監査記録には個人の値を含めず、要素名と規則のみを示す。",
 });
+
+/** The reference verifier looks the MSO's status_list entry up in a signed, current Status List Token. */
+export const VERIFIER_STATUS_CHECK = defineControl({
+  id: "mdoc.verifier.status-check",
+  clause: clause("4.10.1"),
+  summary:
+    "検証者は MSO の status_list が示すステータスリストトークンを取得し、IACA に連なる署名者の署名、sub と uri の一致、有効期限、インデックスの値 (VALID) を確認する。",
+});

@@ -1,4 +1,5 @@
 export * from "./cbor.ts";
+export { buildPath } from "./cert-path.ts";
 export * from "./checks.ts";
 export * from "./controls.ts";
 export * from "./cose.ts";
@@ -9,4 +10,6 @@ export * from "./issuer-signed.ts";
 export * from "./local-gov-codes.ts";
 export * from "./pipeline.ts";
 export * from "./profiles.ts";
+export * from "./status-list.ts";
 export * from "./verify.ts";
+export * from "./verify-status.ts";

@@ -14,6 +14,7 @@ import { type CborValue, EmbeddedCbor, TDate } from "./cbor.ts";
 import { MSO_AGE_CUT, MSO_VALIDITY_CAP, SALT_RANDOM, SIGNER_KEY_STATE } from "./controls.ts";
 import { signSign1 } from "./cose.ts";
 import { MdocError } from "./errors.ts";
+import { msoStatus, type StatusRef } from "./status-list.ts";
 
 /** Context handed to the key-state hook before every signature. */
 export interface SigningContext {
@@ -243,6 +244,8 @@ export interface MsoInput {
   deviceKey: Map<CborValue, CborValue>;
   keyAuthorizations?: { nameSpaces?: string[]; dataElements?: Record<string, string[]> };
   validityInfo: ValidityInfo;
+  /** Status list entry (MSO `status`, ISO/IEC 18013-5 second edition). */
+  status?: StatusRef | undefined;
 }
 
 /** The MSO map (version "1.0"). */
@@ -261,7 +264,7 @@ export function buildMso(m: MsoInput): Map<CborValue, CborValue> {
     ["validUntil", TDate.of(m.validityInfo.validUntil)],
   ]);
   if (m.validityInfo.expectedUpdate) v.set("expectedUpdate", TDate.of(m.validityInfo.expectedUpdate));
-  return new Map<CborValue, CborValue>([
+  const mso = new Map<CborValue, CborValue>([
     ["version", "1.0"],
     ["digestAlgorithm", m.digestAlgorithm],
     ["valueDigests", m.valueDigests as unknown as CborValue],
@@ -269,6 +272,8 @@ export function buildMso(m: MsoInput): Map<CborValue, CborValue> {
     ["docType", m.docType],
     ["validityInfo", v],
   ]);
+  if (m.status) mso.set("status", msoStatus(m.status));
+  return mso;
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type ValidUntilLimit,
 } from "./issue.ts";
 import { type DoctypeProfile, deriveElements, getProfile, validateInput } from "./profiles.ts";
+import type { AllocatedStatus } from "./status-list.ts";
 
 /** One mdoc of a batch, composed (salts, digests, MSO) but not yet signed. */
 export interface ComposedMdoc {
@@ -36,6 +37,8 @@ export interface ComposedMdoc {
   mso: EmbeddedCbor;
   /** SHA-256 of the MSO payload (hex): what the issuance record keys on. */
   msoSha256: string;
+  /** The status list entry the MSO's `status` points at, when the batch has them. */
+  status?: AllocatedStatus;
 }
 
 /** A composed mdoc with its signature: IssuerSigned in deterministic CBOR. */
@@ -77,6 +80,8 @@ export interface BatchSigning {
   mso: Pick<Policy["mso"], "validity" | "expectedUpdate" | "digestAlgorithm">;
   now: Date;
   recorder?: IssuanceRecorder;
+  /** Hands out one status list entry per mdoc (each MSO then carries `status`); none: no `status`. */
+  allocateStatus?: (count: number) => Promise<AllocatedStatus[]>;
   faults?: PipelineFaults;
   clock?: () => Date;
 }
@@ -92,8 +97,10 @@ function composeBatch(
   req: BatchRequest,
   validity: ValidityInfo,
   digestAlgorithm: MsoInput["digestAlgorithm"],
+  statuses: readonly AllocatedStatus[] | undefined,
 ): ComposedMdoc[] {
   return req.deviceKeys.map((deviceKey, index) => {
+    const status = statuses?.[index];
     const { nameSpaces, valueDigests } = buildNameSpaces(req.elements, digestAlgorithm);
     const mso = EmbeddedCbor.wrap(
       buildMso({
@@ -103,9 +110,18 @@ function composeBatch(
         deviceKey,
         keyAuthorizations: req.keyAuthorizations,
         validityInfo: validity,
+        status,
       }),
     );
-    return { id: randomUUID(), index, nameSpaces, mso, msoSha256: oneShotHash("sha256", mso.raw, "hex") };
+    const doc: ComposedMdoc = {
+      id: randomUUID(),
+      index,
+      nameSpaces,
+      mso,
+      msoSha256: oneShotHash("sha256", mso.raw, "hex"),
+    };
+    if (status) doc.status = status;
+    return doc;
   });
 }
 
@@ -127,7 +143,8 @@ async function signComposed(docs: readonly ComposedMdoc[], s: BatchSigning): Pro
 export async function issueBatch(req: BatchRequest, s: BatchSigning): Promise<IssuedBatch> {
   // policy validity, cut to the DS notAfter and to the first age change
   const { validity, limitedBy } = computeValidity(s.now, s.mso, s.dsNotAfter, [...(req.ageChanges ?? [])]);
-  const docs = composeBatch(req, validity, s.mso.digestAlgorithm);
+  const statuses = await s.allocateStatus?.(req.deviceKeys.length);
+  const docs = composeBatch(req, validity, s.mso.digestAlgorithm, statuses);
   await s.recorder?.record(docs, validity);
   s.faults?.afterRecord?.();
   let mdocs: SignedMdoc[];

@@ -10,6 +10,7 @@ import { type CertificateInfo, type CrlInfo, parseCertificate, parseCrl } from "
 import { type Algorithm, algorithmBy } from "@iaca/policy";
 import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
 import { type CborValue, decodeCbor, EmbeddedCbor, FullDate, get, Tagged, TDate } from "./cbor.ts";
+import { buildPath } from "./cert-path.ts";
 import { VERIFIER_REVOCATION_CHECK, VERIFIER_VALIDITY_CHECK } from "./controls.ts";
 import {
   type CoseSign1,
@@ -23,6 +24,7 @@ import {
 } from "./cose.ts";
 import { MDOC_DS_EKU } from "./issue.ts";
 import { profileFor, restoreElement } from "./profiles.ts";
+import { checkMsoStatus, type StatusSource } from "./verify-status.ts";
 
 export type CheckStatus = "PASS" | "FAIL" | "SKIP";
 
@@ -65,6 +67,8 @@ export interface VerifyOptions {
   at?: Date;
   /** Expected docType; otherwise the Document's docType (or the MSO's for bare IssuerSigned). */
   docType?: string;
+  /** Where Status List Tokens come from; without it the MSO's status is reported, not checked. */
+  status?: StatusSource;
 }
 
 /** Reads binary CBOR, hex or base64/base64url text. */
@@ -158,6 +162,7 @@ export async function verifyMdoc(input: Uint8Array | string, opts: VerifyOptions
         crls,
         at,
         expected: opts.docType,
+        status: opts.status,
       }),
     );
     checks.push(...c.list);
@@ -175,6 +180,7 @@ interface Ctx {
   crls: CrlInfo[];
   at: Date;
   expected?: string;
+  status?: StatusSource | undefined;
 }
 
 async function verifyDocument(
@@ -205,6 +211,7 @@ async function verifyDocument(
       : `MSO docType ${msoType} differs from ${fromDocument ? `Document docType ${docType}` : `expected ${want}`}`,
   );
   checkDigests(mso, items, c, out);
+  c.add("mso.status", ...(await checkMsoStatus(mso, ctx)));
   return out;
 }
 
@@ -503,68 +510,6 @@ function checkElementFormats(verified: Item[], profile: ReturnType<typeof profil
         ? `element types match profile ${profile.id}`
         : "no tag-1 dates (docType profile unknown; types not checked)",
   );
-}
-
-/** Path from the DS to a trust anchor through untrusted CA/link certificates (signature, validity, CA rules). */
-async function buildPath(
-  leaf: CertificateInfo,
-  anchors: CertificateInfo[],
-  pool: CertificateInfo[],
-  at: Date,
-): Promise<{ path: CertificateInfo[] } | { error: string }> {
-  const within = (x: CertificateInfo) => at >= x.notBefore && at <= x.notAfter;
-  if (!within(leaf))
-    return {
-      error: `DS certificate not valid at ${at.toISOString()} (${leaf.notBefore.toISOString()} .. ${leaf.notAfter.toISOString()})`,
-    };
-  if (anchors.length === 0) return { error: "no trust anchor given" };
-  const notes: string[] = [];
-  const signs = async (issuer: CertificateInfo, child: CertificateInfo) => {
-    try {
-      return await child.x509.verify({ publicKey: issuer.x509.publicKey, signatureOnly: true });
-    } catch {
-      return false;
-    }
-  };
-  const isCa = (x: CertificateInfo) => {
-    const ku = x.x509.getExtension(KeyUsagesExtension);
-    return x.isCa && (!ku || (ku.usages & KeyUsageFlags.keyCertSign) !== 0);
-  };
-  const walk = async (cur: CertificateInfo, path: CertificateInfo[]): Promise<CertificateInfo[] | undefined> => {
-    for (const a of anchors) {
-      if (a.subject !== cur.issuer) continue;
-      if (!(await signs(a, cur))) {
-        notes.push(`trust anchor "${a.subject}" has the issuer's name but its key did not sign "${cur.subject}"`);
-        continue;
-      }
-      if (!within(a)) {
-        notes.push(`trust anchor "${a.subject}" not valid at ${at.toISOString()}`);
-        continue;
-      }
-      if (!isCa(a)) {
-        notes.push(`trust anchor "${a.subject}" is not a CA (basicConstraints/keyUsage)`);
-        continue;
-      }
-      return [...path, a];
-    }
-    if (path.length >= 5) return undefined;
-    for (const p of pool) {
-      if (p.subject !== cur.issuer || path.some((x) => x.sha256 === p.sha256)) continue;
-      if (!(await signs(p, cur))) continue;
-      if (!within(p) || !isCa(p)) {
-        notes.push(`intermediate/link "${p.subject}" not valid at the time or not a CA`);
-        continue;
-      }
-      const r = await walk(p, [...path, p]);
-      if (r) return r;
-    }
-    return undefined;
-  };
-  const path = await walk(leaf, [leaf]);
-  if (path) return { path };
-  return {
-    error: `no path from the DS to a trusted IACA${notes.length ? `: ${[...new Set(notes)].join("; ")}` : ` (issuer "${leaf.issuer}" unknown)`}`,
-  };
 }
 
 async function checkCrl(

@@ -27,6 +27,7 @@ import {
   period,
   publicKeyInfo,
   sha256,
+  statusSignerTbs,
   tslSignerTbs,
 } from "./profiles.ts";
 import { actorOf, recordStep as record } from "./record.ts";
@@ -166,7 +167,8 @@ export async function rootInit(r: Room, opts: { at?: Date } = {}) {
 
 /**
  * Signs a DS certificate from a CSR (proof of possession checked); notBefore may be in the future (pre-signing).
- * With `profile: "tsl-signer"` it signs the DTS's trust-list signer instead (EKU 1.0.18013.5.1.8, CN `commonName`).
+ * With `profile: "tsl-signer"` it signs the DTS's trust-list signer instead (EKU 1.0.18013.5.1.8, CN `commonName`),
+ * with `profile: "status-signer"` the status-list signer (no EKU, 18013-5 Table B.9, CN `commonName`).
  */
 export async function rootSignCsr(
   r: Room,
@@ -174,7 +176,7 @@ export async function rootSignCsr(
   opts: {
     notBefore?: Date;
     seq?: number;
-    profile?: "ds" | "tsl-signer";
+    profile?: "ds" | "tsl-signer" | "status-signer";
     commonName?: string;
     /** SHA-256 (hex) of the CSR's DER as recorded in the operations room (CP/CPS 4.3.1 step 1). */
     expectSha256?: string;
@@ -218,17 +220,13 @@ export async function rootSignCsr(
   const natural = addDuration(nb, r.policy.ds.validity);
   const na = new Date(Math.min(natural.getTime(), rootEnd.getTime()));
   const seq = opts.seq ?? (await r.db.stores.certificates.count("ds")) + 1;
+  const signerOf = { policy: r.policy, issuer, key: csr.key, period: period(nb, na), gen: root.row.rootGen };
   const tbs =
     profile === "tsl-signer"
-      ? tslSignerTbs({
-          policy: r.policy,
-          issuer,
-          key: csr.key,
-          period: period(nb, na),
-          commonName: opts.commonName ?? "Japan mdoc Trust List Signer",
-          gen: root.row.rootGen,
-        })
-      : dsTbs({ policy: r.policy, issuer, key: csr.key, period: period(nb, na), seq, gen: root.row.rootGen });
+      ? tslSignerTbs({ ...signerOf, commonName: opts.commonName ?? "Japan mdoc Trust List Signer" })
+      : profile === "status-signer"
+        ? statusSignerTbs({ ...signerOf, commonName: opts.commonName ?? "Japan mdoc Status List Signer" })
+        : dsTbs({ ...signerOf, seq });
   await freshSerialCheck(r.db, tbs.serialNumber);
   const signed = await signCertificate(tbs, await r.hsm.signer(root.keyRef), { profile, policy: r.policy, issuer });
   const row = await storeCert(r, signed, {
@@ -239,7 +237,7 @@ export async function rootSignCsr(
   r.transcript?.add("CSR", `sha256 ${sha256(csr.der)}`);
   r.transcript?.add("DS key fingerprint", `sha256 ${csr.key.fingerprint}  (compare with the operations room)`);
   artifact(r, `ds ${row.serial}`, signed);
-  const action = profile === "ds" ? "ds.certificate.issue" : "tsl-signer.certificate.issue";
+  const action = profile === "ds" ? "ds.certificate.issue" : `${profile}.certificate.issue`;
   await record(r, action, clause("4.3.1"), [row.serial], {
     csrSha256: sha256(csr.der),
     keyFingerprint: csr.key.fingerprint,
@@ -412,7 +410,7 @@ export async function rootRevoke(r: Room, serial: string, reason: string, opts: 
   await r.db.stores.certificates.markRevoked(s, at, reason);
   r.transcript?.add("revoked", `${s} (${row.kind}, ${reason})`);
   await record(r, "certificate.revoke", clause("4.9.1"), [s], { kind: row.kind, reason, at: at.toISOString() });
-  return { serial: s, kind: row.kind, list: row.kind === "ds" || row.kind === "tsl-signer" ? "crl" : "arl" };
+  return { serial: s, kind: row.kind, list: row.kind === "iaca" || row.kind === "link" ? "arl" : "crl" };
 }
 
 /**

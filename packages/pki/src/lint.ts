@@ -77,9 +77,9 @@ export interface LintResult {
   detail?: string;
 }
 
-const CERT: readonly CertProfile[] = ["iaca", "link", "ds", "tsl-signer"];
+const CERT: readonly CertProfile[] = ["iaca", "link", "ds", "tsl-signer", "status-signer"];
 const CA: readonly CertProfile[] = ["iaca", "link"];
-const EE: readonly CertProfile[] = ["ds", "tsl-signer"];
+const EE: readonly CertProfile[] = ["ds", "tsl-signer", "status-signer"];
 const LISTS: readonly CrlProfile[] = ["crl", "arl"];
 const C71 = clause("7.1");
 const C72 = clause("7.2");
@@ -121,6 +121,7 @@ const ALLOWED_EXT: Record<CertProfile, string[]> = {
   link: [OID.ski, OID.aki, OID.keyUsage, OID.basicConstraints, OID.issuerAltName, OID.crlDistributionPoints],
   ds: [OID.ski, OID.aki, OID.keyUsage, OID.extKeyUsage, OID.issuerAltName, OID.crlDistributionPoints],
   "tsl-signer": [OID.ski, OID.aki, OID.keyUsage, OID.extKeyUsage, OID.issuerAltName, OID.crlDistributionPoints],
+  "status-signer": [OID.ski, OID.aki, OID.keyUsage, OID.issuerAltName, OID.crlDistributionPoints],
 };
 const CRITICAL_OK = new Set<string>([OID.keyUsage, OID.basicConstraints, OID.extKeyUsage]);
 const ANNEX_B_MAX_DS_DAYS = 457;
@@ -380,7 +381,7 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
   certRule(
     "cert.issuer.name",
     "issuer name is byte-identical to the issuing certificate's subject",
-    ["link", "ds", "tsl-signer"],
+    ["link", ...EE],
     (t, ctx) =>
       !ctx.issuer
         ? null
@@ -390,7 +391,7 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
   certRule(
     "cert.validity.within-issuer",
     "validity inside the issuing certificate's validity",
-    ["link", "ds", "tsl-signer"],
+    ["link", ...EE],
     (t, ctx) => {
       if (!ctx.issuer) return null;
       const v = ctx.issuer.cert.tbsCertificate.validity;
@@ -456,6 +457,12 @@ export const CERT_RULES: readonly LintRule<TBSCertificate>[] = [
       return !e ? "EKU missing" : e.critical || "EKU not critical";
     },
     { control: CONTROLS.dsKeyUsage },
+  ),
+  certRule(
+    "status.eku.absent",
+    "no EKU (18013-5 Table B.9; id-kp-oauthStatusSigning has no number yet)",
+    ["status-signer"],
+    (t) => !ekuOf(t) || "EKU present",
   ),
   certRule("tsl.eku.present", "EKU contains only 1.0.18013.5.1.8 (trust-list signer)", ["tsl-signer"], (t) => {
     const e = ekuOf(t);

@@ -36,7 +36,7 @@ import { CONTROLS } from "./controls.ts";
 import { integer, toArrayBuffer, toBytes } from "./der.ts";
 import { OID } from "./oids.ts";
 
-export type CertProfile = "iaca" | "link" | "ds" | "tsl-signer";
+export type CertProfile = "iaca" | "link" | "ds" | "tsl-signer" | "status-signer";
 export type CrlProfile = "crl" | "arl";
 export type Profile = CertProfile | CrlProfile;
 
@@ -286,7 +286,8 @@ function eeTbs(p: {
   key: PublicKeyInfo;
   period: Period;
   subject: Name;
-  eku: string;
+  /** undefined: no EKU extension (the status-list signer, 18013-5 second edition Table B.9). */
+  eku: string | undefined;
   cdpUrl: string;
   serial?: Uint8Array | undefined;
 }) {
@@ -295,7 +296,7 @@ function eeTbs(p: {
     extensions.aki(p.issuer.key.ski),
     extensions.ski(p.key.ski),
     extensions.keyUsage(KeyUsageFlags.digitalSignature),
-    extensions.eku(p.eku),
+    ...(p.eku ? [extensions.eku(p.eku)] : []),
     // Copied byte for byte from the IACA certificate (Annex B: same as the IACA's).
     ian
       ? new Extension({ extnID: OID.issuerAltName, critical: false, extnValue: ian.extnValue })
@@ -346,6 +347,27 @@ export function tslSignerTbs(p: {
     ...p,
     subject: eeName(p.issuer.cert, p.commonName, p.policy.ds.organization),
     eku: OID.ekuTrustListSigner,
+    cdpUrl: revocationUrl(p.policy, "crl", p.gen ?? 1),
+  });
+}
+
+/**
+ * Status-list signer (ISO/IEC 18013-5 second edition Table B.9, "MSO revocation list signer"): a
+ * DS-shaped certificate without EKU. Table B.9 makes the EKU optional, and the draft's
+ * id-kp-oauthStatusSigning has no number yet (IANA: TBD); no private OID stands in for it.
+ */
+export function statusSignerTbs(p: {
+  policy: Policy;
+  issuer: IssuerInfo;
+  key: PublicKeyInfo;
+  period: Period;
+  commonName: string;
+  gen?: number;
+}) {
+  return eeTbs({
+    ...p,
+    subject: eeName(p.issuer.cert, p.commonName, p.policy.ds.organization),
+    eku: undefined,
     cdpUrl: revocationUrl(p.policy, "crl", p.gen ?? 1),
   });
 }

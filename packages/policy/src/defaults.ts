@@ -47,6 +47,14 @@ export const DEFAULT_POLICY: Policy = {
     nextUpdate: "P106D",
     warnBefore: "P14D",
   },
+  status: {
+    listUrl: "https://dts.example.jp/status/{list}",
+    listSize: 131_072,
+    bits: 2,
+    ttl: "PT5M",
+    validity: "P1D",
+    publishWithin: "PT60S",
+  },
   profile: "interop",
   ceremony: {
     dualControl: [

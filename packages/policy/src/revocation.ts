@@ -38,3 +38,17 @@ export function revocationGenOf(policy: Policy, kind: RevocationListKind, url: s
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The URI of status list `listNo` (policy.status.listUrl with "{list}" filled in): in the MSOs and the token's sub. */
+export function statusListUrl(policy: Pick<Policy, "status">, listNo: number): string {
+  if (!Number.isInteger(listNo) || listNo < 1) throw new RangeError(`status list ${listNo} is not a positive integer`);
+  return policy.status.listUrl.replaceAll("{list}", String(listNo));
+}
+
+/** The list number a status list URI names (the inverse of statusListUrl), or undefined. */
+export function statusListOf(policy: Pick<Policy, "status">, url: string): number | undefined {
+  const [head, tail] = policy.status.listUrl.split("{list}") as [string, string];
+  if (!url.startsWith(head) || !url.endsWith(tail)) return undefined;
+  const n = url.slice(head.length, url.length - tail.length);
+  return /^[1-9]\d{0,8}$/.test(n) ? Number(n) : undefined;
+}

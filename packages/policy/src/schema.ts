@@ -100,6 +100,27 @@ export const PolicySchema = T.Object(
       },
       { additionalProperties: false },
     ),
+    /** Token Status Lists (draft-ietf-oauth-status-list): the MSO's `status`, published by the DTS. */
+    status: T.Object(
+      {
+        /** URI of a list, "{list}" replaced by its number; the DTS serves the path of this URL. */
+        listUrl: T.String({
+          pattern: "^https?://[^\\s]+\\{list\\}[^\\s]*$",
+          description: "status list URI template with {list}",
+        }),
+        /** Entries per list: herd privacy grows with it (CP/CPS 4.10.1); a multiple of 8. */
+        listSize: T.Integer({ minimum: 1024, maximum: 16_777_216, multipleOf: 8 }),
+        /** 1: VALID/INVALID; 2: also SUSPENDED (suspension enabled). */
+        bits: T.Union([T.Literal(1), T.Literal(2)]),
+        /** ttl claim: how long a verifier may cache a token before fetching again. */
+        ttl: Dur("status list token ttl"),
+        /** exp - iat of a token; a token is re-signed when half of this has passed. */
+        validity: Dur("status list token validity"),
+        /** A status change is in the served list within this long. */
+        publishWithin: Dur("latest publication of a status change"),
+      },
+      { additionalProperties: false },
+    ),
     /** mdoc doctype profile used for issuance. */
     profile: T.Union([T.Literal("interop"), T.Literal("seed-2024")]),
     ceremony: T.Object(

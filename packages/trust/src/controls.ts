@@ -44,3 +44,11 @@ export const DTS_EXPORT_IDENTICAL: Control = defineControl({
   summary:
     "静的エクスポートとサーバは同一の公開木から同一のバイト列を公開し、SHA-256 ダイジェストのマニフェストを添える。",
 });
+
+/** Every status list with a changed entry is re-signed and served within policy.status.publishWithin. */
+export const DTS_STATUS_PUBLISHED: Control = defineControl({
+  id: "dts.status-list.published",
+  clause: clause("4.10.1"),
+  summary:
+    "失効・一時停止によるステータスリストの変更は、ポリシーの公開期限 (既定 60 秒) 以内に、IACA に連なるステータスリスト署名者が署名したトークンとして DTS で公開する。変更がなくても有効期限の半分を過ぎたトークンは署名し直す。",
+});

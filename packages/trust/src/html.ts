@@ -16,6 +16,7 @@ const KIND_LABEL: Record<string, string> = {
   iaca: "IACA root",
   link: "Link certificate",
   "trust-list-signer": "Trust-list signer",
+  "status-list-signer": "Status-list signer",
   ds: "Document Signer",
 };
 

@@ -9,6 +9,7 @@ export * from "./ops.ts";
 export * from "./paths.ts";
 export * from "./published.ts";
 export * from "./publisher.ts";
+export * from "./status-publisher.ts";
 export * from "./store.ts";
 export * from "./strict-crl.ts";
 export * from "./tree.ts";

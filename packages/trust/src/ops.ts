@@ -1,7 +1,8 @@
 // Operations-room steps of the DTS: the trust-list signer key (generated in the online HSM, its
 // certificate issued by the IACA at a root ceremony: `rootSignCsr(..., { profile: "tsl-signer" })`)
-// and the import of IACA/link certificates carried from the root room.
-import type { CertificateKind, Database } from "@iaca/db";
+// and the import of IACA/link certificates carried from the root room. The status-list signer
+// (`role: "status-signer"`, profile status-signer: no EKU) goes through the same three steps.
+import type { CertificateKind, Database, SignerKind } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import {
   type CertificateInfo,
@@ -28,8 +29,9 @@ export async function currentTrustListSigner(
   /** A token, or a cluster of nodes holding cloned keys (the key may be on any of them). */
   hsm: Pick<KeyStore, "signer">,
   now = new Date(),
+  role: SignerKind = "tsl-signer",
 ): Promise<{ signer: TrustListSigner; serial: string } | undefined> {
-  const row = await db.stores.certificates.trustListSignerAt(now);
+  const row = await db.stores.certificates.trustListSignerAt(now, role);
   if (!row) return undefined;
   return { signer: { certificate: new Uint8Array(row.der), key: await hsm.signer(row.keyRef!) }, serial: row.serial };
 }
@@ -41,26 +43,33 @@ export async function signerKeygen(o: {
   policy: Policy;
   audit: AuditSink;
   actor: string;
+  role?: SignerKind;
 }) {
   void DTS_TRUST_LIST_SIGNED;
-  const seq = (await o.db.stores.certificates.countKeys("tsl-signer")) + 1;
-  const label = `dts-tsl-${seq}-${Date.now().toString(36)}`;
+  const role = o.role ?? "tsl-signer";
+  const seq = (await o.db.stores.certificates.countKeys(role)) + 1;
+  const label = `dts-${role === "tsl-signer" ? "tsl" : "status"}-${seq}-${Date.now().toString(36)}`;
   const key = await o.hsm.generateEcKey(label, { curve: "P-256", actor: o.actor });
   const info: PublicKeyInfo = publicKeyInfo((await o.hsm.getPublicKey(key.uri)).spki);
   const n = o.policy.iaca.name;
   const csr = await createCsr({
-    subject: { C: n.C, ST: n.ST, O: o.policy.ds.organization ?? n.O, CN: `Japan mdoc Trust List Signer ${seq}` },
+    subject: {
+      C: n.C,
+      ST: n.ST,
+      O: o.policy.ds.organization ?? n.O,
+      CN: `Japan mdoc ${role === "tsl-signer" ? "Trust" : "Status"} List Signer ${seq}`,
+    },
     key: info,
     signer: await o.hsm.signer(key.uri),
   });
-  await o.db.stores.certificates.addKey({ uri: key.uri, role: "tsl-signer", label, spkiSha256: info.fingerprint, csr });
+  await o.db.stores.certificates.addKey({ uri: key.uri, role, label, spkiSha256: info.fingerprint, csr });
   await o.audit.append({
     actor: o.actor,
     action: "dts.signer.key.generate",
     targets: [key.uri],
     outcome: "success",
     clause: clause("6.1.1"),
-    details: { keyFingerprint: info.fingerprint },
+    details: { keyFingerprint: info.fingerprint, role },
   });
   return { keyUri: key.uri, csr, csrPem: csrPem(csr), csrSha256: sha256(csr), fingerprint: info.fingerprint };
 }
@@ -83,31 +92,35 @@ export async function signerInstall(o: {
   audit: AuditSink;
   actor: string;
   data: Uint8Array;
+  role?: SignerKind;
 }) {
+  const role = o.role ?? "tsl-signer";
   const der = fromPemOrDer(o.data)[0];
   if (!der) throw new DtsError("DTS_SIGNER_UNREADABLE", "not a certificate");
   const info = parseCertificate(der);
-  if (!info.ekus.includes(EKU_VICAL_SIGNER))
+  if (role === "tsl-signer" && !info.ekus.includes(EKU_VICAL_SIGNER))
     throw new DtsError("DTS_SIGNER_EKU", "the certificate lacks EKU 1.0.18013.5.1.8 (trust-list signer)");
+  if (role === "status-signer" && info.ekus.length)
+    throw new DtsError("DTS_SIGNER_EKU", "a status-list signer certificate carries no EKU (profile status-signer)");
   const fp = publicKeyInfo(info.spki).fingerprint;
   const key = await o.db.stores.certificates.keyByFingerprint(fp);
-  if (key?.role !== "tsl-signer" || key.destroyedAt)
-    throw new DtsError("DTS_SIGNER_KEY_UNKNOWN", `no trust-list signer key with fingerprint ${fp} in this room`);
+  if (key?.role !== role || key.destroyedAt)
+    throw new DtsError("DTS_SIGNER_KEY_UNKNOWN", `no ${role} key with fingerprint ${fp} in this room`);
   const issuer = await issuedByPublishedIaca(o.db, info);
   if (!issuer) throw new DtsError("DTS_SIGNER_CHAIN", "the certificate is not signed by a published IACA key");
   const bad = failures(
-    lintArtifact(der, { policy: o.policy, issuer: parseCertificate(issuer.der).asn1, profile: "tsl-signer" }).results,
+    lintArtifact(der, { policy: o.policy, issuer: parseCertificate(issuer.der).asn1, profile: role }).results,
   );
   if (bad.length)
     throw new DtsError("DTS_SIGNER_PROFILE", `profile check failed: ${bad.map((b) => b.rule).join(", ")}`);
-  await upsertCertificate(o.db, info, "tsl-signer", key.uri);
+  await upsertCertificate(o.db, info, role, key.uri);
   await o.audit.append({
     actor: o.actor,
     action: "dts.signer.install",
     targets: [info.serial, key.uri],
     outcome: "success",
     clause: clause("6.1.4"),
-    details: { certSha256: info.sha256 },
+    details: { certSha256: info.sha256, role },
   });
   return { serial: info.serial, sha256: info.sha256 };
 }

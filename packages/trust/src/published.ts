@@ -1,7 +1,7 @@
 import { type CertificateInfo, type CrlInfo, parseCertificate, parseCrl } from "@iaca/pki";
 
 /** Role of a published certificate. */
-export type CertKind = "iaca" | "link" | "ds" | "trust-list-signer";
+export type CertKind = "iaca" | "link" | "ds" | "trust-list-signer" | "status-list-signer";
 /** What trust.json reports for a certificate at a given instant. */
 export type CertStatus = "active" | "scheduled" | "retired" | "revoked";
 
@@ -35,12 +35,22 @@ export interface PublishedListInput {
   der: Uint8Array;
 }
 
+/** A signed Status List Token as the status publisher stored it. */
+export interface PublishedStatusListInput {
+  listNo: number;
+  token: Uint8Array;
+  signedAt: Date;
+  expiresAt: Date;
+}
+
 /** The DTS's whole input: the database state relevant to publication. */
 export interface PublishedSetInput {
   certificates: PublishedCertificateInput[];
   /** The latest CRL and ARL of each root key (pki.crl.per-key). */
   lists?: PublishedListInput[] | undefined;
   trustList?: PublishedTrustListInput | undefined;
+  /** The last signed token of every status list. */
+  statusLists?: PublishedStatusListInput[] | undefined;
 }
 
 /** A published list and the root key that signed it. */
@@ -64,6 +74,7 @@ export interface PublishedSet {
   /** The ARL of the newest root key that has one. */
   arl: CrlInfo | undefined;
   trustList: PublishedTrustListInput | undefined;
+  statusLists: PublishedStatusListInput[];
 }
 
 /** Parses every DER once; duplicates (same SHA-256) collapse into one entry. */
@@ -78,7 +89,8 @@ export function parsePublishedSet(input: PublishedSetInput): PublishedSet {
   const certificates = [...seen.values()].sort(compareCerts);
   const lists = newestLists(certificates, input.lists ?? []);
   const newest = (kind: "crl" | "arl") => lists.filter((l) => l.kind === kind).at(-1)?.info;
-  return { certificates, lists, crl: newest("crl"), arl: newest("arl"), trustList: input.trustList };
+  const statusLists = [...(input.statusLists ?? [])].sort((a, b) => a.listNo - b.listNo);
+  return { certificates, lists, crl: newest("crl"), arl: newest("arl"), trustList: input.trustList, statusLists };
 }
 
 /**
@@ -102,7 +114,13 @@ function newestLists(certificates: PublishedCertificate[], input: PublishedListI
 /** The key identifier of the key that signed a certificate (a self-signed root has no AKI: its own SKI). */
 export const signerKeyId = (c: CertificateInfo): string => c.aki || c.ski;
 
-const KIND_ORDER: Record<CertKind, number> = { iaca: 0, link: 1, "trust-list-signer": 2, ds: 3 };
+const KIND_ORDER: Record<CertKind, number> = {
+  iaca: 0,
+  link: 1,
+  "trust-list-signer": 2,
+  "status-list-signer": 3,
+  ds: 4,
+};
 
 /** Stable order: kind, then notBefore, then fingerprint. */
 function compareCerts(a: PublishedCertificate, b: PublishedCertificate): number {

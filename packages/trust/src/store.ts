@@ -13,12 +13,13 @@ const KIND: Record<CertificateKind, CertKind> = {
   link: "link",
   ds: "ds",
   "tsl-signer": "trust-list-signer",
+  "status-signer": "status-list-signer",
 };
 
 /** The DTS source over the operations database. */
 export class DbSource implements DtsSource {
-  private readonly stores: Pick<Stores, "certificates" | "trustLists">;
-  constructor(stores: Pick<Stores, "certificates" | "trustLists">) {
+  private readonly stores: Pick<Stores, "certificates" | "trustLists" | "statusLists">;
+  constructor(stores: Pick<Stores, "certificates" | "trustLists" | "statusLists">) {
     this.stores = stores;
   }
 
@@ -50,6 +51,12 @@ export class DbSource implements DtsSource {
       certificates,
       lists: lists.map((l) => ({ kind: l.kind, der: l.der })),
       trustList,
+      statusLists: (await this.stores.statusLists.tokens()).map((t) => ({
+        listNo: t.listNo,
+        token: t.token,
+        signedAt: t.signedAt,
+        expiresAt: t.expiresAt,
+      })),
     };
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type CrlInfo, toPem } from "@iaca/pki";
-import { type Policy, revocationUrl, subtractDuration } from "@iaca/policy";
+import { addDuration, type Policy, revocationUrl, statusListUrl, subtractDuration } from "@iaca/policy";
 import { DTS_CRL_AT_CDP, DTS_PUBLISH_CA, DTS_PUBLISH_DS_BEFORE_USE } from "./controls.ts";
 import { freshness, type ListFreshness } from "./freshness.ts";
 import { renderIndexHtml } from "./html.ts";
@@ -23,10 +23,11 @@ export const MEDIA = {
   schema: "application/schema+json",
   html: "text/html; charset=utf-8",
   cose: 'application/cose; cose-type="cose-sign1"',
+  statusList: "application/statuslist+cwt",
 } as const;
 
 /** How long a client may cache an entry: immutable (content-addressed) or bounded by a list's nextUpdate. */
-export type CacheClass = "immutable" | "crl" | "arl" | "index";
+export type CacheClass = "immutable" | "crl" | "arl" | "index" | "status";
 
 export interface TreeEntry {
   path: string;
@@ -41,6 +42,8 @@ export interface TreeEntry {
   cache: CacheClass;
   /** CRL/ARL entries: that list's freshness (its nextUpdate bounds caching). */
   freshness?: ListFreshness;
+  /** Status list tokens: cached at most ttl seconds and never past the token's exp. */
+  statusCache?: { ttl: number; expiresAt: Date };
 }
 
 /**
@@ -152,6 +155,7 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
     ...set.certificates.map((c) => certDate(c).getTime()),
     ...set.lists.map((l) => l.info.thisUpdate.getTime()),
     ...(set.trustList ? [set.trustList.date.getTime()] : []),
+    ...set.statusLists.map((s) => s.signedAt.getTime()),
   ];
   const updated = new Date(Math.max(0, ...inputDates, ...past));
 
@@ -162,7 +166,8 @@ export function buildTree(set: PublishedSet, policy: Policy, now: Date): Publish
     if (l.info) add(entry(l.path, Buffer.from(l.info.der), MEDIA.crl, l.info.thisUpdate, l.kind, l.freshness));
   if (set.trustList)
     add(entry(PATHS.trustList, Buffer.from(set.trustList.cose), MEDIA.cose, set.trustList.date, "index"));
-  const trust = trustJson(set, policy, { index, updated, lists, entries });
+  const statusLists = addStatusLists(set, policy, add);
+  const trust = { ...trustJson(set, policy, { index, updated, lists, entries }), statusLists };
   add(entry(PATHS.trustJson, Buffer.from(`${JSON.stringify(trust, null, 2)}\n`), MEDIA.json, updated, "index"));
   add(
     entry(
@@ -329,6 +334,29 @@ function trustJson(
         }
       : null,
   };
+}
+
+/**
+ * Each status list token at the path of its URI (the `uri` in the MSOs, the token's `sub`), as
+ * trust.json lists them. Cache-Control: the token's ttl, never past its exp.
+ */
+function addStatusLists(set: PublishedSet, policy: Policy, add: (e: TreeEntry) => void) {
+  const at = new Date(0);
+  const ttl = (addDuration(at, policy.status.ttl).getTime() - at.getTime()) / 1000;
+  return set.statusLists.map((s) => {
+    const uri = statusListUrl(policy, s.listNo);
+    const e = entry(new URL(uri).pathname, Buffer.from(s.token), MEDIA.statusList, s.signedAt, "status");
+    e.statusCache = { ttl, expiresAt: s.expiresAt };
+    add(e);
+    return {
+      uri,
+      path: e.path,
+      signedAt: s.signedAt.toISOString(),
+      expiresAt: s.expiresAt.toISOString(),
+      sha256: e.sha256,
+      mediaType: MEDIA.statusList,
+    };
+  });
 }
 
 /** The manifest lists every other file with its SHA-256 (the static export's integrity list). */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Database } from "@iaca/db";
+import type { Database, SignerKind } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import {
   authorize,
@@ -59,12 +59,42 @@ async function demoOperators(db: Database, policy: Policy, audit: AuditSink): Pr
  * In production the same three steps are `iaca dts signer keygen`, `iaca root sign-csr --profile
  * tsl-signer` in the root room and `iaca dts signer install` (docs/runbook).
  */
-async function demoTrustListSigner(ops: Room, root: Room): Promise<string> {
-  const base = { db: ops.db, hsm: ops.hsm, policy: ops.policy, audit: ops.audit, actor: ops.actors[0]! };
+async function demoTrustListSigner(ops: Room, root: Room, role: SignerKind = "tsl-signer"): Promise<string> {
+  const base = { db: ops.db, hsm: ops.hsm, policy: ops.policy, audit: ops.audit, actor: ops.actors[0]!, role };
   const k = await signerKeygen(base);
-  const s = await rootSignCsr(root, k.csr, { profile: "tsl-signer", notBefore: new Date(Date.now() - 3600_000) });
+  const s = await rootSignCsr(root, k.csr, { profile: role, notBefore: new Date(Date.now() - 3600_000) });
   await signerInstall({ ...base, data: s.cert.der });
   return s.serial;
+}
+
+/** The status-list signer of the demo (profile status-signer), when the database has none yet. */
+export async function ensureDemoStatusSigner(
+  db: Database,
+  policy: Policy,
+  audit: AuditSink,
+  dsKs: KeyStore,
+  log: (s: string) => void,
+): Promise<void> {
+  if (await db.stores.certificates.lastExpiringTrustListSigner("status-signer")) return;
+  const rootKs = await openRole("root", audit, "svc:demo");
+  try {
+    const creds = await demoOperators(db, policy, audit);
+    const room = async (hsm: KeyStore, step: string): Promise<Room> => ({
+      policy,
+      db,
+      hsm,
+      audit,
+      actors: await authorize(db, policy, step, creds),
+    });
+    const serial = await demoTrustListSigner(
+      await room(dsKs, "ds.keygen"),
+      await room(rootKs, "root.sign-csr"),
+      "status-signer",
+    );
+    log(`demo ceremony: status-list signer ${serial} installed (status lists are signed from the first start)`);
+  } finally {
+    rootKs.close();
+  }
 }
 
 /**

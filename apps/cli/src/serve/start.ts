@@ -33,10 +33,10 @@ import {
   serviceCa,
   tlsDir,
 } from "@iaca/ra";
-import { currentTrustListSigner, DbSource, Publisher } from "@iaca/trust";
+import { currentTrustListSigner, DbSource, Publisher, startStatusPublisher, statusPassMs } from "@iaca/trust";
 import type { Logger } from "pino";
 import { auditCheckpointFile } from "../data-dir.ts";
-import { ensureDemoPki } from "./demo-pki.ts";
+import { ensureDemoPki, ensureDemoStatusSigner } from "./demo-pki.ts";
 import { openDs } from "./hsm.ts";
 
 export interface ServeOptions {
@@ -182,7 +182,10 @@ async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: Ke
   const ds = await openDs(audit);
   closers.push(() => ds.close());
   const demo = o.demoPki ?? ctx.role === "all";
-  if (demo) await ensureDemoPki(db, policy, audit, ds.admin, ctx.log);
+  if (demo) {
+    await ensureDemoPki(db, policy, audit, ds.admin, ctx.log);
+    await ensureDemoStatusSigner(db, policy, audit, ds.admin, ctx.log);
+  }
   await startCheckpoints(ctx, ds.admin, demo);
   await IssuerService.ensureSecretKeys(ds.admin, audit);
   const source = new PkiDsSource(db.stores.certificates);
@@ -209,6 +212,7 @@ async function startIssuer(ctx: Ctx): Promise<{ service: IssuerService; dsKs: Ke
     }),
   );
   if (process.env.IACA_ROTATE_SCHEDULE !== "off") startRotation(ctx, ds.admin, ds.signing);
+  startStatusPublishing(ctx, ds.signing);
   return { service, dsKs: ds.admin, signing: ds.signing };
 }
 
@@ -249,6 +253,37 @@ async function startCheckpoints(ctx: Ctx, dsKs: KeyStore, demo: boolean): Promis
   );
 }
 
+/**
+ * The status publisher on every issuer replica (one signs at a time): a status change is in the
+ * served list within policy.status.publishWithin. $IACA_STATUS_PUBLISH_EVERY (seconds) overrides
+ * the pass interval, "off" leaves it to another process.
+ */
+function startStatusPublishing(ctx: Ctx, signing: IssuerKeyStore): void {
+  const every = process.env.IACA_STATUS_PUBLISH_EVERY;
+  if (every === "off") return;
+  if (every !== undefined && !(Number(every) >= 1))
+    throw new IacaError("CONFIG_INVALID", "IACA_STATUS_PUBLISH_EVERY: seconds (>= 1) or off");
+  let warned = false;
+  const publisher = startStatusPublisher({
+    db: ctx.db,
+    policy: ctx.policy,
+    hsm: signing,
+    ...(every ? { everyMs: Number(every) * 1000 } : {}),
+    onResult: (r) => {
+      if (r.noSigner && !warned)
+        ctx.logger.warn("no status-list signer installed (iaca dts signer keygen --role status)");
+      warned ||= Boolean(r.noSigner);
+    },
+    onError: (e) => ctx.logger.error({ err: e.message }, "status list publication failed"),
+  });
+  ctx.closers.push(() => publisher.stop());
+  ctx.metrics.registry.register(
+    new Gauge("iaca_status_publish_ok", "1 when the last status list publication pass succeeded", () =>
+      publisher.last ? [{ value: publisher.last.error || publisher.last.noSigner ? 0 : 1 }] : [],
+    ),
+  );
+}
+
 /** The rotation job in-process (croner; $IACA_ROTATE_SCHEDULE pattern, "off" to leave it to cron). */
 function startRotation(ctx: Ctx, dsKs: KeyStore, signing: IssuerKeyStore): void {
   const { logger } = ctx;
@@ -282,7 +317,8 @@ async function startDts(ctx: Ctx, signing: IssuerKeyStore): Promise<void> {
   const found = await currentTrustListSigner(ctx.db, signing);
   const publisher = new Publisher({ source: new DbSource(ctx.db.stores), policy: ctx.policy, signer: found?.signer });
   await publisher.refresh();
-  const dts = createDtsApp({ publisher, pollMs: 30_000 });
+  // a status change reaches the served tree within policy.status.publishWithin (a third for each hop)
+  const dts = createDtsApp({ publisher, pollMs: Math.min(30_000, statusPassMs(ctx.policy)) });
   const addr = await dts.listen({ host: ctx.host, port: ctx.o.dtsPort ?? Number(process.env.IACA_DTS_PORT ?? 8080) });
   ctx.closers.push(() => dts.close());
   ctx.running.dtsUrl = addr.replace("0.0.0.0", "127.0.0.1");

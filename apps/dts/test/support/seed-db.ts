@@ -2,7 +2,13 @@ import type { Sql } from "@iaca/db";
 import { parseCertificate, sha256 } from "@iaca/pki";
 import type { PublishedCertificateInput } from "@iaca/trust";
 
-const KIND = { iaca: "iaca", link: "link", ds: "ds", "trust-list-signer": "tsl-signer" } as const;
+const KIND = {
+  iaca: "iaca",
+  link: "link",
+  ds: "ds",
+  "trust-list-signer": "tsl-signer",
+  "status-list-signer": "status-signer",
+} as const;
 
 /** Writes certificates into packages/pki's pki_certificate table the way the ceremonies record them. */
 export async function insertCertificates(

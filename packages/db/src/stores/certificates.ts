@@ -5,12 +5,14 @@
 import type { Row, Sql } from "../sql.ts";
 import { count, record } from "./values.ts";
 
-export type CertificateKind = "iaca" | "link" | "ds" | "tsl-signer";
+export type CertificateKind = "iaca" | "link" | "ds" | "tsl-signer" | "status-signer";
 export type ListKind = "crl" | "arl";
-export type KeyRole = "root" | "ds" | "tsl-signer";
+/** The signers the DTS side uses: of the trust list (VICAL) and of the status lists. */
+export type SignerKind = "tsl-signer" | "status-signer";
+export type KeyRole = "root" | "ds" | "tsl-signer" | "status-signer";
 
 /** Every kind the IACA signs: the CRL and the ARL each list the revoked ones of all of them (one scope). */
-export const LISTED_KINDS: readonly CertificateKind[] = ["iaca", "link", "ds", "tsl-signer"];
+export const LISTED_KINDS: readonly CertificateKind[] = ["iaca", "link", "ds", "tsl-signer", "status-signer"];
 
 export interface NewCertificate {
   /** Lower-case hex. */
@@ -361,25 +363,26 @@ export class CertificateStore {
 
   // ---------------------------------------------------------------- trust-list signers
 
-  /** The newest valid, unrevoked trust-list signer certificate whose key is here. */
-  async trustListSignerAt(now: Date): Promise<CertificateRecord | undefined> {
+  /** The newest valid, unrevoked trust-list (or status-list) signer certificate whose key is here. */
+  async trustListSignerAt(now: Date, kind: SignerKind = "tsl-signer"): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
         `SELECT ${CERT.select} FROM pki_certificate
-          WHERE kind = 'tsl-signer' AND key_ref IS NOT NULL AND revoked_at IS NULL AND not_before <= $1 AND not_after > $1
+          WHERE kind = $2 AND key_ref IS NOT NULL AND revoked_at IS NULL AND not_before <= $1 AND not_after > $1
           ORDER BY not_before DESC LIMIT 1`,
-        [now],
+        [now, kind],
       ),
       CERT.read,
     );
   }
 
-  /** The unrevoked trust-list signer certificate with a key here that is valid the longest. */
-  async lastExpiringTrustListSigner(): Promise<CertificateRecord | undefined> {
+  /** The unrevoked trust-list (or status-list) signer certificate with a key here that is valid the longest. */
+  async lastExpiringTrustListSigner(kind: SignerKind = "tsl-signer"): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
         `SELECT ${CERT.select} FROM pki_certificate
-          WHERE kind = 'tsl-signer' AND key_ref IS NOT NULL AND revoked_at IS NULL ORDER BY not_after DESC LIMIT 1`,
+          WHERE kind = $1 AND key_ref IS NOT NULL AND revoked_at IS NULL ORDER BY not_after DESC LIMIT 1`,
+        [kind],
       ),
       CERT.read,
     );

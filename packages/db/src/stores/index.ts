@@ -8,6 +8,7 @@ import { IssuanceStore } from "./issuances.ts";
 import { NonceStore } from "./nonces.ts";
 import { OperatorStore } from "./operators.ts";
 import { IdempotencyStore } from "./requests.ts";
+import { StatusListStore } from "./status-lists.ts";
 import { TrustListStore } from "./trust-lists.ts";
 
 export * from "./certificates.ts";
@@ -16,6 +17,7 @@ export * from "./issuances.ts";
 export * from "./nonces.ts";
 export * from "./operators.ts";
 export * from "./requests.ts";
+export * from "./status-lists.ts";
 export * from "./trust-lists.ts";
 
 export interface Stores {
@@ -33,6 +35,8 @@ export interface Stores {
   readonly requests: IdempotencyStore;
   /** dts_trust_list */
   readonly trustLists: TrustListStore;
+  /** status_list */
+  readonly statusLists: StatusListStore;
 }
 
 /** The stores over one connection pool (or one PGlite). */
@@ -45,5 +49,6 @@ export function openStores(sql: Sql): Stores {
     nonces: new NonceStore(sql),
     requests: new IdempotencyStore(sql),
     trustLists: new TrustListStore(sql),
+    statusLists: new StatusListStore(sql),
   };
 }

@@ -27,6 +27,9 @@ export interface PendingIssuance {
   validUntil: Date;
   refreshedFrom: string | null;
   createdAt: Date;
+  /** The status list entry the MSO points at (null when the MSO carries no status). */
+  statusList: number | null;
+  statusIdx: number | null;
 }
 
 /** What a credential's state and validity are read from. */
@@ -43,7 +46,10 @@ export interface IssuanceRecord {
   signedAt: Date | null;
   revokedAt: Date | null;
   revocationReason: string | null;
+  suspendedAt: Date | null;
   refreshedFrom: string | null;
+  statusList: number | null;
+  statusIdx: number | null;
 }
 
 /** What a refresh checks of the mdoc it replaces. */
@@ -63,8 +69,12 @@ export interface AbandonedIssuance {
   requestId: string;
 }
 
-/** The 14 parameters of a pending record, and its state written as a literal. */
-const PENDING_COLUMNS = [...Array<string>(14).fill(""), "='pending'"];
+/** The 16 parameters of a pending record, and its state written as a literal. */
+const PENDING_COLUMNS = [...Array<string>(16).fill(""), "='pending'"];
+
+const REVOKE = "revoked_at = $2, revocation_reason = $3, suspended_at = NULL";
+const SUSPEND = "suspended_at = $2";
+const RESUME = "suspended_at = NULL";
 
 const abandoned = (rows: { id: string; request_id: string }[]): AbandonedIssuance[] =>
   rows.map((r) => ({ id: r.id, requestId: r.request_id }));
@@ -82,7 +92,10 @@ const RECORD = record<IssuanceRecord>({
   signedAt: "value",
   revokedAt: "value",
   revocationReason: "value",
+  suspendedAt: "value",
   refreshedFrom: "value",
+  statusList: "value",
+  statusIdx: "value",
 });
 const REFRESH_SOURCE = record<RefreshSource>({
   id: "value",
@@ -121,11 +134,14 @@ export class IssuanceStore {
         r.validUntil,
         r.refreshedFrom,
         r.createdAt,
+        r.statusList,
+        r.statusIdx,
       ]),
     );
     await this.sql.query(
       `INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
-         device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at, state)
+         device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at,
+         status_list, status_idx, state)
        VALUES ${values.sql}`,
       values.params,
     );
@@ -219,22 +235,41 @@ export class IssuanceStore {
     return r ? REFRESH_SOURCE.read(r) : undefined;
   }
 
-  /** Revokes one issued, unrevoked credential; false when there is none such. */
+  /** Revokes one issued, unrevoked credential (ending a suspension); false when there is none such. */
   async revoke(id: string, revokedAt: Date, reason: string): Promise<boolean> {
-    const rows = await this.sql.query(
-      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
-        WHERE id = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
-      [id, revokedAt, reason],
-    );
-    return rows.length > 0;
+    return (await this.changeStatus(`id = $1`, [id, revokedAt, reason], REVOKE)).length > 0;
   }
 
   /** Revokes every issued, unrevoked credential of a holder; returns their ids. */
   async revokeHolder(holderRef: string, revokedAt: Date, reason: string): Promise<string[]> {
+    return this.changeStatus(`holder_ref = $1`, [holderRef, revokedAt, reason], REVOKE);
+  }
+
+  /** Suspends an issued, unrevoked, unsuspended credential; false when there is none such. */
+  async suspend(id: string, at: Date): Promise<boolean> {
+    return (await this.changeStatus(`id = $1 AND suspended_at IS NULL`, [id, at], SUSPEND)).length > 0;
+  }
+
+  /** Lifts the suspension of an issued, unrevoked credential; false when it was not suspended. */
+  async resume(id: string): Promise<boolean> {
+    return (await this.changeStatus(`id = $1 AND suspended_at IS NOT NULL`, [id], RESUME)).length > 0;
+  }
+
+  /**
+   * One statement: change the status of the matching issued, unrevoked rows and bump the version
+   * of every status list they are in, so the publisher re-signs those lists (control
+   * issuer.status.publish) and never signs a list older than the change it has seen.
+   */
+  private async changeStatus(where: string, params: unknown[], set: string): Promise<string[]> {
     const rows = await this.sql.query<{ id: string }>(
-      `UPDATE issuance SET revoked_at = $2, revocation_reason = $3
-        WHERE holder_ref = $1 AND state = 'issued' AND revoked_at IS NULL RETURNING id`,
-      [holderRef, revokedAt, reason],
+      `WITH changed AS (
+         UPDATE issuance SET ${set} WHERE ${where} AND state = 'issued' AND revoked_at IS NULL
+         RETURNING id, status_list),
+       bumped AS (
+         UPDATE status_list SET version = version + 1
+          WHERE list_no IN (SELECT status_list FROM changed WHERE status_list IS NOT NULL) RETURNING list_no)
+       SELECT id FROM changed`,
+      params,
     );
     return rows.map((r) => r.id);
   }

@@ -21,6 +21,8 @@ function pending(requestId: string, o: Partial<PendingIssuance> = {}): PendingIs
     validUntil: t(60 * 24 * 90),
     refreshedFrom: null,
     createdAt: t(0),
+    statusList: null,
+    statusIdx: null,
     ...o,
   };
 }

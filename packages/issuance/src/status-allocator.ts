@@ -1,0 +1,55 @@
+/**
+ * Hands out status list entries to the MSOs of this issuer process (control
+ * issuer.status.index-random): positions come in blocks from the newest list (one UPDATE per
+ * block, so replicas do not contend per batch) and go through the list's keyed permutation, so
+ * the entries of one batch are spread at random over the list. Entries are fixed before the MSOs
+ * are composed and written with the pending issuance rows (issuer.record-before-sign unchanged).
+ */
+import type { StatusListStore } from "@iaca/db";
+import type { AllocatedStatus } from "@iaca/mdoc";
+import { type Policy, statusListUrl } from "@iaca/policy";
+import { STATUS_INDEX_RANDOM } from "./controls.ts";
+import { IndexPermutation } from "./status-index.ts";
+
+/** Positions reserved per round trip: enough for several batches, a small tail lost on exit. */
+const BLOCK = 64;
+
+export class StatusAllocator {
+  private readonly store: StatusListStore;
+  private readonly policy: Pick<Policy, "status">;
+  private block: { listNo: number; next: number; end: number } | undefined;
+  private readonly permutations = new Map<number, IndexPermutation>();
+  /** Allocations queue here so concurrent batches never take the same position. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(store: StatusListStore, policy: Pick<Policy, "status">) {
+    this.store = store;
+    this.policy = policy;
+  }
+
+  allocate(count: number): Promise<AllocatedStatus[]> {
+    void STATUS_INDEX_RANDOM;
+    const run = this.tail.then(() => this.take(count));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async take(count: number): Promise<AllocatedStatus[]> {
+    const out: AllocatedStatus[] = [];
+    while (out.length < count) {
+      if (!this.block || this.block.next === this.block.end) await this.refill(count - out.length);
+      const b = this.block!;
+      const perm = this.permutations.get(b.listNo)!;
+      for (; b.next < b.end && out.length < count; b.next++)
+        out.push({ listNo: b.listNo, idx: perm.at(b.next), uri: statusListUrl(this.policy, b.listNo) });
+    }
+    return out;
+  }
+
+  private async refill(atLeast: number): Promise<void> {
+    const { listSize, bits } = this.policy.status;
+    const r = await this.store.reserve(Math.min(Math.max(BLOCK, atLeast), listSize), { size: listSize, bits });
+    if (!this.permutations.has(r.listNo)) this.permutations.set(r.listNo, new IndexPermutation(r.prpKey, r.size));
+    this.block = { listNo: r.listNo, next: r.first, end: r.first + r.count };
+  }
+}
