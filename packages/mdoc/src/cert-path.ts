@@ -1,4 +1,5 @@
 // Certification paths of the reference verifier: a leaf up to a trusted IACA (link certificates included).
+import "reflect-metadata";
 import type { CertificateInfo } from "@iaca/pki";
 import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
 

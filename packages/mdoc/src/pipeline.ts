@@ -26,7 +26,7 @@ import {
   type ValidUntilLimit,
 } from "./issue.ts";
 import { type DoctypeProfile, deriveElements, getProfile, validateInput } from "./profiles.ts";
-import type { AllocatedStatus } from "./status-list.ts";
+import type { AllocatedStatus, StatusRef } from "./status-list.ts";
 
 /** One mdoc of a batch, composed (salts, digests, MSO) but not yet signed. */
 export interface ComposedMdoc {
@@ -176,6 +176,8 @@ export interface IssueMdocOptions {
   keyStateCheck?: KeyStateCheck;
   isRevoked?: (serialHex: string) => boolean | Promise<boolean>;
   keyAuthorizations?: MsoInput["keyAuthorizations"];
+  /** A status list entry the caller allocated (the issuer service allocates its own per batch). */
+  status?: StatusRef;
   /** Records the signing decision (no personal data: profile id, DS serial, validity only). */
   audit?: AuditSink;
   actor?: string;
@@ -229,7 +231,15 @@ export async function issueMdoc(o: IssueMdocOptions): Promise<IssuedMdoc> {
       deviceKeys: [deviceKey],
       keyAuthorizations: o.keyAuthorizations,
     },
-    { signer: o.signer, dsCertificate: o.dsCertificate, dsNotAfter: ds.notAfter, mso: o.mso, now },
+    {
+      signer: o.signer,
+      dsCertificate: o.dsCertificate,
+      dsNotAfter: ds.notAfter,
+      mso: o.mso,
+      now,
+      // no list record behind a single mdoc: listNo 0 marks an entry allocated outside the lists
+      ...(o.status ? { allocateStatus: async () => [{ ...o.status!, listNo: 0 }] } : {}),
+    },
   );
   const { validity, validUntilLimitedBy: limitedBy } = batch;
   await o.audit?.append({

@@ -4,6 +4,7 @@
  * signer whose certificate chains to a trusted IACA, name the same URI as `sub`, not be expired,
  * and hold the index. The draft's validation rules (section 8.3) in order.
  */
+import "reflect-metadata";
 import type { CertificateInfo } from "@iaca/pki";
 import { parseCertificate } from "@iaca/pki";
 import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";

@@ -160,21 +160,31 @@ function registerDtsInstallCerts(dts: Command): void {
     });
 }
 
+function signerRole(role: string): "tsl-signer" | "status-signer" {
+  if (role === "trust-list") return "tsl-signer";
+  if (role === "status") return "status-signer";
+  throw new IacaError("CLI_INVALID", "--role: trust-list or status");
+}
+
 function registerDtsSigner(dts: Command): void {
   const signer = dts
     .command("signer")
-    .description("the trust-list signer (key in the online HSM, certificate from the IACA)");
+    .description(
+      "the trust-list signer, or with --role status the status-list signer (key in the online HSM, certificate from the IACA)",
+    );
   signer
     .command("keygen")
     .description("generate the trust-list signer key in the online HSM and write the CSR for the root ceremony")
     .requiredOption("--out <file>", "CSR file (PEM) to carry to the root room")
+    .option("--role <role>", "trust-list (default) or status (status-list signer, profile status-signer)", "trust-list")
     .option("--operator <id>", "operator recorded in the audit log")
-    .action(async (opts: { out: string }, cmd: Command) => {
+    .action(async (opts: { out: string; role: string }, cmd: Command) => {
       const policy = policyOf(cmd);
+      const role = signerRole(opts.role);
       await withDatabase(async (db, audit) => {
         const hsm = await openRoleKeyStore("ds", audit, actorOf(cmd));
         try {
-          const r = await signerKeygen({ db, hsm, policy, audit, actor: actorOf(cmd) });
+          const r = await signerKeygen({ db, hsm, policy, audit, actor: actorOf(cmd), role });
           writeFileSync(opts.out, r.csrPem);
           printJson({ keyUri: r.keyUri, fingerprint: r.fingerprint, csr: opts.out, csrSha256: r.csrSha256 });
         } finally {
@@ -185,14 +195,16 @@ function registerDtsSigner(dts: Command): void {
   signer
     .command("install <cert>")
     .description("install the trust-list signer certificate issued at the root ceremony (EKU 1.0.18013.5.1.8)")
+    .option("--role <role>", "trust-list (default) or status", "trust-list")
     .option("--operator <id>", "operator recorded in the audit log")
-    .action(async (certFile: string, _opts: unknown, cmd: Command) => {
+    .action(async (certFile: string, opts: { role: string }, cmd: Command) => {
       const policy = policyOf(cmd);
+      const role = signerRole(opts.role);
       const data = readInput(certFile, "certificate");
       await withDatabase(async (db, audit) => {
         const hsm = await openRoleKeyStore("ds", audit, actorOf(cmd));
         try {
-          printJson(await signerInstall({ db, hsm, policy, audit, actor: actorOf(cmd), data }));
+          printJson(await signerInstall({ db, hsm, policy, audit, actor: actorOf(cmd), data, role }));
         } finally {
           hsm.close();
         }

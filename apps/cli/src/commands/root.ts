@@ -151,7 +151,11 @@ function registerRootSignCsr(root: Command, program: Command): void {
     .requiredOption("--expect-sha256 <hex>", "the CSR's SHA-256 recorded in the operations room (printed by ds keygen)")
     .option("--out <file>", "DS certificate", "ds.pem")
     .option("--not-before <date>", "future activation (pre-signing per the plan)")
-    .option("--profile <profile>", "ds, or tsl-signer for the DTS trust-list signer (EKU 1.0.18013.5.1.8)", "ds")
+    .option(
+      "--profile <profile>",
+      "ds; tsl-signer for the DTS trust-list signer (EKU 1.0.18013.5.1.8); status-signer for the status-list signer (no EKU)",
+      "ds",
+    )
     .action(
       async (
         csr: string,
@@ -160,8 +164,8 @@ function registerRootSignCsr(root: Command, program: Command): void {
         await withRoom(program, "root", "root.sign-csr", o, async (room) => {
           const nb = o.notBefore ? new Date(o.notBefore) : undefined;
           if (nb && Number.isNaN(nb.getTime())) throw new IacaError("CLI_INVALID", "--not-before: not a date");
-          if (o.profile !== "ds" && o.profile !== "tsl-signer")
-            throw new IacaError("CLI_INVALID", "--profile: ds or tsl-signer");
+          if (o.profile !== "ds" && o.profile !== "tsl-signer" && o.profile !== "status-signer")
+            throw new IacaError("CLI_INVALID", "--profile: ds, tsl-signer or status-signer");
           const r = await rootSignCsr(room, readFileSync(csr), {
             ...(nb ? { notBefore: nb } : {}),
             profile: o.profile,
