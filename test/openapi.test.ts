@@ -12,7 +12,9 @@ describe("RA OpenAPI document", () => {
       "/v1/credentials",
       "/v1/credentials/refresh",
       "/v1/credentials/{id}",
+      "/v1/credentials/{id}/resume",
       "/v1/credentials/{id}/revoke",
+      "/v1/credentials/{id}/suspend",
       "/v1/holders/revoke",
       "/v1/nonce",
     ]);

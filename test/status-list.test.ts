@@ -159,6 +159,42 @@ describe("issue 19: status lists behind every MSO", () => {
     expect(open.checks.find((x) => x.name === "mso.status")?.status).toBe("SKIP");
   }, 60_000);
 
+  it("issuer.status.change: suspend and resume show in the served list (2-bit lists), audited; a revoked mdoc cannot be suspended", async () => {
+    const { stack, client } = tls();
+    const c = credentials[5]!;
+    const ref = readMsoStatus(msoOf(c.issuerSigned) as never)!;
+    const served = async (want: number) => {
+      for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((w) => setTimeout(w, 500))) {
+        const res = await fetchList(ref.uri);
+        if (
+          res.status === 200 &&
+          parseStatusListToken(new Uint8Array(await res.arrayBuffer())).list.get(ref.idx) === want
+        )
+          return true;
+      }
+      return false;
+    };
+    const s = await call<{ changed: boolean }>(stack, client, "POST", `/v1/credentials/${c.id}/suspend`);
+    expect(s.status, s.text).toBe(200);
+    expect(s.json.changed).toBe(true);
+    expect(await served(STATUS.SUSPENDED)).toBe(true);
+    const r = await call<{ changed: boolean }>(stack, client, "POST", `/v1/credentials/${c.id}/resume`);
+    expect(r.json.changed).toBe(true);
+    expect(await served(STATUS.VALID)).toBe(true);
+    const revoked = await call<{ type: string }>(
+      stack,
+      client,
+      "POST",
+      `/v1/credentials/${credentials[3]!.id}/suspend`,
+    );
+    expect(revoked.status).toBe(422);
+    expect(revoked.json.type).toBe("urn:iaca:problem:credential-revoked");
+    const events = await fresh.db.sql.query<{ action: string }>(
+      `SELECT action FROM audit_event WHERE action IN ('mdoc.suspend', 'mdoc.resume', 'mdoc.revoke') ORDER BY seq`,
+    );
+    expect(events.map((e) => e.action)).toEqual(["mdoc.revoke", "mdoc.suspend", "mdoc.resume"]);
+  }, 150_000);
+
   it("trust.json lists the status lists with their URI and path", async () => {
     const trust = (await (await fetch(`${server!.dts}/trust.json`)).json()) as {
       statusLists: { uri: string; path: string; mediaType: string }[];

@@ -1,5 +1,13 @@
 import { Agent, request } from "node:https";
-import type { CredentialRecord, IssueRequest, IssueResult, IssuerApi, Readiness, RevokeResult } from "@iaca/issuance";
+import type {
+  CredentialRecord,
+  IssueRequest,
+  IssueResult,
+  IssuerApi,
+  Readiness,
+  RevokeResult,
+  SuspendResult,
+} from "@iaca/issuance";
 import { IssuanceError, type IssuanceErrorCode } from "@iaca/issuance";
 import { ISSUER_FAILOVER } from "./controls.ts";
 
@@ -115,6 +123,9 @@ export class IssuerClient implements IssuerApi {
   }
   revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult> {
     return this.call("POST", "/internal/v1/revoke-holder", req);
+  }
+  setSuspended(req: { id: string; suspended: boolean; actor: string }): Promise<SuspendResult> {
+    return this.call("POST", "/internal/v1/set-suspended", req);
   }
   credential(req: { id: string }): Promise<CredentialRecord> {
     return this.call("POST", "/internal/v1/credential", req);

@@ -93,6 +93,7 @@ export async function buildIssuerHttp(o: IssuerHttpOptions): Promise<FastifyInst
   post("issue", S.InternalIssueBody, (b) => api.issue(b));
   post("revoke-credential", S.RevokeCredentialBody, (b) => api.revokeCredential(b));
   post("revoke-holder", S.RevokeHolderBody, (b) => api.revokeHolder(b));
+  post("set-suspended", S.SetSuspendedBody, (b) => api.setSuspended(b));
   post("credential", S.CredentialBody, (b) => api.credential(b));
   post("seal", S.SealBody, (b) => api.seal(b));
   post("unseal", S.UnsealBody, (b) => api.unseal(b));

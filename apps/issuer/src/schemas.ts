@@ -44,6 +44,10 @@ export const RevokeHolderBody = T.Object(
   { additionalProperties: false },
 );
 export const CredentialBody = T.Object({ id: Id }, { additionalProperties: false });
+export const SetSuspendedBody = T.Object(
+  { id: Id, suspended: T.Boolean(), actor: Actor },
+  { additionalProperties: false },
+);
 export const SealBody = T.Object(
   { plaintext: T.String({ maxLength: 4_000_000 }), aad: Id },
   { additionalProperties: false },

@@ -124,6 +124,12 @@ export const RevokeResponse = T.Object({
   alreadyRevoked: T.Array(T.String()),
 });
 
+export const SuspendResponse = T.Object({
+  id: T.String(),
+  suspended: T.Boolean(),
+  changed: T.Boolean({ description: "false when the mdoc already was in that state" }),
+});
+
 export const IdParams = T.Object({ id: T.String({ pattern: "^[0-9a-f-]{36}$" }) });
 export type IdParams = Static<typeof IdParams>;
 

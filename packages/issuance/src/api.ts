@@ -87,6 +87,13 @@ export interface RevokeResult {
   alreadyRevoked: string[];
 }
 
+export interface SuspendResult {
+  id: string;
+  suspended: boolean;
+  /** false when it already was in that state. */
+  changed: boolean;
+}
+
 export interface Readiness {
   ready: boolean;
   checks: Record<string, { ok: boolean; detail?: string }>;
@@ -96,6 +103,8 @@ export interface IssuerApi {
   issue(req: IssueRequest): Promise<IssueResult>;
   revokeCredential(req: { id: string; reason: string; actor: string }): Promise<RevokeResult>;
   revokeHolder(req: { myNumber: string; reason: string; actor: string }): Promise<RevokeResult>;
+  /** Suspends or resumes one issued, unrevoked mdoc (2-bit status lists only). */
+  setSuspended(req: { id: string; suspended: boolean; actor: string }): Promise<SuspendResult>;
   /** One credential's record; rejects with NOT_FOUND when there is none (the RA reads no issuer table). */
   credential(req: { id: string }): Promise<CredentialRecord>;
   /** Encrypts a response kept for idempotent replay (AES-GCM under an HSM key); aad binds it to its record. */

@@ -46,6 +46,7 @@ import type {
   IssuerApi,
   Readiness,
   RevokeResult,
+  SuspendResult,
 } from "./api.ts";
 import { SerialAudit } from "./audit.ts";
 import {
@@ -58,6 +59,7 @@ import {
   REFRESH_AFTER_REVOCATION,
   REFRESH_RULES,
   REVOCATION_STORED,
+  STATUS_CHANGE,
 } from "./controls.ts";
 import type { DsSource, SigningDs } from "./ds.ts";
 import { IssuanceError } from "./errors.ts";
@@ -670,6 +672,7 @@ export class IssuerService implements IssuerApi {
 
   async revokeCredential(req: { id: string; reason: string; actor: string }): Promise<RevokeResult> {
     void REVOCATION_STORED;
+    void STATUS_CHANGE; // the row and its status list's version change in one statement (IssuanceStore)
     if (!(await this.issuances.revoke(req.id, this.now(), req.reason))) {
       const row = await this.issuances.get(req.id);
       if (row?.state !== "issued") throw new IssuanceError("NOT_FOUND", "no such credential");
@@ -699,6 +702,32 @@ export class IssuerService implements IssuerApi {
       details: { reason: req.reason, count: revoked.length },
     });
     return { revoked: [...revoked].sort(), alreadyRevoked: already.sort() };
+  }
+
+  /**
+   * Suspends or resumes an issued, unrevoked mdoc: its status list entry becomes SUSPENDED or VALID
+   * again (issuer.status.change). Only when the policy's lists have 2 bits (suspension enabled).
+   */
+  async setSuspended(req: { id: string; suspended: boolean; actor: string }): Promise<SuspendResult> {
+    void STATUS_CHANGE;
+    if (this.o.policy.status.bits !== 2)
+      throw new IssuanceError("SUSPENSION_DISABLED", "suspension is not enabled (policy status.bits is 1)");
+    const row = await this.issuances.get(req.id);
+    if (row?.state !== "issued") throw new IssuanceError("NOT_FOUND", "no such credential");
+    if (row.revokedAt) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked");
+    const changed = req.suspended
+      ? await this.issuances.suspend(req.id, this.now())
+      : await this.issuances.resume(req.id);
+    if (changed)
+      await this.audit.append({
+        actor: req.actor,
+        action: req.suspended ? "mdoc.suspend" : "mdoc.resume",
+        targets: [req.id],
+        outcome: "success",
+        clause: STATUS_CHANGE.clause,
+        details: {},
+      });
+    return { id: req.id, suspended: req.suspended, changed };
   }
 
   /** The record of one credential (for its state and validity); NOT_FOUND when there is none. */

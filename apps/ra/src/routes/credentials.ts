@@ -171,6 +171,24 @@ export const credentialRoutes: RaRoutes = async (app) => {
       });
     },
   );
+  // suspension (2-bit status lists): the entry reads SUSPENDED until resumed; revoke scope, audited
+  for (const [action, suspended] of [
+    ["suspend", true],
+    ["resume", false],
+  ] as const)
+    app.post(
+      `/v1/credentials/:id/${action}`,
+      {
+        bodyLimit: SMALL_BODY,
+        config: { scope: "revoke" },
+        schema: {
+          summary: suspended ? "Suspend one mdoc (its status list entry reads SUSPENDED)" : "Lift a suspension",
+          params: S.IdParams,
+          response: { 200: S.SuspendResponse, ...problemResponses([400, 401, 403, 404, 422, 429]) },
+        },
+      },
+      async (req) => issuer.setSuspended({ id: req.params.id, suspended, actor: `client:${req.apiClient!.id}` }),
+    );
 };
 
 function credentialOrNone(issuer: IssuerApi, id: string): Promise<CredentialRecord | undefined> {
