@@ -84,6 +84,12 @@ const DERIVED: Record<string, Resolver> = {
       ? `validFrom から${durationJa(p.mso.expectedUpdate)}後`
       : "設定しない（expectedUpdate を省略する）",
   "mso.maxBatch": (p) => `${p.mso.maxBatch}`,
+  "status.listSize": (p) => `${p.status.listSize.toLocaleString("en-US")}`,
+  "status.listUrl": (p) => p.status.listUrl.replace("{list}", "＜リスト番号＞"),
+  "status.bits": (p) =>
+    p.status.bits === 2
+      ? "2 ビット（VALID、INVALID 及び SUSPENDED。一時停止を行う）"
+      : "1 ビット（VALID 及び INVALID。一時停止を行わない）",
   profile: (p) => (p.profile === "interop" ? "interop（相互運用プロファイル）" : "seed-2024（当初の案のプロファイル）"),
   "ceremony.dualControl": (p) => p.ceremony.dualControl.map((s) => `\`${s}\``).join("、"),
 };
