@@ -2,9 +2,11 @@
 // point at their own entry of a Token Status List; a revocation through the RA reaches the list the
 // DTS serves, the revoked mdoc then fails the reference verifier's status check and the rest of
 // its batch stays VALID.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   decodeCbor,
   type EmbeddedCbor,
@@ -21,6 +23,7 @@ import { type ServeProcess, startServe } from "./support/serve-process.ts";
 import { createSoftHsm, type SoftHsm } from "./support/softhsm.ts";
 import { call, deviceKey, person, proof } from "./support/stack.ts";
 
+const ROOT = resolve(import.meta.dirname, "..");
 let hsm: SoftHsm;
 let fresh: FreshDatabase;
 let dataDir: string;
@@ -202,4 +205,29 @@ describe("issue 19: status lists behind every MSO", () => {
     expect(trust.statusLists.length).toBeGreaterThan(0);
     expect(trust.statusLists[0]).toMatchObject({ path: "/status/1", mediaType: "application/statuslist+cwt" });
   });
+  it("iaca verify: the kit (--dts) and a token file (--status-list) check the status; revoked exits 1", async () => {
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(ROOT, "apps/cli/bin/iaca.js"), "verify", ...args], { encoding: "utf8" });
+    const file = (c: { issuerSigned: string }, name: string) => {
+      const f = join(dataDir, name);
+      writeFileSync(f, c.issuerSigned);
+      return f;
+    };
+    // the token first: the CLI runs below outlast the DTS's keep-alive, and fetch would reuse a closed socket
+    const ref = readMsoStatus(msoOf(credentials[3]!.issuerSigned) as never)!;
+    const token = join(dataDir, "list.cwt");
+    writeFileSync(token, new Uint8Array(await (await fetchList(ref.uri)).arrayBuffer()));
+    const pin = createHash("sha256").update(anchors[0]!).digest("hex");
+    const good = cli("--dts", server!.dts, "--pin", pin, file(credentials[0]!, "good.b64"));
+    expect(good.status, good.stdout + good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/mso\.status.*VALID/);
+    const bad = cli("--dts", server!.dts, "--pin", pin, file(credentials[3]!, "bad.b64"));
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/mso\.status.*INVALID/);
+    const root = join(dataDir, "root.der");
+    writeFileSync(root, anchors[0]!);
+    const offline = cli("--trust", root, "--status-list", token, join(dataDir, "bad.b64"));
+    expect(offline.status).toBe(1);
+    expect(offline.stdout).toMatch(/mso\.status.*INVALID/);
+  }, 120_000);
 });

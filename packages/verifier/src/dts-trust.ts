@@ -26,6 +26,8 @@ export interface DtsTrust {
   /** Every CRL/ARL signed by one of the anchors and current at load time. */
   crls: Uint8Array[];
   trustListIssue: number;
+  /** Status list URI → path on this DTS (trust.json `statusLists`): where the kit fetches a token. */
+  statusPaths: Map<string, string>;
   /** Lists left out (not signed by an anchor, or past nextUpdate), one line each. */
   warnings: string[];
 }
@@ -40,6 +42,7 @@ interface IndexList {
 }
 interface TrustIndex {
   certificates: IndexCertificate[];
+  statusLists?: { uri: string; path: string }[];
   lists?: IndexList[];
   crl?: IndexList | null;
   arl?: IndexList | null;
@@ -91,7 +94,18 @@ export async function loadDtsTrust(
   const tlNext = verified.vical.get("nextUpdate");
   if (tlNext instanceof Date) nextUpdates.push(tlNext.getTime());
   const refreshAt = new Date(Math.min(o.now.getTime() + o.maxAgeMs, ...nextUpdates));
-  return { base: url, loadedAt: o.now, refreshAt, anchors, links, crls, trustListIssue: verified.issueId, warnings };
+  const statusPaths = new Map((index.statusLists ?? []).map((s) => [s.uri, s.path]));
+  return {
+    base: url,
+    loadedAt: o.now,
+    refreshAt,
+    anchors,
+    links,
+    crls,
+    trustListIssue: verified.issueId,
+    statusPaths,
+    warnings,
+  };
 }
 
 function readIndex(bytes: Uint8Array): TrustIndex {

@@ -1,4 +1,4 @@
-import { type Check, type VerifyResult, verifyMdoc } from "@iaca/mdoc";
+import { type Check, parseStatusListToken, type VerifyResult, verifyMdoc } from "@iaca/mdoc";
 import { VERIFIER_KIT_FAIL_CLOSED } from "./controls.ts";
 import { type DtsTrust, loadDtsTrust, pinnedFingerprints, type TrustPins } from "./dts-trust.ts";
 import { CachingFetcher, type FetchLike } from "./fetcher.ts";
@@ -12,6 +12,8 @@ export interface MdocVerifierOptions extends TrustPins {
   fetch?: FetchLike;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** When a status list token cannot be fetched: SKIP the status check instead of failing it (default false). */
+  statusFailOpen?: boolean;
 }
 
 /** Options of one verification. */
@@ -39,6 +41,9 @@ export class MdocVerifier {
   private readonly fetcher: CachingFetcher;
   private readonly now: () => Date;
   private readonly maxAgeMs: number;
+  private readonly statusFailOpen: boolean;
+  /** Status list tokens by URI, kept for their ttl (the draft's caching rule), then fetched again. */
+  private readonly tokens = new Map<string, { bytes: Uint8Array; until: number }>();
 
   private constructor(url: string, pins: Set<string>, fetcher: CachingFetcher, o: MdocVerifierOptions, t: DtsTrust) {
     this.url = url;
@@ -46,7 +51,24 @@ export class MdocVerifier {
     this.fetcher = fetcher;
     this.now = o.now ?? (() => new Date());
     this.maxAgeMs = o.maxAgeMs ?? 3_600_000;
+    this.statusFailOpen = o.statusFailOpen ?? false;
     this.current = t;
+  }
+
+  /**
+   * A status list token: from this DTS at the path trust.json names for the URI (a mirror serves
+   * the same bytes), else from the URI itself; cached for min(ttl, exp) of the token.
+   */
+  private async statusToken(uri: string): Promise<Uint8Array> {
+    const now = this.now().getTime();
+    const hit = this.tokens.get(uri);
+    if (hit && now < hit.until) return hit.bytes;
+    const path = this.current.statusPaths.get(uri);
+    const bytes = await this.fetcher.get(path ? `${this.current.base}${path}` : uri);
+    const t = parseStatusListToken(bytes);
+    const until = Math.min(now + (t.ttl ?? 0) * 1000, t.exp?.getTime() ?? now);
+    this.tokens.set(uri, { bytes, until });
+    return bytes;
   }
 
   /** Loads trust from the DTS at `url` (throws VerifierError when it cannot be established at all). */
@@ -87,6 +109,7 @@ export class MdocVerifier {
       crls: t.crls,
       at: o.at ?? this.now(),
       docType: o.docType,
+      status: { fetch: (uri) => this.statusToken(uri), failOpen: this.statusFailOpen },
     });
     const fresh = this.now() < t.refreshAt;
     const check: Check = {

@@ -1,4 +1,4 @@
-import { type VerifyResult, verifyMdoc } from "@iaca/mdoc";
+import { parseStatusListToken, type StatusSource, type VerifyResult, verifyMdoc } from "@iaca/mdoc";
 import { IacaError } from "@iaca/policy";
 import { MdocVerifier } from "@iaca/verifier";
 import type { Command } from "commander";
@@ -43,6 +43,8 @@ interface VerifyCliOptions {
   at?: string;
   doctype?: string;
   json?: boolean;
+  statusFailOpen?: boolean;
+  statusList?: string[];
 }
 
 export function registerVerify(program: Command): void {
@@ -64,6 +66,15 @@ export function registerVerify(program: Command): void {
       "with --dts: SHA-256 fingerprint of an IACA certificate known out of band (repeatable)",
       collect,
     )
+    .option(
+      "--status-list <file>",
+      "Status List Token (CWT) for the MSO's status; the one whose sub is the MSO's uri is used (repeatable)",
+      collect,
+    )
+    .option(
+      "--status-fail-open",
+      "with --dts: when a status list cannot be fetched, skip the status check instead of failing (default: fail-closed)",
+    )
     .option("--at <time>", "verification time (ISO 8601 or epoch seconds; default now)")
     .option("--doctype <docType>", "expected docType")
     .option("--json", "print the structured result (includes the disclosed element values)")
@@ -83,7 +94,29 @@ async function verifyWithFiles(file: string, o: VerifyCliOptions): Promise<Verif
     crls: (o.crl ?? []).map((p) => readInput(p, "CRL")),
     at: parseTime(o.at),
     docType: o.doctype,
+    ...(o.statusList?.length ? { status: statusFromFiles(o.statusList, Boolean(o.statusFailOpen)) } : {}),
   });
+}
+
+/** Status list tokens given as files, looked up by their sub (the URI the MSO names). */
+function statusFromFiles(files: string[], failOpen: boolean): StatusSource {
+  const bySub = new Map<string, Uint8Array>();
+  for (const f of files) {
+    const bytes = readInput(f, "status list token");
+    try {
+      bySub.set(parseStatusListToken(bytes).sub, bytes);
+    } catch (e) {
+      throw new IacaError("CLI_INVALID", `${f}: not a Status List Token (${(e as Error).message})`);
+    }
+  }
+  return {
+    failOpen,
+    fetch: async (uri) => {
+      const t = bySub.get(uri);
+      if (!t) throw new Error(`no --status-list file has sub ${uri}`);
+      return t;
+    },
+  };
 }
 
 /** The verifier kit end to end: trust from the DTS, then the mdoc (control verifier.kit). */
@@ -96,6 +129,7 @@ async function verifyWithDts(file: string, dts: string, o: VerifyCliOptions): Pr
     pins: o.pin ?? [],
     anchors: (o.trust ?? []).map((p) => readInput(p, "pinned IACA")),
     ...(at ? { now: () => at } : {}),
+    statusFailOpen: Boolean(o.statusFailOpen),
   });
   for (const w of verifier.trust.warnings) process.stderr.write(`warning: ${w}\n`);
   return verifier.verify(readInput(file, "mdoc"), { docType: o.doctype });
