@@ -80,12 +80,13 @@ async function fetchList(uri: string): Promise<Response> {
 
 describe("issue 19: status lists behind every MSO", () => {
   let credentials: { id: string; issuerSigned: string }[] = [];
+  let keys: Awaited<ReturnType<typeof deviceKey>>[] = [];
   let anchors: Uint8Array[] = [];
 
   it("issuer.status.index-random: each MSO of a batch carries status.status_list with its own index", async () => {
     const { stack, client } = tls();
     const nonce = (await call<{ nonce: string }>(stack, client, "POST", "/v1/nonce")).json.nonce;
-    const keys = await Promise.all(Array.from({ length: 10 }, () => deviceKey()));
+    keys = await Promise.all(Array.from({ length: 10 }, () => deviceKey()));
     const jwt = await Promise.all(keys.map((k) => proof(k, nonce)));
     const r = await call<{ credentials: { id: string; issuerSigned: string }[] }>(
       stack,
@@ -181,6 +182,15 @@ describe("issue 19: status lists behind every MSO", () => {
     expect(s.status, s.text).toBe(200);
     expect(s.json.changed).toBe(true);
     expect(await served(STATUS.SUSPENDED)).toBe(true);
+    // a suspended mdoc is not refreshed (CP/CPS 4.9.16)
+    const nonce = (await call<{ nonce: string }>(stack, client, "POST", "/v1/nonce")).json.nonce;
+    const refreshed = await call<{ type: string }>(stack, client, "POST", "/v1/credentials/refresh", {
+      issuerSigned: c.issuerSigned,
+      holderProof: await proof(keys[5]!, nonce),
+      proofs: { jwt: [await proof(await deviceKey(), nonce)] },
+    });
+    expect(refreshed.status, refreshed.text).toBe(422);
+    expect(refreshed.json.type).toBe("urn:iaca:problem:credential-suspended");
     const r = await call<{ changed: boolean }>(stack, client, "POST", `/v1/credentials/${c.id}/resume`);
     expect(r.json.changed).toBe(true);
     expect(await served(STATUS.VALID)).toBe(true);

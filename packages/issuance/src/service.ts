@@ -357,6 +357,8 @@ export class IssuerService implements IssuerApi {
       );
     void REFRESH_AFTER_REVOCATION;
     if (row.revokedAt) throw new IssuanceError("CREDENTIAL_REVOKED", "the mdoc has been revoked; refresh refused");
+    if (row.suspendedAt)
+      throw new IssuanceError("CREDENTIAL_SUSPENDED", "the mdoc is suspended; refresh refused until it is resumed");
     const validUntil = row.validUntil;
     const window = this.o.policy.mso.refreshWindow;
     const opens = subtractDuration(validUntil, window);

@@ -58,6 +58,7 @@ export interface RefreshSource {
   state: IssuanceState;
   validUntil: Date;
   revokedAt: Date | null;
+  suspendedAt: Date | null;
   holderRef: string;
   profile: string;
   dsCertSerial: string;
@@ -102,6 +103,7 @@ const REFRESH_SOURCE = record<RefreshSource>({
   state: "value",
   validUntil: "value",
   revokedAt: "value",
+  suspendedAt: "value",
   holderRef: "value",
   profile: "value",
   dsCertSerial: "value",
