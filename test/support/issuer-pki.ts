@@ -6,13 +6,24 @@
 import type { KeyStore } from "@iaca/hsm";
 import type { SigningDs } from "@iaca/issuance";
 import { dsState } from "@iaca/mdoc";
-import { dsTbs, iacaTbs, issuerInfo, parseCertificate, period, publicKeyInfo, signCertificate } from "@iaca/pki";
+import {
+  dsTbs,
+  iacaTbs,
+  issuerInfo,
+  parseCertificate,
+  period,
+  publicKeyInfo,
+  signCertificate,
+  statusSignerTbs,
+} from "@iaca/pki";
 import { addDuration, type Policy } from "@iaca/policy";
 
 export interface TestPki {
   iacaDer: Uint8Array;
   iacaPem: string;
   makeDs(o?: { seq?: number; notBefore?: Date; notAfter?: Date; label?: string }): Promise<SigningDs>;
+  /** A status-list signer (profile status-signer) with its key on the DS token. */
+  makeStatusSigner(): Promise<{ certificate: Uint8Array; keyRef: string }>;
 }
 
 export async function makeTestPki(
@@ -56,6 +67,20 @@ export async function makeTestPki(
         keyRef: k.uri,
         record: { serial: dsState(ds.der).serialNumber, notBefore, notAfter },
       };
+    },
+    async makeStatusSigner() {
+      const k = await dsKs.generateEcKey(`status-${Date.now()}`, { curve: "P-256" });
+      const pub = publicKeyInfo((await dsKs.getPublicKey(k.uri)).spki);
+      const notBefore = new Date(now.getTime() - 3600_000);
+      const tbs = statusSignerTbs({
+        policy,
+        issuer,
+        key: pub,
+        period: period(notBefore, addDuration(notBefore, policy.ds.validity)),
+        commonName: "Test Status List Signer",
+      });
+      const cert = await signCertificate(tbs, rootSigner, { profile: "status-signer", policy, issuer });
+      return { certificate: cert.der, keyRef: k.uri };
     },
   };
 }

@@ -42,6 +42,7 @@ export type WarningKind =
   | "arl.next-update"
   | "root.rekey"
   | "tsl-signer.expiry"
+  | "status-signer.expiry"
   | "ds.destroy-confirmation";
 
 export interface RotationWarning {
@@ -366,7 +367,7 @@ export async function ceremonyWarnings(
   later: (d: Date) => void = () => undefined,
 ): Promise<RotationWarning[]> {
   void CONTROLS.ceremonyReminder;
-  const certs = await db.stores.certificates.ofKinds(["iaca", "ds", "tsl-signer"]);
+  const certs = await db.stores.certificates.ofKinds(["iaca", "ds", "tsl-signer", "status-signer"]);
   const roots = certs.filter((c) => c.kind === "iaca");
   if (roots.length === 0) return [];
   const c: WarningContext = { policy, now, later, out: [] };
@@ -484,31 +485,44 @@ function rekeyWarning({ policy, now, later, out }: WarningContext, roots: Certif
     });
 }
 
-/** Trust-list signer: expiry without a successor. */
-function signerWarnings({ policy, now, later, out }: WarningContext, certs: CertificateRecord[]): void {
-  const tsl = certs.filter((c) => c.kind === "tsl-signer" && !c.revokedAt && c.notBefore <= now);
-  const signer = tsl[tsl.length - 1];
-  if (signer) {
-    const newer = certs.some((c) => c.kind === "tsl-signer" && !c.revokedAt && c.notBefore > now);
-    later(subtractDuration(signer.notAfter, policy.ds.renewalLead));
-    later(signer.notAfter);
-    for (const c of tsl) later(c.notBefore);
-    for (const c of certs) if (c.kind === "tsl-signer" && c.notBefore > now) later(c.notBefore);
-    if (now >= signer.notAfter && !newer)
-      out.push({
-        kind: "tsl-signer.expiry",
-        severity: "critical",
-        due: signer.notAfter,
-        message: `the trust-list signer certificate expired ${iso(signer.notAfter)}: the trust list can no longer be re-signed`,
-      });
-    else if (now >= subtractDuration(signer.notAfter, policy.ds.renewalLead) && !newer)
-      out.push({
-        kind: "tsl-signer.expiry",
-        severity: "warning",
-        due: signer.notAfter,
-        message: `the trust-list signer certificate expires ${iso(signer.notAfter)} (${daysTo(now, signer.notAfter)} days): have the next one issued at a root ceremony`,
-      });
-  }
+const SIGNERS = {
+  "tsl-signer": { name: "trust-list signer", what: "the trust list" },
+  "status-signer": { name: "status-list signer", what: "the status lists (revocations stop reaching verifiers)" },
+} as const;
+
+/** Trust-list and status-list signers: expiry without a successor. */
+function signerWarnings(ctx: WarningContext, certs: CertificateRecord[]): void {
+  for (const kind of ["tsl-signer", "status-signer"] as const) oneSignerWarnings(ctx, certs, kind);
+}
+
+function oneSignerWarnings(
+  { policy, now, later, out }: WarningContext,
+  certs: CertificateRecord[],
+  kind: keyof typeof SIGNERS,
+): void {
+  const mine = certs.filter((c) => c.kind === kind && !c.revokedAt && c.notBefore <= now);
+  const signer = mine[mine.length - 1];
+  if (!signer) return;
+  const { name, what } = SIGNERS[kind];
+  const newer = certs.some((c) => c.kind === kind && !c.revokedAt && c.notBefore > now);
+  later(subtractDuration(signer.notAfter, policy.ds.renewalLead));
+  later(signer.notAfter);
+  for (const c of mine) later(c.notBefore);
+  for (const c of certs) if (c.kind === kind && c.notBefore > now) later(c.notBefore);
+  if (now >= signer.notAfter && !newer)
+    out.push({
+      kind: `${kind}.expiry`,
+      severity: "critical",
+      due: signer.notAfter,
+      message: `the ${name} certificate expired ${iso(signer.notAfter)}: ${what} can no longer be re-signed`,
+    });
+  else if (now >= subtractDuration(signer.notAfter, policy.ds.renewalLead) && !newer)
+    out.push({
+      kind: `${kind}.expiry`,
+      severity: "warning",
+      due: signer.notAfter,
+      message: `the ${name} certificate expires ${iso(signer.notAfter)} (${daysTo(now, signer.notAfter)} days): have the next one issued at a root ceremony`,
+    });
 }
 
 /** The result for people: one line per action and warning. */

@@ -12,7 +12,7 @@ export function registerLint(program: Command): void {
     )
     .argument("<files...>", "certificate or CRL files")
     .option("--issuer <file>", "issuing IACA (or link) certificate, enables the issuer-dependent rules")
-    .option("--profile <profile>", "iaca | link | ds | tsl-signer | crl | arl (default: detected)")
+    .option("--profile <profile>", "iaca | link | ds | tsl-signer | status-signer | crl | arl (default: detected)")
     .option("--json", "machine-readable output")
     .action((files: string[], o: { issuer?: string; profile?: Profile; json?: boolean }) => {
       const policy = loadPolicy(program.opts().policy);
