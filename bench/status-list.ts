@@ -112,9 +112,9 @@ try {
   const publishMs = ms(t0);
 
   // a verifier's check of one entry (token already fetched)
-  const mso = (decodeCbor(
-    parseSign1(get(decodeCbor(mdoc!.issuerSigned), "issuerAuth")).payload!,
-  ) as EmbeddedCbor).decode() as Map<never, never>;
+  const mso = (
+    decodeCbor(parseSign1(get(decodeCbor(mdoc!.issuerSigned), "issuerAuth")).payload!) as EmbeddedCbor
+  ).decode() as Map<never, never>;
   const anchors = [parseCertificate(stack.pki.iacaDer)];
   const ctx = { anchors, pool: [], at: new Date(), status: { fetch: async () => token } };
   for (let i = 0; i < 20; i++) await checkMsoStatus(mso, ctx);

@@ -54,6 +54,9 @@ describe("lifecycle simulation", { timeout: 1_800_000 }, () => {
     expect(r.counts.dsActivated).toBeGreaterThanOrEqual(12);
     expect(r.counts.dsKeysDestroyed).toBeGreaterThan(0);
     expect(r.counts.revokedDsRejected).toBeGreaterThan(0);
+    // issue 19: revoked mdocs are refused through their status list, the signer renewed at root visits
+    expect(r.counts.revokedMdocsRejected).toBeGreaterThan(0);
+    expect(r.counts.statusSigners).toBeGreaterThanOrEqual(2);
     expect(r.counts.verifications).toBeGreaterThan(0);
     expect(r.svg).toContain("<svg");
   });

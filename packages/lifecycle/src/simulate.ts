@@ -46,7 +46,16 @@ export interface SimulationOptions {
 
 export interface SimulationFailure {
   at: Date;
-  kind: "issuance" | "usage-period" | "verify" | "crl-stale" | "crl-strict" | "trust-list" | "revocation" | "rotation";
+  kind:
+    | "issuance"
+    | "usage-period"
+    | "verify"
+    | "crl-stale"
+    | "crl-strict"
+    | "trust-list"
+    | "revocation"
+    | "rotation"
+    | "status";
   message: string;
 }
 
@@ -101,10 +110,10 @@ export function formatSimulation(r: SimulationResult): string {
   out.push(
     "",
     `Ceremonies   ${c.rootVisits} root-room visits (${c.rekeys} re-keys, ${c.linkCertificates} link certificates), ${c.skippedCrlOnlyVisits} CRL-only visits skipped by the cadence`,
-    `Keys         ${c.dsKeys} DS keys, ${c.tslSigners} trust-list signers; ${c.dsActivated} activated, ${c.dsRetired} retired, ${c.dsKeysDestroyed} destroyed`,
-    `Certificates ${c.certificates} in the database; ${c.crls} CRLs, ${c.arls} ARLs, ${c.trustListIssues} trust-list issues`,
+    `Keys         ${c.dsKeys} DS keys, ${c.tslSigners} trust-list signers, ${c.statusSigners} status-list signers; ${c.dsActivated} activated, ${c.dsRetired} retired, ${c.dsKeysDestroyed} destroyed`,
+    `Certificates ${c.certificates} in the database; ${c.crls} CRLs, ${c.arls} ARLs, ${c.trustListIssues} trust-list issues, ${c.statusListsSigned} status list tokens`,
     `mdocs        ${c.mdocsIssued} issued, ${c.mdocsRefreshed} refreshed, ${c.mdocsRevoked} revoked, ${c.liveMdocsAtEnd} live at the end`,
-    `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.strictCrlChecks} strict CRL checks; ${c.rotationRuns} rotation runs, ${c.rotationWarnings} with warnings`,
+    `Checks       ${c.verifications} verifications on ${c.checkDays} check days; ${c.revokedDsRejected} rejections of a revoked DS's mdocs; ${c.revokedMdocsRejected} of revoked mdocs by their status list; ${c.strictCrlChecks} strict CRL checks; ${c.rotationRuns} rotation runs, ${c.rotationWarnings} with warnings`,
     `Time         ${Object.entries(r.phaseMs)
       .map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`)
       .join(", ")}`,

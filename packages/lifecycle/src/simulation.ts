@@ -23,12 +23,13 @@ import {
   rootSignCsr,
   usagePeriod,
 } from "@iaca/pki";
-import { addDuration, type Policy, subtractDuration } from "@iaca/policy";
+import { addDuration, type Policy, statusListUrl, subtractDuration } from "@iaca/policy";
 import {
   DbSource,
   freshness,
   type PublishedSet,
   parsePublishedSet,
+  publishStatusLists,
   type SignatureCache,
   signerInstall,
   signerKeygen,
@@ -120,6 +121,9 @@ function emptyCounts(skippedVisits: number): Record<string, number> {
     "dsKeys",
     "dsCertificates",
     "tslSigners",
+    "statusSigners",
+    "statusListsSigned",
+    "revokedMdocsRejected",
     "crls",
     "arls",
     "mdocsIssued",
@@ -172,6 +176,8 @@ export class Simulation {
   };
   readonly live: Live[] = [];
   private readonly mustFail: Live[] = [];
+  /** mdocs revoked through the issuer: their status list entry must make verifiers refuse them. */
+  private readonly revokedMdocs: Live[] = [];
   private holderSeq = 0;
   private issuedSeq = 0;
   private prevTrustList = 0;
@@ -181,7 +187,7 @@ export class Simulation {
   private readonly rotationCache = {};
   private nextDue: Date | undefined;
   private lastRotation = -7;
-  readonly phaseMs: Record<string, number> = { ceremonies: 0, rotation: 0, traffic: 0, checks: 0 };
+  readonly phaseMs: Record<string, number> = { ceremonies: 0, rotation: 0, traffic: 0, status: 0, checks: 0 };
 
   constructor(o: SimulationOptions, from: Date, months: number) {
     this.o = o;
@@ -257,25 +263,30 @@ export class Simulation {
   // ------------------------------------------------------------------ the root room
 
   /**
-   * Trust-list signer certificates (issued with the DS validity) must cover the time to the next
-   * root visit plus renewalLead; when one certificate cannot, the next is pre-signed with a later
-   * notBefore, as DS certificates are.
+   * Trust-list and status-list signer certificates (issued with the DS validity) must cover the
+   * time to the next root visit plus renewalLead; when one certificate cannot, the next is
+   * pre-signed with a later notBefore, as DS certificates are.
    */
-  private async issueTsl(nextVisit: Date | undefined) {
+  private async issueSigners(nextVisit: Date | undefined) {
+    await this.issueSigner(nextVisit, "tsl-signer");
+    await this.issueSigner(nextVisit, "status-signer");
+  }
+
+  private async issueSigner(nextVisit: Date | undefined, role: "tsl-signer" | "status-signer") {
     const { policy, db, audit } = this;
     const horizon = addDuration(nextVisit ?? this.until, policy.ds.renewalLead);
-    const ops = { db, hsm: this.o.dsHsm, policy, audit, actor: this.actors[0]! };
+    const ops = { db, hsm: this.o.dsHsm, policy, audit, actor: this.actors[0]!, role };
     for (let guard = 0; guard < 6; guard++) {
-      const cur = await this.certificates.lastExpiringTrustListSigner();
+      const cur = await this.certificates.lastExpiringTrustListSigner(role);
       if (cur && cur.notAfter > horizon) return;
       const nb = cur && cur.notAfter > this.clock ? subtractDuration(cur.notAfter, policy.ds.renewalLead) : this.clock;
       const k = await signerKeygen(ops);
       const s = await rootSignCsr(this.rootRoom, k.csr, {
-        profile: "tsl-signer",
+        profile: role,
         notBefore: new Date(Math.max(nb.getTime(), this.clock.getTime())),
       });
       await signerInstall({ ...ops, data: s.cert.der });
-      this.counts.tslSigners!++;
+      this.counts[role === "tsl-signer" ? "tslSigners" : "statusSigners"]!++;
       const row = await this.stored(s.serial);
       if (row.notAfter <= (cur?.notAfter ?? this.clock)) return; // capped by the root: nothing more to gain
     }
@@ -344,7 +355,7 @@ export class Simulation {
       signs.push(d.seq);
       await this.signDs(d, new Date(Math.max(d.notBefore.getTime(), this.clock.getTime())), `root visit ${c.kind}`);
     }
-    await this.issueTsl(next);
+    await this.issueSigners(next);
     const crls = await rootCrls(this.rootRoom, "crl");
     this.counts.arls! += (await rootCrls(this.rootRoom, "arl")).length;
     this.counts.crls! += crls.length;
@@ -500,6 +511,7 @@ export class Simulation {
     for (const l of this.live.filter((x) => x.revokeOn === d)) {
       await this.issuer.revokeCredential({ id: l.id, reason: "holder request", actor: "client:sim-wallet" });
       this.live.splice(this.live.indexOf(l), 1);
+      this.revokedMdocs.push(l);
       this.counts.mdocsRevoked!++;
     }
     for (let i = this.live.length - 1; i >= 0; i--) if (this.live[i]!.validUntil <= this.clock) this.live.splice(i, 1);
@@ -526,6 +538,7 @@ export class Simulation {
     await this.checkTrustList(set, roots);
     await this.verifyLive(set, roots);
     await this.verifyRevoked(set, roots);
+    await this.verifyRevokedMdocs(set, roots);
   }
 
   private checkLists(set: PublishedSet): void {
@@ -582,10 +595,19 @@ export class Simulation {
   }
 
   private verifierInput(set: PublishedSet) {
+    const tokens = new Map(set.statusLists.map((s) => [statusListUrl(this.policy, s.listNo), s.token]));
     return {
       untrusted: set.certificates.filter((c) => c.kind === "iaca" || c.kind === "link").map((c) => c.info.der),
       crls: set.lists.map((l) => l.info.der),
       at: this.clock,
+      // what the DTS serves: each MSO's status list (fail-closed when a list is not published)
+      status: {
+        fetch: async (uri: string) => {
+          const t = tokens.get(uri);
+          if (!t) throw new Error(`status list ${uri} is not published`);
+          return t;
+        },
+      },
     };
   }
 
@@ -604,6 +626,35 @@ export class Simulation {
           `verify:${l.id}:${root.info.serial}`,
         );
       }
+  }
+
+  /** mdocs revoked through the RA must be refused by their status list entry (INVALID). */
+  private async verifyRevokedMdocs(set: PublishedSet, roots: PublishedSet["certificates"]): Promise<void> {
+    for (const l of this.revokedMdocs) {
+      if (l.validUntil <= this.clock) continue;
+      const v = await verifyMdoc(l.issuerSigned, {
+        trustAnchors: roots.map((r) => r.info.der),
+        ...this.verifierInput(set),
+      });
+      this.counts.verifications!++;
+      const status = v.checks.find((x) => x.name === "mso.status");
+      if (status?.status === "FAIL" && /INVALID/.test(status.reason)) this.counts.revokedMdocsRejected!++;
+      else this.fail("status", `revoked mdoc ${l.id.slice(0, 8)}: mso.status ${status?.status} (${status?.reason})`);
+    }
+    for (let i = this.revokedMdocs.length - 1; i >= 0; i--)
+      if (this.revokedMdocs[i]!.validUntil <= this.clock) this.revokedMdocs.splice(i, 1);
+  }
+
+  /** The status publisher's pass at the simulated instant (what every issuer replica runs). */
+  private async publishStatus(): Promise<void> {
+    const r = await publishStatusLists({ db: this.db, policy: this.policy, hsm: this.o.dsHsm, now: () => this.clock });
+    this.counts.statusListsSigned! += r.signed.length;
+    if (r.noSigner)
+      this.fail(
+        "status",
+        "no status-list signer is valid: status lists cannot be re-signed",
+        `status:${iso(this.clock)}`,
+      );
   }
 
   /** mdocs of a revoked DS must be rejected once a CRL lists it. */
@@ -645,6 +696,7 @@ export class Simulation {
     if (d === drillDay && (await this.drill(dayStart))) changed = true;
     if (await this.timed("rotation", () => this.rotation(d, dayStart, changed))) changed = true;
     await this.timed("traffic", () => this.traffic(d));
+    await this.timed("status", () => this.publishStatus());
     await this.timed("checks", () => this.checks(d, dayStart, changed));
   }
 

@@ -33,6 +33,7 @@ import {
   period,
   signCertificate,
   signCrl,
+  statusSignerTbs,
   toArrayBuffer,
   toBytes,
 } from "../src/index.ts";
@@ -168,6 +169,31 @@ describe("pki.lint.before-sign: broken TBS variants are refused and the rule is 
         t.issuer[0]![0]!.value = new AttributeValue({ utf8String: "JP" });
       }),
       "cert.issuer.name",
+    );
+  });
+  it("status-signer (18013-5 Table B.9): the profile passes without EKU; an EKU -> status.eku.absent", async () => {
+    const tbs = () =>
+      statusSignerTbs({
+        policy,
+        issuer: root,
+        key: dsKey,
+        period: period(t0, addDuration(t0, "P3M")),
+        commonName: "Japan mdoc Status List Signer 1",
+      });
+    const ok = await signCertificate(tbs(), rootKey, { profile: "status-signer", policy, issuer: root });
+    expect(parseCertificate(ok.der).ekus).toEqual([]);
+    const withEku = tbs();
+    withEku.extensions = new Extensions([
+      ...withEku.extensions!,
+      new Extension({
+        extnID: OID.extKeyUsage,
+        critical: true,
+        extnValue: new OctetString(AsnConvert.serialize(new ExtendedKeyUsage([OID.ekuMdlDs]))),
+      }),
+    ]);
+    await expectRefusal(
+      signCertificate(withEku, rootKey, { profile: "status-signer", policy, issuer: root }),
+      "status.eku.absent",
     );
   });
   it("pki.ds.key-usage: EKU missing -> ds.eku.present", async () => {
