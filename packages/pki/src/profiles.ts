@@ -333,8 +333,8 @@ export function dsTbs(p: {
   });
 }
 
-/** Trust-list signer (EKU 1.0.18013.5.1.8), same shape as a DS certificate; used by the DTS. */
-export function tslSignerTbs(p: {
+/** A DTS-side signer: the DS shape with another EKU (or none), CN given; certified by root key `gen`. */
+interface SignerTbsInput {
   policy: Policy;
   issuer: IssuerInfo;
   key: PublicKeyInfo;
@@ -342,13 +342,20 @@ export function tslSignerTbs(p: {
   commonName: string;
   /** Generation of the signing root key (default 1). */
   gen?: number;
-}) {
+}
+
+function signerTbs(p: SignerTbsInput, eku: string | undefined) {
   return eeTbs({
     ...p,
     subject: eeName(p.issuer.cert, p.commonName, p.policy.ds.organization),
-    eku: OID.ekuTrustListSigner,
+    eku,
     cdpUrl: revocationUrl(p.policy, "crl", p.gen ?? 1),
   });
+}
+
+/** Trust-list signer (EKU 1.0.18013.5.1.8), same shape as a DS certificate; used by the DTS. */
+export function tslSignerTbs(p: SignerTbsInput) {
+  return signerTbs(p, OID.ekuTrustListSigner);
 }
 
 /**
@@ -356,20 +363,8 @@ export function tslSignerTbs(p: {
  * DS-shaped certificate without EKU. Table B.9 makes the EKU optional, and the draft's
  * id-kp-oauthStatusSigning has no number yet (IANA: TBD); no private OID stands in for it.
  */
-export function statusSignerTbs(p: {
-  policy: Policy;
-  issuer: IssuerInfo;
-  key: PublicKeyInfo;
-  period: Period;
-  commonName: string;
-  gen?: number;
-}) {
-  return eeTbs({
-    ...p,
-    subject: eeName(p.issuer.cert, p.commonName, p.policy.ds.organization),
-    eku: undefined,
-    cdpUrl: revocationUrl(p.policy, "crl", p.gen ?? 1),
-  });
+export function statusSignerTbs(p: SignerTbsInput) {
+  return signerTbs(p, undefined);
 }
 
 export interface RevokedEntry {

@@ -67,15 +67,13 @@ async function demoTrustListSigner(ops: Room, root: Room, role: SignerKind = "ts
   return s.serial;
 }
 
-/** The status-list signer of the demo (profile status-signer), when the database has none yet. */
-export async function ensureDemoStatusSigner(
+/** Runs `fn` with the demo's root token open and a room factory over its two throwaway operators. */
+async function withDemoRooms<T>(
   db: Database,
   policy: Policy,
   audit: AuditSink,
-  dsKs: KeyStore,
-  log: (s: string) => void,
-): Promise<void> {
-  if (await db.stores.certificates.lastExpiringTrustListSigner("status-signer")) return;
+  fn: (room: (hsm: KeyStore, step: string) => Promise<Room>, rootKs: KeyStore) => Promise<T>,
+): Promise<T> {
   const rootKs = await openRole("root", audit, "svc:demo");
   try {
     const creds = await demoOperators(db, policy, audit);
@@ -86,15 +84,26 @@ export async function ensureDemoStatusSigner(
       audit,
       actors: await authorize(db, policy, step, creds),
     });
-    const serial = await demoTrustListSigner(
-      await room(dsKs, "ds.keygen"),
-      await room(rootKs, "root.sign-csr"),
-      "status-signer",
-    );
-    log(`demo ceremony: status-list signer ${serial} installed (status lists are signed from the first start)`);
+    return await fn(room, rootKs);
   } finally {
     rootKs.close();
   }
+}
+
+/** The status-list signer of the demo (profile status-signer), when the database has none yet. */
+export async function ensureDemoStatusSigner(
+  db: Database,
+  policy: Policy,
+  audit: AuditSink,
+  dsKs: KeyStore,
+  log: (s: string) => void,
+): Promise<void> {
+  if (await db.stores.certificates.lastExpiringTrustListSigner("status-signer")) return;
+  await withDemoRooms(db, policy, audit, async (room, rootKs) => {
+    const ops = await room(dsKs, "ds.keygen");
+    const serial = await demoTrustListSigner(ops, await room(rootKs, "root.sign-csr"), "status-signer");
+    log(`demo ceremony: status-list signer ${serial} installed (status lists are signed from the first start)`);
+  });
 }
 
 /**
@@ -113,16 +122,7 @@ export async function ensureDemoPki(
 ): Promise<boolean> {
   if ((await db.stores.certificates.installedDocumentSigners()).length > 0) return false;
   log("no Document Signer installed: running the demo ceremony (embedded default, not for production)");
-  const rootKs = await openRole("root", audit, "svc:demo");
-  try {
-    const creds = await demoOperators(db, policy, audit);
-    const room = async (hsm: KeyStore, step: string): Promise<Room> => ({
-      policy,
-      db,
-      hsm,
-      audit,
-      actors: await authorize(db, policy, step, creds),
-    });
+  return withDemoRooms(db, policy, audit, async (room, rootKs) => {
     let rootDer: Uint8Array;
     try {
       rootDer = new Uint8Array((await currentRoot(db)).row.der);
@@ -144,7 +144,5 @@ export async function ensureDemoPki(
     const tsl = await demoTrustListSigner(await room(dsKs, "ds.keygen"), await room(rootKs, "root.sign-csr"));
     log(`demo ceremony: trust-list signer ${tsl} installed (trust-list.cose is signed from the first start)`);
     return true;
-  } finally {
-    rootKs.close();
-  }
+  });
 }

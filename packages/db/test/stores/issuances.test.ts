@@ -2,29 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { PendingIssuance } from "@iaca/db";
 import { expect, it } from "vitest";
 import { describeOnBothBackends } from "./backends.ts";
+import { pendingRow } from "./rows.ts";
 
 const t = (m: number) => new Date(Date.UTC(2030, 0, 1, 0, m));
 
 function pending(requestId: string, o: Partial<PendingIssuance> = {}): PendingIssuance {
-  return {
-    id: randomUUID(),
-    requestId,
-    batchIndex: 0,
-    clientId: "wallet-a",
-    profile: "interop",
-    docType: "org.iso.23220.1.jp.mnc",
-    dsCertSerial: "0a0b",
-    msoSha256: randomUUID().replaceAll("-", "").padEnd(64, "0"),
-    deviceKeyThumbprint: "thumb",
-    holderRef: "h".repeat(64),
-    validFrom: t(0),
-    validUntil: t(60 * 24 * 90),
-    refreshedFrom: null,
-    createdAt: t(0),
-    statusList: null,
-    statusIdx: null,
-    ...o,
-  };
+  return pendingRow(requestId, t(0), { validUntil: t(60 * 24 * 90), ...o });
 }
 
 describeOnBothBackends("IssuanceStore", (db) => {

@@ -1,29 +1,12 @@
 // StatusListStore: blocks of positions, rollover to the next list, status changes bumping the
 // list's version in the same statement, and the snapshot the publisher signs from.
-import { randomUUID } from "node:crypto";
 import type { PendingIssuance } from "@iaca/db";
 import { expect, it } from "vitest";
 import { describeOnBothBackends } from "./backends.ts";
+import { pendingRow } from "./rows.ts";
 
 const t = new Date(Date.UTC(2030, 0, 1));
-const row = (statusList: number, statusIdx: number, holderRef = "h".repeat(64)): PendingIssuance => ({
-  id: randomUUID(),
-  requestId: "req",
-  batchIndex: 0,
-  clientId: "wallet-a",
-  profile: "interop",
-  docType: "org.iso.23220.1.jp.mnc",
-  dsCertSerial: "0a0b",
-  msoSha256: randomUUID().replaceAll("-", "").padEnd(64, "0"),
-  deviceKeyThumbprint: "thumb",
-  holderRef,
-  validFrom: t,
-  validUntil: t,
-  refreshedFrom: null,
-  createdAt: t,
-  statusList,
-  statusIdx,
-});
+const row = (statusList: number, statusIdx: number): PendingIssuance => pendingRow("req", t, { statusList, statusIdx });
 
 describeOnBothBackends("StatusListStore", (db) => {
   const lists = () => db().stores.statusLists;
