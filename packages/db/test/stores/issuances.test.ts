@@ -60,6 +60,7 @@ describeOnBothBackends("IssuanceStore", (db) => {
       state: "pending",
       validUntil: row.validUntil,
       revokedAt: null,
+      suspendedAt: null,
       holderRef: row.holderRef,
       profile: "interop",
       dsCertSerial: "0a0b",
