@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { AuditLog } from "@iaca/db";
+import { KeyStore } from "@iaca/hsm";
 import {
   decodeCbor,
   type EmbeddedCbor,
@@ -17,6 +19,8 @@ import {
   STATUS,
   verifyMdoc,
 } from "@iaca/mdoc";
+import { loadPolicy } from "@iaca/policy";
+import { publishStatusLists } from "@iaca/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FreshDatabase, freshDatabase } from "./support/db.ts";
 import { type ServeProcess, startServe } from "./support/serve-process.ts";
@@ -207,6 +211,48 @@ describe("issue 19: status lists behind every MSO", () => {
     );
     expect(events.map((e) => e.action)).toEqual(["mdoc.revoke", "mdoc.suspend", "mdoc.resume"]);
   }, 150_000);
+
+  it("dts.status-list.published: publishers on several replicas sign one at a time, never an older version over a newer", async () => {
+    const { stack, client } = tls();
+    const audit = new AuditLog(fresh.db);
+    const ks = await KeyStore.open({ module: hsm.module, token: "iaca-ds", pin: "iaca-ds-pin", audit });
+    try {
+      let inFlight = 0;
+      let maxInFlight = 0;
+      const counting = {
+        signer: async (uri: string) => {
+          const inner = await ks.signer(uri);
+          return {
+            ...inner,
+            algorithm: inner.algorithm,
+            sign: async (data: Uint8Array) => {
+              maxInFlight = Math.max(maxInFlight, ++inFlight);
+              try {
+                return await inner.sign(data);
+              } finally {
+                inFlight--;
+              }
+            },
+          } as typeof inner;
+        },
+      };
+      const r = await call(stack, client, "POST", `/v1/credentials/${credentials[7]!.id}/revoke`, {
+        reason: "device-lost",
+      });
+      expect(r.status).toBe(200);
+      const policy = loadPolicy(join(dataDir, "policy.yaml"));
+      // three more "replicas" race the server's own publisher for the change
+      const passes = await Promise.all(
+        [1, 2, 3].map(() => publishStatusLists({ db: fresh.db, policy, hsm: counting })),
+      );
+      expect(maxInFlight).toBeLessThanOrEqual(1);
+      expect(passes.reduce((n, p) => n + p.signed.length, 0)).toBeLessThanOrEqual(1);
+      const [state] = (await fresh.db.stores.statusLists.states()).filter((x) => x.listNo === 1);
+      expect(state!.signedVersion).toBe(state!.version);
+    } finally {
+      ks.close();
+    }
+  }, 60_000);
 
   it("trust.json lists the status lists with their URI and path", async () => {
     const trust = (await (await fetch(`${server!.dts}/trust.json`)).json()) as {
