@@ -22,7 +22,7 @@ if (!(MINUTES > 0) || !process.env.TEST_PG_URL) {
 }
 const TABLES = ["issuance", "audit_event", "ra_request", "ra_nonce"];
 
-const child = spawn(process.execPath, ["bench/issuance-server.ts"], {
+const child = spawn(process.execPath, ["--expose-gc", "bench/issuance-server.ts"], {
   stdio: ["pipe", "pipe", "inherit"],
   env: { ...process.env, IACA_LOG_LEVEL: "warn", BENCH_RAW_SECONDS: "1" },
 });
@@ -100,6 +100,18 @@ async function drive(seconds: number, workers: number, rate?: number) {
   return out;
 }
 
+/** The server's V8 heap in use after a full GC (MiB). */
+function heapMiB(): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (l: string) => {
+      if (!l.startsWith("HEAP ")) return;
+      lines.off("line", on);
+      resolve((JSON.parse(l.slice(5)) as { heapUsed: number }).heapUsed / 2 ** 20);
+    };
+    lines.on("line", on);
+    child.stdin!.write("HEAP\n");
+  });
+}
 const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0);
 async function tableBytes(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -115,15 +127,16 @@ const rate = capacity / 2 / 10;
 console.log(
   `capacity at batch 10 (client included): ${capacity.toFixed(0)} mdocs/s; soaking at ${(rate * 10).toFixed(0)} mdocs/s for ${MINUTES} min`,
 );
-console.log("minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  " + TABLES.map((t) => `${t} +KiB`).join("  "));
+console.log("minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  heap MiB  " + TABLES.map((t) => `${t} +KiB`).join("  "));
 let before = await tableBytes();
-const rows: { rss: number; p99: number; errors: number }[] = [];
+const rows: { rss: number; heap: number; p99: number; errors: number }[] = [];
 for (let m = 1; m <= MINUTES; m++) {
   const r = await drive(60, 16, rate);
   const ok = r.filter((x) => x.ok);
   const after = await tableBytes();
   const row = {
     rss: rssKb() / 1024,
+    heap: await heapMiB(),
     p99: pct(
       ok.map((x) => x.ms),
       0.99,
@@ -137,7 +150,9 @@ for (let m = 1; m <= MINUTES; m++) {
       0.5,
     )
       .toFixed(0)
-      .padStart(6)}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ` +
+      .padStart(
+        6,
+      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.heap.toFixed(1).padStart(8)}  ` +
       TABLES.map((t) => String(Math.round((after[t]! - before[t]!) / 1024)).padStart(t.length + 5)).join("  "),
   );
   before = after;
@@ -146,7 +161,7 @@ const first = rows[0]!;
 const last = rows.at(-1)!;
 const errors = rows.reduce((n, r) => n + r.errors, 0);
 console.log(
-  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %), p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
+  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
 );
 child.stdin!.write("QUIT\n");
 await db.end();
