@@ -308,6 +308,14 @@ export function readiness(tree: PublishedTree | undefined): DtsReadiness {
   if (tree && !tl) warnings.push("trust list: not signed yet (no trust-list signer installed?)");
   if (tl?.nextUpdate && tl.nextUpdate.getTime() <= tree!.at.getTime())
     warnings.push("trust list: nextUpdate has passed; install a new CRL/ARL so it is re-signed");
+  // an expired status list token tells verifiers nothing: not ready (the status publisher is down)
+  for (const s of tree?.set.statusLists ?? [])
+    if (s.expiresAt.getTime() <= tree!.at.getTime()) {
+      ready = false;
+      warnings.push(
+        `status list ${s.listNo}: the token expired at ${s.expiresAt.toISOString()}; is the status publisher running?`,
+      );
+    }
   return {
     ready,
     warnings,
@@ -361,6 +369,11 @@ export function metrics(tree: PublishedTree | undefined, now: Date): string {
       "dts_trust_list_hours_left",
       "hours until the published trust list's nextUpdate (negative once passed; NaN when none is published)",
       [["", tlNext ? (tlNext.getTime() - now.getTime()) / 3_600_000 : Number.NaN]],
+    );
+    gauge(
+      "dts_status_list_hours_left",
+      "hours until the exp of each published status list token (negative once passed)",
+      tree.set.statusLists.map((s) => [`{list="${s.listNo}"}`, (s.expiresAt.getTime() - now.getTime()) / 3_600_000]),
     );
     gauge("dts_published_files", "files in the published tree", [["", tree.entries.size]]);
   }
