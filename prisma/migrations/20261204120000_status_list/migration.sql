@@ -1,7 +1,8 @@
 -- packages/db status lists (issue 19): every MSO points at an entry of a Token Status List. The
 -- issuance row keeps which list and which index (unique together: no double allocation); the
 -- status_list row keeps the list's size, its index-permutation key, how many positions were handed
--- out, a version bumped by each status change, and the last token signed for the DTS.
+-- out, a version bumped by each status change, and the last token signed for the DTS;
+-- status_list_entry keeps the entries that are not VALID, written with each status change.
 
 -- AlterTable
 ALTER TABLE "issuance" ADD COLUMN "status_list" INTEGER,
@@ -24,6 +25,15 @@ CREATE TABLE "status_list" (
     "expires_at" TIMESTAMPTZ(3),
 
     CONSTRAINT "status_list_pkey" PRIMARY KEY ("list_no")
+);
+
+-- CreateTable
+CREATE TABLE "status_list_entry" (
+    "list_no" INTEGER NOT NULL,
+    "idx" INTEGER NOT NULL,
+    "status" INTEGER NOT NULL,
+
+    CONSTRAINT "status_list_entry_pkey" PRIMARY KEY ("list_no","idx")
 );
 
 -- CreateIndex

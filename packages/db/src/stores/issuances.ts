@@ -258,15 +258,21 @@ export class IssuanceStore {
   }
 
   /**
-   * One statement: change the status of the matching issued, unrevoked rows and bump the version
-   * of every status list they are in, so the publisher re-signs those lists (control
-   * issuer.status.publish) and never signs a list older than the change it has seen.
+   * One statement: change the status of the matching issued, unrevoked rows, record their entries'
+   * new status (status_list_entry) and bump the version of every status list they are in, so the
+   * publisher re-signs those lists (control issuer.status.change) and never signs a list older
+   * than the change it has seen.
    */
   private async changeStatus(where: string, params: unknown[], set: string): Promise<string[]> {
     const rows = await this.sql.query<{ id: string }>(
       `WITH changed AS (
          UPDATE issuance SET ${set} WHERE ${where} AND state = 'issued' AND revoked_at IS NULL
-         RETURNING id, status_list),
+         RETURNING id, status_list, status_idx,
+                   CASE WHEN revoked_at IS NOT NULL THEN 1 WHEN suspended_at IS NOT NULL THEN 2 ELSE 0 END AS status),
+       entries AS (
+         INSERT INTO status_list_entry (list_no, idx, status)
+         SELECT status_list, status_idx, status FROM changed WHERE status_list IS NOT NULL
+         ON CONFLICT (list_no, idx) DO UPDATE SET status = excluded.status RETURNING list_no),
        bumped AS (
          UPDATE status_list SET version = version + 1
           WHERE list_no IN (SELECT status_list FROM changed WHERE status_list IS NOT NULL) RETURNING list_no)

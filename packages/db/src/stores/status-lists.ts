@@ -1,6 +1,6 @@
 // Token Status Lists: the lists (size, index-permutation key, positions handed out, version of
-// their content, the last signed token). Their entries are issuance rows (status_list, status_idx),
-// whose status changes go through IssuanceStore, which bumps the list's version in the same statement.
+// their content, the last signed token) and their entries that are not VALID. Status changes go
+// through IssuanceStore, which writes the entry and bumps the list's version in the same statement.
 import { randomBytes } from "node:crypto";
 import type { Sql } from "../sql.ts";
 
@@ -105,22 +105,21 @@ export class StatusListStore {
   }
 
   /**
-   * The entries of a list that are not VALID, read with the list's version in one snapshot (the
-   * token signed from them carries that version). Revoked wins over suspended.
+   * The entries of a list that are not VALID (status_list_entry, written with each status change),
+   * read with the list's version in one snapshot: the token signed from them carries that version.
    */
   async entries(listNo: number): Promise<{ version: number; revoked: number[]; suspended: number[] }> {
     return this.sql.transaction(async (tx) => {
       await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
       const [v] = await tx.query<{ version: number }>(`SELECT version FROM status_list WHERE list_no = $1`, [listNo]);
-      const rows = await tx.query<{ status_idx: number; revoked: boolean }>(
-        `SELECT status_idx, revoked_at IS NOT NULL AS revoked FROM issuance
-          WHERE status_list = $1 AND (revoked_at IS NOT NULL OR suspended_at IS NOT NULL)`,
+      const rows = await tx.query<{ idx: number; status: number }>(
+        `SELECT idx, status FROM status_list_entry WHERE list_no = $1 AND status <> 0`,
         [listNo],
       );
       return {
         version: Number(v?.version ?? 0),
-        revoked: rows.filter((r) => r.revoked).map((r) => Number(r.status_idx)),
-        suspended: rows.filter((r) => !r.revoked).map((r) => Number(r.status_idx)),
+        revoked: rows.filter((r) => Number(r.status) === 1).map((r) => Number(r.idx)),
+        suspended: rows.filter((r) => Number(r.status) === 2).map((r) => Number(r.idx)),
       };
     });
   }
