@@ -100,13 +100,14 @@ async function drive(seconds: number, workers: number, rate?: number) {
   return out;
 }
 
-/** The server's V8 heap in use after a full GC (MiB). */
-function heapMiB(): Promise<number> {
+/** The server's V8 heap in use and its external memory (Buffers) after a full GC (MiB). */
+function heapMiB(): Promise<{ heap: number; external: number }> {
   return new Promise((resolve) => {
     const on = (l: string) => {
       if (!l.startsWith("HEAP ")) return;
       lines.off("line", on);
-      resolve((JSON.parse(l.slice(5)) as { heapUsed: number }).heapUsed / 2 ** 20);
+      const m = JSON.parse(l.slice(5)) as { heapUsed: number; external: number };
+      resolve({ heap: m.heapUsed / 2 ** 20, external: m.external / 2 ** 20 });
     };
     lines.on("line", on);
     child.stdin!.write("HEAP\n");
@@ -127,16 +128,18 @@ const rate = capacity / 2 / 10;
 console.log(
   `capacity at batch 10 (client included): ${capacity.toFixed(0)} mdocs/s; soaking at ${(rate * 10).toFixed(0)} mdocs/s for ${MINUTES} min`,
 );
-console.log("minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  heap MiB  " + TABLES.map((t) => `${t} +KiB`).join("  "));
+console.log(
+  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  heap MiB  ext MiB  " + TABLES.map((t) => `${t} +KiB`).join("  "),
+);
 let before = await tableBytes();
-const rows: { rss: number; heap: number; p99: number; errors: number }[] = [];
+const rows: { rss: number; heap: number; external: number; p99: number; errors: number }[] = [];
 for (let m = 1; m <= MINUTES; m++) {
   const r = await drive(60, 16, rate);
   const ok = r.filter((x) => x.ok);
   const after = await tableBytes();
   const row = {
     rss: rssKb() / 1024,
-    heap: await heapMiB(),
+    ...(await heapMiB()),
     p99: pct(
       ok.map((x) => x.ms),
       0.99,
@@ -152,7 +155,7 @@ for (let m = 1; m <= MINUTES; m++) {
       .toFixed(0)
       .padStart(
         6,
-      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.heap.toFixed(1).padStart(8)}  ` +
+      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ` +
       TABLES.map((t) => String(Math.round((after[t]! - before[t]!) / 1024)).padStart(t.length + 5)).join("  "),
   );
   before = after;
