@@ -44,6 +44,7 @@ ENV IACA_DATA_DIR=/var/lib/iaca \
     IACA_HSM_PIN_FILE=/var/lib/iaca/softhsm/pins.env \
     IACA_PKCS11_MODULE=/usr/lib/softhsm/libsofthsm2.so \
     IACA_HOST=0.0.0.0 \
+    MALLOC_ARENA_MAX=2 \
     NODE_ENV=production
 
 USER node
