@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorize, type DemoResult, parseCertificate, rootSignCsr, runDemo, sha256, toPem } from "@iaca/pki";
 import {
-  currentTrustListSigner,
+  currentDtsSigner,
   DbSource,
   PATHS,
   Publisher,
@@ -66,7 +66,7 @@ beforeAll(async () => {
     actor: "op:alice",
     data: signed.cert.der,
   });
-  const found = await currentTrustListSigner(db, demo.ops.hsm);
+  const found = await currentDtsSigner(db, demo.ops.hsm);
   expect(found).toBeDefined();
   const publisher = new Publisher({ source: new DbSource(db.stores), policy: demo.policy, signer: found!.signer });
   await publisher.refresh();

@@ -17,6 +17,7 @@ const BLOCK = 256;
 
 interface Block {
   listNo: number;
+  uri: string;
   next: number;
   end: number;
 }
@@ -56,7 +57,7 @@ export class StatusAllocator {
       const b = this.block;
       const perm = this.permutations.get(b.listNo)!;
       for (; b.next < b.end && out.length < count; b.next++)
-        out.push({ listNo: b.listNo, idx: perm.at(b.next), uri: statusListUrl(this.policy, b.listNo) });
+        out.push({ listNo: b.listNo, idx: perm.at(b.next), uri: b.uri });
     }
     const b = this.block!;
     if (!this.ahead && b.end - b.next < BLOCK / 2) {
@@ -70,6 +71,6 @@ export class StatusAllocator {
     const { listSize, bits } = this.policy.status;
     const r = await this.store.reserve(Math.min(Math.max(BLOCK, atLeast), listSize), { size: listSize, bits });
     if (!this.permutations.has(r.listNo)) this.permutations.set(r.listNo, new IndexPermutation(r.prpKey, r.size));
-    return { listNo: r.listNo, next: r.first, end: r.first + r.count };
+    return { listNo: r.listNo, uri: statusListUrl(this.policy, r.listNo), next: r.first, end: r.first + r.count };
   }
 }

@@ -7,7 +7,7 @@ import { parseCertificate, usagePeriod } from "@iaca/pki";
 import { type AuditSink, addDuration, clause, type Policy, subtractDuration } from "@iaca/policy";
 import {
   buildTree,
-  currentTrustListSigner,
+  currentDtsSigner,
   DbSource,
   listNeeded,
   Publisher,
@@ -295,7 +295,7 @@ async function destroyDue(p: Pass): Promise<void> {
 }
 
 async function signerOn(db: Database, hsm: Pick<KeyStore, "signer"> | undefined, now: Date) {
-  return hsm ? (await currentTrustListSigner(db, hsm, now))?.signer : undefined;
+  return hsm ? (await currentDtsSigner(db, hsm, now))?.signer : undefined;
 }
 
 /** 4. Trust list: re-sign when the published set (roots, CRL/ARL nextUpdate, signer) changed. */
@@ -492,7 +492,7 @@ const SIGNERS = {
 
 /** Trust-list and status-list signers: expiry without a successor. */
 function signerWarnings(ctx: WarningContext, certs: CertificateRecord[]): void {
-  for (const kind of ["tsl-signer", "status-signer"] as const) oneSignerWarnings(ctx, certs, kind);
+  for (const kind of Object.keys(SIGNERS) as (keyof typeof SIGNERS)[]) oneSignerWarnings(ctx, certs, kind);
 }
 
 function oneSignerWarnings(

@@ -3,7 +3,7 @@
 // issuer, the live mdocs and the record of what happened; each simulated day is a visit (if
 // planned), the compromise drill (once), the rotation job, wallet traffic and the verifiers' checks.
 import { randomUUID } from "node:crypto";
-import { AuditLog, type Database } from "@iaca/db";
+import { AuditLog, type Database, type SignerKind } from "@iaca/db";
 import { IssuerService, PkiDsSource } from "@iaca/issuance";
 import { verifyMdoc } from "@iaca/mdoc";
 import {
@@ -272,12 +272,12 @@ export class Simulation {
     await this.issueSigner(nextVisit, "status-signer");
   }
 
-  private async issueSigner(nextVisit: Date | undefined, role: "tsl-signer" | "status-signer") {
+  private async issueSigner(nextVisit: Date | undefined, role: SignerKind) {
     const { policy, db, audit } = this;
     const horizon = addDuration(nextVisit ?? this.until, policy.ds.renewalLead);
     const ops = { db, hsm: this.o.dsHsm, policy, audit, actor: this.actors[0]!, role };
     for (let guard = 0; guard < 6; guard++) {
-      const cur = await this.certificates.lastExpiringTrustListSigner(role);
+      const cur = await this.certificates.lastExpiringDtsSigner(role);
       if (cur && cur.notAfter > horizon) return;
       const nb = cur && cur.notAfter > this.clock ? subtractDuration(cur.notAfter, policy.ds.renewalLead) : this.clock;
       const k = await signerKeygen(ops);

@@ -9,5 +9,6 @@ import { IacaError } from "@iaca/policy";
  * - MDOC_NO_DS_CERTIFICATE / MDOC_DS_KEY_STATE / MDOC_DS_REVOKED: signing refused.
  * - MDOC_ENCODING, MDOC_CBOR_MALFORMED, MDOC_FORMAT: encoding / parsing / structure.
  * - MDOC_DEVICE_KEY_INVALID: the holder's device key is not a supported public key.
+ * - MDOC_STATUS_LIST: a status list or Status List Token is malformed (bits, lst, typ, claims, index).
  */
 export class MdocError extends IacaError {}

@@ -174,7 +174,7 @@ export interface ParsedStatusListToken {
   list: StatusList;
 }
 
-/** Parses a Status List Token's structure and claims (no signature or chain check: see verifyStatusListToken). */
+/** Parses a Status List Token's structure and claims (no signature or chain check: checkMsoStatus does those). */
 export function parseStatusListToken(bytes: Uint8Array): ParsedStatusListToken {
   const top = decodeCbor(bytes);
   if (!(top instanceof Tagged) || top.tag !== 18)

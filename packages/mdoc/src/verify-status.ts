@@ -6,7 +6,7 @@
  */
 import "reflect-metadata";
 import type { CertificateInfo } from "@iaca/pki";
-import { parseCertificate } from "@iaca/pki";
+import { OID, parseCertificate } from "@iaca/pki";
 import { KeyUsageFlags, KeyUsagesExtension } from "@peculiar/x509";
 import type { CborValue } from "./cbor.ts";
 import { buildPath } from "./cert-path.ts";
@@ -30,7 +30,7 @@ export interface StatusCheckContext {
 }
 
 /** EKUs that name another role: a key certified for them must not vouch for statuses. */
-const OTHER_ROLES = [MDOC_DS_EKU, "1.0.18013.5.1.8"];
+const OTHER_ROLES: string[] = [MDOC_DS_EKU, OID.ekuTrustListSigner];
 const NAMES = Object.fromEntries(Object.entries(STATUS).map(([k, v]) => [v, k])) as Record<number, string>;
 
 /** [outcome, reason] of the status check of one MSO. */

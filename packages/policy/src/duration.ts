@@ -40,6 +40,11 @@ export function addDuration(date: Date, d: Duration | string, sign: 1 | -1 = 1):
   return new Date(base + sign * (dur.days * 86_400_000 + dur.seconds * 1000));
 }
 
+/** How long `d` is from `from`, in milliseconds (calendar units counted from that instant). */
+export function durationMs(d: Duration | string, from: Date): number {
+  return addDuration(from, d).getTime() - from.getTime();
+}
+
 export function subtractDuration(date: Date, d: Duration | string): Date {
   return addDuration(date, d, -1);
 }

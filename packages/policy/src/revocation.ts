@@ -44,11 +44,3 @@ export function statusListUrl(policy: Pick<Policy, "status">, listNo: number): s
   if (!Number.isInteger(listNo) || listNo < 1) throw new RangeError(`status list ${listNo} is not a positive integer`);
   return policy.status.listUrl.replaceAll("{list}", String(listNo));
 }
-
-/** The list number a status list URI names (the inverse of statusListUrl), or undefined. */
-export function statusListOf(policy: Pick<Policy, "status">, url: string): number | undefined {
-  const [head, tail] = policy.status.listUrl.split("{list}") as [string, string];
-  if (!url.startsWith(head) || !url.endsWith(tail)) return undefined;
-  const n = url.slice(head.length, url.length - tail.length);
-  return /^[1-9]\d{0,8}$/.test(n) ? Number(n) : undefined;
-}

@@ -23,15 +23,15 @@ import { DTS_TRUST_LIST_SIGNED } from "./controls.ts";
 import { DtsError } from "./paths.ts";
 import { EKU_VICAL_SIGNER, type TrustListSigner } from "./vical.ts";
 
-/** The current trust-list signer of this room: newest valid, unrevoked tsl-signer certificate whose key is here. */
-export async function currentTrustListSigner(
+/** The current signer of `role` in this room: newest valid, unrevoked certificate of that kind whose key is here. */
+export async function currentDtsSigner(
   db: Database,
   /** A token, or a cluster of nodes holding cloned keys (the key may be on any of them). */
   hsm: Pick<KeyStore, "signer">,
   now = new Date(),
   role: SignerKind = "tsl-signer",
 ): Promise<{ signer: TrustListSigner; serial: string } | undefined> {
-  const row = await db.stores.certificates.trustListSignerAt(now, role);
+  const row = await db.stores.certificates.dtsSignerAt(now, role);
   if (!row) return undefined;
   return { signer: { certificate: new Uint8Array(row.der), key: await hsm.signer(row.keyRef!) }, serial: row.serial };
 }

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import type { Database } from "@iaca/db";
 import type { KeyStore } from "@iaca/hsm";
 import { STATUS, type StatusBits, StatusList, signStatusListToken } from "@iaca/mdoc";
-import { addDuration, type Policy, parseDuration, statusListUrl } from "@iaca/policy";
+import { addDuration, durationMs, type Policy, statusListUrl } from "@iaca/policy";
 import { DTS_STATUS_PUBLISHED } from "./controls.ts";
-import { currentTrustListSigner } from "./ops.ts";
+import { currentDtsSigner } from "./ops.ts";
 
 export const STATUS_PUBLISH_LOCK = "iaca.status.publish";
 
@@ -29,8 +29,6 @@ export interface StatusPublishResult {
   noSigner?: boolean;
 }
 
-const durationSeconds = (text: string, from: Date) => (addDuration(from, text).getTime() - from.getTime()) / 1000;
-
 /** One pass: sign what is due. */
 export async function publishStatusLists(o: StatusPublishOptions): Promise<StatusPublishResult> {
   void DTS_STATUS_PUBLISHED;
@@ -38,12 +36,12 @@ export async function publishStatusLists(o: StatusPublishOptions): Promise<Statu
   return o.db.withAdvisoryLock(STATUS_PUBLISH_LOCK, async () => {
     const store = o.db.stores.statusLists;
     const states = await store.states();
-    const validityMs = durationSeconds(o.policy.status.validity, now) * 1000;
+    const validityMs = durationMs(o.policy.status.validity, now);
     const due = states.filter(
       (s) => s.signedVersion !== s.version || !s.expiresAt || s.expiresAt.getTime() - now.getTime() < validityMs / 2,
     );
     if (!due.length) return { signed: [] };
-    const found = await currentTrustListSigner(o.db, o.hsm, now, "status-signer");
+    const found = await currentDtsSigner(o.db, o.hsm, now, "status-signer");
     if (!found) return { signed: [], noSigner: true };
     const signed: number[] = [];
     for (const s of due) {
@@ -53,7 +51,13 @@ export async function publishStatusLists(o: StatusPublishOptions): Promise<Statu
       for (const i of e.revoked) list.set(i, STATUS.INVALID);
       const exp = addDuration(now, o.policy.status.validity);
       const token = await signStatusListToken(
-        { uri: statusListUrl(o.policy, s.listNo), list, iat: now, exp, ttl: durationSeconds(o.policy.status.ttl, now) },
+        {
+          uri: statusListUrl(o.policy, s.listNo),
+          list,
+          iat: now,
+          exp,
+          ttl: durationMs(o.policy.status.ttl, now) / 1000,
+        },
         found.signer.key,
         found.signer.certificate,
       );
@@ -81,8 +85,7 @@ export interface StatusPublisher {
 
 /** A third of policy.status.publishWithin: the publisher's pass and the DTS's reload each take at most this. */
 export function statusPassMs(policy: Pick<Policy, "status">): number {
-  const d = parseDuration(policy.status.publishWithin);
-  return Math.max(1000, ((d.days * 86_400 + d.seconds) * 1000) / 3);
+  return Math.max(1000, durationMs(policy.status.publishWithin, new Date(0)) / 3);
 }
 
 /** Runs a pass every third of policy.status.publishWithin (or `everyMs`), so a change is served within it. */

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { type CrlInfo, toPem } from "@iaca/pki";
-import { addDuration, type Policy, revocationUrl, statusListUrl, subtractDuration } from "@iaca/policy";
+import { durationMs, type Policy, revocationUrl, statusListUrl, subtractDuration } from "@iaca/policy";
 import { DTS_CRL_AT_CDP, DTS_PUBLISH_CA, DTS_PUBLISH_DS_BEFORE_USE } from "./controls.ts";
 import { freshness, type ListFreshness } from "./freshness.ts";
 import { renderIndexHtml } from "./html.ts";
@@ -341,8 +341,7 @@ function trustJson(
  * trust.json lists them. Cache-Control: the token's ttl, never past its exp.
  */
 function addStatusLists(set: PublishedSet, policy: Policy, add: (e: TreeEntry) => void) {
-  const at = new Date(0);
-  const ttl = (addDuration(at, policy.status.ttl).getTime() - at.getTime()) / 1000;
+  const ttl = durationMs(policy.status.ttl, new Date(0)) / 1000;
   return set.statusLists.map((s) => {
     const uri = statusListUrl(policy, s.listNo);
     const e = entry(new URL(uri).pathname, Buffer.from(s.token), MEDIA.statusList, s.signedAt, "status");

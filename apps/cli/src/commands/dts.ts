@@ -4,7 +4,7 @@ import { createDtsApp, readiness } from "@iaca/dts";
 import type { KeyStore } from "@iaca/hsm";
 import { IacaError, type Policy, revocationUrl } from "@iaca/policy";
 import {
-  currentTrustListSigner,
+  currentDtsSigner,
   DbSource,
   exportTree,
   installCaCertificates,
@@ -33,7 +33,7 @@ async function openSigner(db: Database, audit: AuditLog, sign: boolean, actor: s
       `cannot open the online HSM for the trust-list signer (${(e as Error).message}); use --no-sign to publish the stored trust list as it is`,
     );
   }
-  const found = await currentTrustListSigner(db, hsm);
+  const found = await currentDtsSigner(db, hsm);
   if (!found) process.stderr.write("iaca dts: no valid trust-list signer installed; the stored trust list is served\n");
   return { signer: found?.signer, close: () => hsm.close() };
 }

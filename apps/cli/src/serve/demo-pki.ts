@@ -98,7 +98,7 @@ export async function ensureDemoStatusSigner(
   dsKs: KeyStore,
   log: (s: string) => void,
 ): Promise<void> {
-  if (await db.stores.certificates.lastExpiringTrustListSigner("status-signer")) return;
+  if (await db.stores.certificates.lastExpiringDtsSigner("status-signer")) return;
   await withDemoRooms(db, policy, audit, async (room, rootKs) => {
     const ops = await room(dsKs, "ds.keygen");
     const serial = await demoTrustListSigner(ops, await room(rootKs, "root.sign-csr"), "status-signer");

@@ -33,7 +33,7 @@ import {
   serviceCa,
   tlsDir,
 } from "@iaca/ra";
-import { currentTrustListSigner, DbSource, Publisher, startStatusPublisher, statusPassMs } from "@iaca/trust";
+import { currentDtsSigner, DbSource, Publisher, startStatusPublisher, statusPassMs } from "@iaca/trust";
 import type { Logger } from "pino";
 import { auditCheckpointFile } from "../data-dir.ts";
 import { ensureDemoPki, ensureDemoStatusSigner } from "./demo-pki.ts";
@@ -314,7 +314,7 @@ function startRotation(ctx: Ctx, dsKs: KeyStore, signing: IssuerKeyStore): void 
  * trust list is signed through the same DS token or cluster the issuer signs with.
  */
 async function startDts(ctx: Ctx, signing: IssuerKeyStore): Promise<void> {
-  const found = await currentTrustListSigner(ctx.db, signing);
+  const found = await currentDtsSigner(ctx.db, signing);
   const publisher = new Publisher({ source: new DbSource(ctx.db.stores), policy: ctx.policy, signer: found?.signer });
   await publisher.refresh();
   // a status change reaches the served tree within policy.status.publishWithin (a third for each hop)

@@ -361,10 +361,10 @@ export class CertificateStore {
     ]);
   }
 
-  // ---------------------------------------------------------------- trust-list signers
+  // ---------------------------------------------------------------- DTS signers (trust list, status lists)
 
-  /** The newest valid, unrevoked trust-list (or status-list) signer certificate whose key is here. */
-  async trustListSignerAt(now: Date, kind: SignerKind = "tsl-signer"): Promise<CertificateRecord | undefined> {
+  /** The newest valid, unrevoked signer certificate of `kind` whose key is here. */
+  async dtsSignerAt(now: Date, kind: SignerKind = "tsl-signer"): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
         `SELECT ${CERT.select} FROM pki_certificate
@@ -376,8 +376,8 @@ export class CertificateStore {
     );
   }
 
-  /** The unrevoked trust-list (or status-list) signer certificate with a key here that is valid the longest. */
-  async lastExpiringTrustListSigner(kind: SignerKind = "tsl-signer"): Promise<CertificateRecord | undefined> {
+  /** The unrevoked signer certificate of `kind` with a key here that is valid the longest. */
+  async lastExpiringDtsSigner(kind: SignerKind = "tsl-signer"): Promise<CertificateRecord | undefined> {
     return one(
       await this.sql.query(
         `SELECT ${CERT.select} FROM pki_certificate

@@ -46,10 +46,7 @@ export interface IssuanceRecord {
   signedAt: Date | null;
   revokedAt: Date | null;
   revocationReason: string | null;
-  suspendedAt: Date | null;
   refreshedFrom: string | null;
-  statusList: number | null;
-  statusIdx: number | null;
 }
 
 /** What a refresh checks of the mdoc it replaces. */
@@ -93,10 +90,7 @@ const RECORD = record<IssuanceRecord>({
   signedAt: "value",
   revokedAt: "value",
   revocationReason: "value",
-  suspendedAt: "value",
   refreshedFrom: "value",
-  statusList: "value",
-  statusIdx: "value",
 });
 const REFRESH_SOURCE = record<RefreshSource>({
   id: "value",

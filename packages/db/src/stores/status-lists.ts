@@ -76,14 +76,6 @@ export class StatusListStore {
     throw new Error("status list reservation did not settle after 5 attempts");
   }
 
-  async list(listNo: number): Promise<StatusListInfo | undefined> {
-    const [r] = await this.sql.query<ListRow>(
-      `SELECT list_no, bits, size, prp_key FROM status_list WHERE list_no = $1`,
-      [listNo],
-    );
-    return r ? info(r) : undefined;
-  }
-
   /** Every list with its content version and the version/expiry of its last signed token. */
   async states(): Promise<StatusListState[]> {
     const rows = await this.sql.query<{
@@ -152,26 +144,5 @@ export class StatusListStore {
       signedAt: r.signed_at,
       expiresAt: r.expires_at,
     }));
-  }
-
-  /** The last signed token of a list (what the DTS serves). */
-  async token(listNo: number): Promise<SignedStatusList | undefined> {
-    const [r] = await this.sql.query<{
-      token: Uint8Array;
-      token_sha256: string;
-      signed_at: Date;
-      expires_at: Date;
-    }>(`SELECT token, token_sha256, signed_at, expires_at FROM status_list WHERE list_no = $1 AND token IS NOT NULL`, [
-      listNo,
-    ]);
-    return r
-      ? {
-          listNo,
-          token: new Uint8Array(r.token),
-          tokenSha256: r.token_sha256,
-          signedAt: r.signed_at,
-          expiresAt: r.expires_at,
-        }
-      : undefined;
   }
 }

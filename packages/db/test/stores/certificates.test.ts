@@ -172,12 +172,12 @@ function documentSigners(store: Store) {
     const second = cert("tsl-signer", { keyRef: "pkcs11:object=t2", notBefore: day(200), notAfter: day(600) });
     const elsewhere = cert("tsl-signer", { keyRef: null, notBefore: day(250), notAfter: day(900) });
     for (const c of [first, second, elsewhere]) await store().add(c);
-    expect((await store().trustListSignerAt(day(100)))?.serial).toBe(first.serial);
-    expect((await store().trustListSignerAt(day(250)))?.serial).toBe(second.serial);
-    expect(await store().trustListSignerAt(day(700))).toBeUndefined();
-    expect((await store().lastExpiringTrustListSigner())?.serial).toBe(second.serial);
+    expect((await store().dtsSignerAt(day(100)))?.serial).toBe(first.serial);
+    expect((await store().dtsSignerAt(day(250)))?.serial).toBe(second.serial);
+    expect(await store().dtsSignerAt(day(700))).toBeUndefined();
+    expect((await store().lastExpiringDtsSigner())?.serial).toBe(second.serial);
     await store().markRevoked(second.serial, day(260), "keyCompromise");
-    expect((await store().trustListSignerAt(day(250)))?.serial).toBe(first.serial);
+    expect((await store().dtsSignerAt(day(250)))?.serial).toBe(first.serial);
   });
 }
 
