@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { Database } from "@iaca/db";
+import { AuditLog, type Database } from "@iaca/db";
 import { IssuanceError, type IssuanceMetrics, type IssuerApi } from "@iaca/issuance";
-import { type Policy, TLS_CIPHERS } from "@iaca/policy";
+import { type AuditSink, type Policy, TLS_CIPHERS } from "@iaca/policy";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { ClientRegistry } from "./clients.ts";
@@ -19,6 +19,8 @@ import {
 } from "./controls.ts";
 import { IdempotencyKeys } from "./idempotency.ts";
 import { ProofNonces } from "./nonce.ts";
+import { CredentialIssuer } from "./openid4vci/metadata.ts";
+import { CredentialOffers } from "./openid4vci/offers.ts";
 import { clientAuth } from "./plugins/client-auth.ts";
 import { idempotency } from "./plugins/idempotency.ts";
 import { jsonBody } from "./plugins/json-body.ts";
@@ -27,10 +29,12 @@ import { problems } from "./plugins/problems.ts";
 import { clientError, frameworkError } from "./problem.ts";
 import type { ProofOptions } from "./proof.ts";
 import { ProofWorkers } from "./proof-workers.ts";
+import { offerRoutes } from "./routes/credential-offers.ts";
 import { credentialRoutes, issuanceRoutes } from "./routes/credentials.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { holderRoutes } from "./routes/holders.ts";
 import { nonceRoutes } from "./routes/nonces.ts";
+import { openid4vciRoutes } from "./routes/openid4vci.ts";
 
 export const CONTROLS = [CLIENT_MTLS, CLIENT_SCOPE, IDEMPOTENCY, INPUT_VALIDATION, RATE_LIMIT, HOLDER_IDENTITY, STATUS];
 
@@ -61,6 +65,13 @@ export interface RaOptions {
   proofWorkers?: number;
   /** Public base URL shown in the OpenAPI document. */
   publicUrl?: string;
+  /**
+   * The OpenID4VCI credential issuer identifier (an https URL; proofs of the credential endpoint
+   * must name it as `aud`). Default: https://localhost:<the port the RA listens on>.
+   */
+  credentialIssuer?: string;
+  /** Where the RA's own decisions (offers, tokens, notifications) are audited; default the database's audit log. */
+  audit?: AuditSink;
 }
 
 /** The fastify server: HTTPS with optional client certificates, JSON only, strict schema validation. */
@@ -110,6 +121,7 @@ export async function buildRa(opts: RaOptions): Promise<FastifyInstance> {
     proof: { ...opts.proof, signatures: opts.proof?.signatures ?? proofWorkers?.check },
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   };
+  ra.openid4vci = openid4vciOf(app, opts);
   app.decorate("ra", ra);
   await app.register(problems);
   await app.register(clientAuth, opts.rateLimit ? { rateLimit: opts.rateLimit } : {});
@@ -122,8 +134,30 @@ export async function buildRa(opts: RaOptions): Promise<FastifyInstance> {
   await app.register(issuanceRoutes);
   await app.register(credentialRoutes);
   await app.register(holderRoutes);
+  await app.register(offerRoutes);
+  await app.register(openid4vciRoutes);
   housekeeping(app, ra, proofWorkers);
   return app as unknown as FastifyInstance;
+}
+
+/** The OpenID4VCI front's identifier (configured, or this server's https URL once it listens) and its offers. */
+function openid4vciOf(app: ReturnType<typeof server>, opts: RaOptions): RaContext["openid4vci"] {
+  const issuer = new CredentialIssuer(
+    opts.credentialIssuer ??
+      (() =>
+        `${opts.tls ? "https" : "http"}://localhost:${(app.server.address() as { port?: number } | null)?.port ?? 443}`),
+  );
+  const audit = opts.audit ?? new AuditLog(opts.db);
+  return {
+    issuer,
+    offers: new CredentialOffers({
+      issuer,
+      policy: opts.policy,
+      store: opts.db.stores.offers,
+      api: opts.issuer,
+      audit,
+    }),
+  };
 }
 
 function countRequests(app: ReturnType<typeof server>, metrics: IssuanceMetrics): void {
@@ -139,6 +173,7 @@ function housekeeping(app: ReturnType<typeof server>, ra: RaContext, proofWorker
   const timer = setInterval(() => {
     ra.nonces.purge().catch(() => undefined);
     ra.idempotency.purge().catch(() => undefined);
+    ra.openid4vci?.offers.expire().catch(() => undefined);
   }, 60_000);
   timer.unref();
   app.addHook("onClose", async () => {

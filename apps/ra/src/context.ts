@@ -13,6 +13,8 @@ import type { Logger } from "pino";
 import type { ApiClient, ClientRegistry, Scope } from "./clients.ts";
 import type { IdempotencyKeys } from "./idempotency.ts";
 import type { ProofNonces } from "./nonce.ts";
+import type { CredentialIssuer } from "./openid4vci/metadata.ts";
+import type { CredentialOffers } from "./openid4vci/offers.ts";
 import type { ProofOptions } from "./proof.ts";
 
 declare module "fastify" {
@@ -26,7 +28,10 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     scope?: Scope | "any";
+    /** No client authentication, no rate limit (health, OpenAPI). */
     public?: boolean;
+    /** No client authentication (the OpenID4VCI wallet endpoints), rate-limited per address. */
+    anonymous?: boolean;
   }
 }
 
@@ -40,6 +45,8 @@ export interface RaContext {
   idempotency: IdempotencyKeys;
   proof: ProofOptions;
   metrics?: IssuanceMetrics;
+  /** The OpenID4VCI front: the credential issuer identifier and its offers. */
+  openid4vci?: { issuer: CredentialIssuer; offers: CredentialOffers };
 }
 
 /** A route module: a fastify plugin whose schemas type its handlers (TypeBox type provider). */

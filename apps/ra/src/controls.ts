@@ -90,3 +90,43 @@ export const STATUS = defineControl({
   clause: clause("4.10.1"),
   summary: "GET /v1/credentials/{id} で発行済み mdoc の状態 (有効・期限切れ・失効) と有効期間を返す。",
 });
+
+/** OpenID4VCI: offers only from an issue-scoped wallet backend; a pre-authorized code redeems once, before it expires; tx_code attempts are limited. */
+export const OFFER_CODE = defineControl({
+  id: "ra.openid4vci.pre-authorized-code",
+  clause: clause("4.1.2"),
+  summary:
+    "OpenID4VCI のクレデンシャルオファーは issue スコープを持つ認証済みウォレットバックエンドだけが作成する。事前認可コードは一度だけ、有効期限 (policy openid4vci.offerValidity) 内に限りアクセストークンと交換でき、tx_code の誤りが上限 (txCodeAttempts) に達したオファーは破棄する。コード・tx_code・アクセストークンは SHA-256 でのみ保存する。",
+});
+
+/** The holder data behind an offer is sealed under the issuer's HSM key and deleted at issuance, burning or expiry. */
+export const OFFER_SEALED = defineControl({
+  id: "ra.openid4vci.offer-sealed",
+  clause: clause("9.4.4"),
+  summary:
+    "オファーに紐づく保有者データ (更新では提示された mdoc) は発行者の HSM 鍵による AES-GCM で封緘して保存し、クレデンシャル発行時・オファー破棄時・有効期限到来時に削除する。発行後のデータベースには個人情報を残さない。",
+});
+
+/** Access tokens are DPoP-bound (RFC 9449): every token and resource request carries a fresh proof of the same key. */
+export const DPOP_PROOF = defineControl({
+  id: "ra.openid4vci.dpop",
+  clause: clause("6.7"),
+  summary:
+    "アクセストークンは DPoP (RFC 9449) で鍵に拘束する。トークン要求・クレデンシャル要求・通知の各要求に htm・htu・iat・ath を満たす新しい DPoP 証明を要し、jti の再利用・別の鍵・Bearer での提示は拒否する。",
+});
+
+/** The credential endpoint issues through the one pipeline: proofs name the credential issuer and a single-use c_nonce. */
+export const OPENID4VCI_CREDENTIAL = defineControl({
+  id: "ra.openid4vci.credential",
+  clause: clause("4.3.1"),
+  summary:
+    "クレデンシャルエンドポイントは REST API と同じ発行処理 (記録後署名・冪等性・監査) で mdoc を発行する。各 proof の aud は発行者識別子、nonce はナンスエンドポイントが発行した一度限りの c_nonce でなければならない。",
+});
+
+/** Wallet notifications (accepted, failed, deleted) are audited as the holder's acknowledgement. */
+export const OPENID4VCI_NOTIFICATION = defineControl({
+  id: "ra.openid4vci.notification",
+  clause: clause("4.4.1"),
+  summary:
+    "ウォレットからの通知 (credential_accepted / credential_failure / credential_deleted) を受領確認として監査ログに記録する。",
+});

@@ -239,3 +239,21 @@ export async function verifyProofs(jwts: string[], opts: ProofOptions = {}): Pro
   }
   return { nonce, devices: results.map((r) => r.device) };
 }
+
+/**
+ * A holder proof: a proof JWT like the others, signed by the device key of an mdoc being
+ * refreshed (the holder still holds that key). Its nonce and key thumbprint; errors name it
+ * `holderProof`.
+ */
+export async function verifyHolderProof(
+  jwt: string,
+  opts: ProofOptions,
+): Promise<{ nonce: string; thumbprint: string }> {
+  try {
+    const v = await verifyProofs([jwt], opts);
+    return { nonce: v.nonce, thumbprint: v.devices[0]!.thumbprint };
+  } catch (e) {
+    if (e instanceof ProblemError) throw new ProblemError(e.problem, e.message.replace(/^proof 0/, "holderProof"));
+    throw e;
+  }
+}

@@ -153,3 +153,50 @@ export const IdempotencyHeader = T.Object({
     T.String({ minLength: 8, maxLength: 128, pattern: "^[\\x21-\\x7e]+$", description: "IETF Idempotency-Key" }),
   ),
 });
+
+const TxCode = T.Optional(
+  T.Boolean({
+    description:
+      "true: the offer needs a numeric tx_code (policy openid4vci.txCodeLength digits), returned here for the wallet backend to tell the holder out of band",
+  }),
+);
+
+export const OfferBody = T.Object(
+  {
+    profile: T.Optional(T.String({ enum: ["interop", "seed-2024"], description: "default: the policy's profile" })),
+    holder: IssueBody.properties.holder,
+    txCode: TxCode,
+  },
+  { additionalProperties: false },
+);
+export type OfferBody = Static<typeof OfferBody>;
+
+export const RefreshOfferBody = T.Object(
+  {
+    issuerSigned: RefreshBody.properties.issuerSigned,
+    holderProof: T.String({
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        "a proof JWT over a nonce from POST /v1/nonces, signed by the device key of the presented mdoc: the holder still holds that key",
+    }),
+    txCode: TxCode,
+  },
+  { additionalProperties: false },
+);
+export type RefreshOfferBody = Static<typeof RefreshOfferBody>;
+
+export const OfferResponse = T.Object({
+  offerId: T.String(),
+  credentialOffer: T.Object(
+    {
+      credential_issuer: T.String(),
+      credential_configuration_ids: T.Array(T.String()),
+      grants: T.Record(T.String(), T.Unknown()),
+    },
+    { description: "the Credential Offer (OpenID4VCI 1.0 4.1.1) to pass to the wallet by value" },
+  ),
+  credentialOfferUri: T.String({ description: "openid-credential-offer://?credential_offer=… (QR code or deep link)" }),
+  txCode: T.Optional(T.String({ description: "tell the holder out of band; never sent to the wallet with the offer" })),
+  expiresAt: T.String({ format: "date-time" }),
+});

@@ -288,49 +288,15 @@ export class IssuerService implements IssuerApi {
   // ------------------------------------------------------------------ input
 
   private profileOf(id: string): DoctypeProfile {
-    try {
-      if (id.startsWith("docType:")) {
-        const docType = id.slice("docType:".length);
-        const preferred = getProfile(this.o.policy.profile);
-        if (preferred.docType === docType) return preferred;
-        const p = allProfiles().find((x) => x.docType === docType);
-        if (p) return p;
-        throw new Error("no profile");
-      }
-      return getProfile(id);
-    } catch {
-      throw new IssuanceError("PROFILE_UNSUPPORTED", `unknown profile or docType`);
-    }
+    return resolveProfile(id, this.o.policy.profile);
   }
 
   private prepareNew(profileId: string, holder: unknown, now: Date): Prepared {
-    const profile = this.profileOf(profileId);
-    let elements: DerivedElement[];
-    let input: Record<string, string | Uint8Array>;
-    try {
-      input = validateInput(profile, holder, now);
-      elements = deriveElements(profile, input, now);
-    } catch (e) {
-      throw mapInputError(e);
-    }
-    const myNumber = this.myNumberOf(profile, input);
-    return {
-      profile,
-      elements,
-      ageChanges: elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
-      myNumber,
-    };
+    return prepareHolder(this.profileOf(profileId), holder, now);
   }
 
   private myNumberOf(profile: DoctypeProfile, input: Record<string, unknown>): string {
-    const field = Object.entries(profile.input).find(([, s]) => s.check === "my-number")?.[0];
-    const v = field ? input[field] : undefined;
-    if (typeof v !== "string")
-      throw new IssuanceError("MY_NUMBER_INVALID", "the profile's My Number field is missing", {
-        element: field ?? "individualNumber",
-        rule: "missing",
-      });
-    return v;
+    return myNumberOf(profile, input);
   }
 
   /**
@@ -856,6 +822,64 @@ function restoredString(v: unknown): string {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "bigint") return v.toString();
   return String(v);
+}
+
+/** The profile an issue request names (an id, or `docType:<doctype>`, the policy's profile first). */
+function resolveProfile(id: string, preferredId: string): DoctypeProfile {
+  try {
+    if (id.startsWith("docType:")) {
+      const docType = id.slice("docType:".length);
+      const preferred = getProfile(preferredId);
+      if (preferred.docType === docType) return preferred;
+      const p = allProfiles().find((x) => x.docType === docType);
+      if (p) return p;
+      throw new Error("no profile");
+    }
+    return getProfile(id);
+  } catch {
+    throw new IssuanceError("PROFILE_UNSUPPORTED", `unknown profile or docType`);
+  }
+}
+
+/** Holder data checked against the profile and turned into its elements (IssuanceErrors as issue() throws them). */
+function prepareHolder(profile: DoctypeProfile, holder: unknown, now: Date): Prepared {
+  let elements: DerivedElement[];
+  let input: Record<string, string | Uint8Array>;
+  try {
+    input = validateInput(profile, holder, now);
+    elements = deriveElements(profile, input, now);
+  } catch (e) {
+    throw mapInputError(e);
+  }
+  const myNumber = myNumberOf(profile, input);
+  return {
+    profile,
+    elements,
+    ageChanges: elements.flatMap((e) => (e.changesAt ? [e.changesAt] : [])),
+    myNumber,
+  };
+}
+
+function myNumberOf(profile: DoctypeProfile, input: Record<string, unknown>): string {
+  const field = Object.entries(profile.input).find(([, s]) => s.check === "my-number")?.[0];
+  const v = field ? input[field] : undefined;
+  if (typeof v !== "string")
+    throw new IssuanceError("MY_NUMBER_INVALID", "the profile's My Number field is missing", {
+      element: field ?? "individualNumber",
+      rule: "missing",
+    });
+  return v;
+}
+
+/**
+ * The checks `issue` makes on holder data, for a caller that takes the data now and issues later
+ * (an OpenID4VCI offer): the same IssuanceErrors, so the wallet backend hears of bad data at
+ * once, not the holder's wallet minutes later. Returns the profile id the request resolves to.
+ */
+export function checkHolderData(profileId: string, holder: unknown, policyProfile: string, now = new Date()): string {
+  const profile = resolveProfile(profileId, policyProfile);
+  prepareHolder(profile, holder, now);
+  return profile.id;
 }
 
 /** MDOC_INPUT_INVALID issues to the RA's finer problem types. */

@@ -144,6 +144,28 @@ export const INTEROP: DoctypeProfile = {
   },
 };
 
+/**
+ * Display names of the built-in profiles' elements (Japanese, English), for wallets: the
+ * OpenID4VCI issuer metadata's claims (apps/ra/src/openid4vci/metadata.ts). Keyed by element id.
+ */
+export const ELEMENT_NAMES: Readonly<Record<string, { ja: string; en: string }>> = {
+  full_name: { ja: "氏名", en: "Full name" },
+  full_name_unicode: { ja: "氏名", en: "Full name" },
+  birth_date_unicode: { ja: "生年月日", en: "Date of birth (Japanese calendar)" },
+  birth_date: { ja: "生年月日", en: "Date of birth" },
+  resident_address_unicode: { ja: "住所", en: "Address" },
+  sex_unicode: { ja: "性別", en: "Sex" },
+  sex: { ja: "性別", en: "Sex" },
+  local_gov_code: { ja: "地方公共団体コード", en: "Local government code" },
+  local_gov_code_unicode: { ja: "地方公共団体コード", en: "Local government code" },
+  individual_number: { ja: "個人番号", en: "My Number" },
+  individual_number_unicode: { ja: "個人番号", en: "My Number" },
+  Portrait: { ja: "顔写真", en: "Portrait" },
+  portrait: { ja: "顔写真", en: "Portrait" },
+  age_over_20: { ja: "20歳以上", en: "Aged 20 or over" },
+  age_in_years: { ja: "年齢", en: "Age" },
+};
+
 const registry = new Map<string, DoctypeProfile>([
   [SEED_2024.id, SEED_2024],
   [INTEROP.id, INTEROP],

@@ -7,6 +7,8 @@ export type Curve = "P-256" | "P-384" | "P-521";
 export type HashAlgorithm = "SHA-256" | "SHA-384" | "SHA-512";
 export type JoseAlg = "ES256" | "ES384" | "ES512";
 export type CoseAlg = -7 | -35 | -36;
+/** Fully-specified COSE ECDSA (RFC 9864 2.1): the curve is part of the algorithm. */
+export type CoseFullySpecifiedAlg = -9 | -51 | -52;
 
 export interface Algorithm {
   curve: Curve;
@@ -14,6 +16,8 @@ export interface Algorithm {
   jose: JoseAlg;
   /** COSE `alg` (RFC 9053 2.1). */
   cose: CoseAlg;
+  /** Fully-specified COSE `alg` (RFC 9864: ESP256, ESP384, ESP512), as OpenID4VCI 1.0 A.2.2 names MSO signing algorithms. */
+  coseFullySpecified: CoseFullySpecifiedAlg;
   /** COSE EC2 `crv` (RFC 9053 7.1). */
   coseCurve: 1 | 2 | 3;
   hash: HashAlgorithm;
@@ -41,6 +45,7 @@ export const ALGORITHMS: Readonly<Record<Curve, Algorithm>> = {
     curve: "P-256",
     jose: "ES256",
     cose: -7,
+    coseFullySpecified: -9,
     coseCurve: 1,
     hash: "SHA-256",
     nodeHash: "sha256",
@@ -56,6 +61,7 @@ export const ALGORITHMS: Readonly<Record<Curve, Algorithm>> = {
     curve: "P-384",
     jose: "ES384",
     cose: -35,
+    coseFullySpecified: -51,
     coseCurve: 2,
     hash: "SHA-384",
     nodeHash: "sha384",
@@ -71,6 +77,7 @@ export const ALGORITHMS: Readonly<Record<Curve, Algorithm>> = {
     curve: "P-521",
     jose: "ES512",
     cose: -36,
+    coseFullySpecified: -52,
     coseCurve: 3,
     hash: "SHA-512",
     nodeHash: "sha512",

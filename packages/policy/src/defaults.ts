@@ -55,6 +55,12 @@ export const DEFAULT_POLICY: Policy = {
     validity: "P1D",
     publishWithin: "PT60S",
   },
+  openid4vci: {
+    offerValidity: "PT10M",
+    accessTokenValidity: "PT5M",
+    txCodeLength: 6,
+    txCodeAttempts: 5,
+  },
   profile: "interop",
   ceremony: {
     dualControl: [

@@ -121,6 +121,20 @@ export const PolicySchema = T.Object(
       },
       { additionalProperties: false },
     ),
+    /** OpenID4VCI 1.0 front of the RA (pre-authorized code flow): how long an offer and its token live. */
+    openid4vci: T.Object(
+      {
+        /** A Credential Offer (and the sealed holder data behind it) is redeemable this long. */
+        offerValidity: Dur("credential offer validity"),
+        /** A DPoP-bound access token is good for one credential request this long. */
+        accessTokenValidity: Dur("access token validity"),
+        /** Digits of a tx_code (when the wallet backend asks for one). */
+        txCodeLength: T.Integer({ minimum: 4, maximum: 10 }),
+        /** Wrong tx_codes before the offer is burnt (its holder data deleted). */
+        txCodeAttempts: T.Integer({ minimum: 1, maximum: 10 }),
+      },
+      { additionalProperties: false },
+    ),
     /** mdoc doctype profile used for issuance. */
     profile: T.Union([T.Literal("interop"), T.Literal("seed-2024")]),
     ceremony: T.Object(

@@ -347,12 +347,12 @@ async function startIssuerHttp(ctx: Ctx, service: IssuerService): Promise<void> 
  * $IACA_CREDENTIAL_ISSUER, the credential issuer identifier (the RA's public https URL): when set,
  * every proof JWT must carry it as `aud` (OpenID4VCI 1.0 proof type jwt; control ra.proof.audience).
  */
-function credentialIssuer(): { proof?: { audience: string } } {
+function credentialIssuer(): { proof?: { audience: string }; credentialIssuer?: string } {
   const id = process.env.IACA_CREDENTIAL_ISSUER;
   if (!id) return {};
   if (!/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(id))
     throw new IacaError("CONFIG_INVALID", "IACA_CREDENTIAL_ISSUER: an https URL without query or fragment");
-  return { proof: { audience: id } };
+  return { proof: { audience: id }, credentialIssuer: id };
 }
 
 /**
@@ -398,6 +398,7 @@ async function startRa(ctx: Ctx, issuer: IssuerApi): Promise<void> {
     ...idempotencyLease(),
     ...(proofWorkers !== undefined ? { proofWorkers } : {}),
     ...credentialIssuer(),
+    audit: ctx.audit,
   });
   await ra.listen({ host: ctx.host, port: o.port ?? Number(process.env.IACA_RA_PORT ?? 8443) });
   ctx.closers.push(() => ra.close());

@@ -36,7 +36,7 @@ export const clientAuth = fp<ClientAuthOptions>(
     app.addHook("preValidation", async (req, reply) => {
       void CLIENT_SCOPE;
       const scope = req.routeOptions.config?.scope;
-      if (!scope || req.routeOptions.config?.public) return;
+      if (!scope || req.routeOptions.config?.public || req.routeOptions.config?.anonymous) return;
       const client = req.apiClient;
       if (!client) return sendProblem(reply, "client-unknown", "not authenticated");
       if (scope !== "any" && !client.scopes.includes(scope))
@@ -53,7 +53,7 @@ function authenticator(app: FastifyInstance) {
   const spkiOf = new WeakMap<TLSSocket, string>();
   return async (req: FastifyRequest, reply: FastifyReply) => {
     void CLIENT_MTLS;
-    if (req.routeOptions.config?.public) return;
+    if (req.routeOptions.config?.public || req.routeOptions.config?.anonymous) return;
     const socket = req.raw.socket as TLSSocket;
     const known = socket.authorized ? spkiOf.get(socket) : undefined;
     if (known) {

@@ -20,35 +20,61 @@ declare module "fastify" {
   }
 }
 
+/** Who and what an idempotent run is keyed by: the client, its key, the route and the request's fingerprint. */
+export interface IdempotentCall {
+  clientId: string;
+  key: string;
+  route: string;
+  bodyHash: string;
+}
+
+/**
+ * The work under an Idempotency-Key: the same key and fingerprint replay the stored answer
+ * (sealed with the issuer's HSM key), another fingerprint is 422, a run still going is 409, a
+ * retry after a crash abandons the dead attempt's records first. Shared by the REST routes (the
+ * Idempotency-Key header) and the OpenID4VCI credential endpoint (keyed by the access token's offer).
+ */
+export async function runIdempotent(
+  ra: FastifyInstance["ra"],
+  call: IdempotentCall,
+  work: IdempotentWork,
+): Promise<{ answer: { status: number; body: unknown }; replayed: boolean }> {
+  void IDEMPOTENCY;
+  const { issuer, idempotency: keys } = ra;
+  const b = await keys.begin(call.clientId, call.key, call.route, call.bodyHash);
+  if (b.kind === "mismatch")
+    throw new ProblemError("idempotency-key-reused", "this Idempotency-Key was used with a different request");
+  if (b.kind === "in-progress")
+    throw new ProblemError("idempotency-in-progress", "retry later with the same Idempotency-Key");
+  if (b.kind === "replay") {
+    const { plaintext } = await issuer.unseal({ sealed: b.response.toString("base64url"), aad: b.id });
+    return { answer: JSON.parse(plaintext), replayed: true };
+  }
+  if (b.kind === "retry") await issuer.abandon({ requestId: b.id, actor: `client:${call.clientId}` });
+  try {
+    const answer = await work(b.id);
+    const { sealed } = await issuer.seal({ plaintext: JSON.stringify(answer), aad: b.id });
+    await keys.complete(b.id, answer.status, Buffer.from(sealed, "base64url"));
+    return { answer, replayed: false };
+  } catch (e) {
+    await keys.release(b.id).catch(() => undefined);
+    throw e;
+  }
+}
+
 export const idempotency = fp(
   async (app: FastifyInstance) => {
-    const { issuer, idempotency: keys } = app.ra;
     app.decorate(
       "idempotent",
       async (req: FastifyRequest, reply: FastifyReply, route: string, work: IdempotentWork) => {
-        void IDEMPOTENCY;
-        const client = req.apiClient!;
         const key = req.headers["idempotency-key"] as string | undefined;
         if (!key) return send(reply, await work(randomUUID()));
-        const b = await keys.begin(client.id, key, route, requestHash(route, req.body));
-        if (b.kind === "mismatch")
-          throw new ProblemError("idempotency-key-reused", "this Idempotency-Key was used with a different request");
-        if (b.kind === "in-progress") {
-          reply.header("retry-after", "1");
-          throw new ProblemError("idempotency-in-progress", "retry later with the same Idempotency-Key");
-        }
-        if (b.kind === "replay") {
-          const { plaintext } = await issuer.unseal({ sealed: b.response.toString("base64url"), aad: b.id });
-          return send(reply.header("idempotent-replayed", "true"), JSON.parse(plaintext));
-        }
-        if (b.kind === "retry") await issuer.abandon({ requestId: b.id, actor: `client:${client.id}` });
+        const clientId = req.apiClient!.id;
         try {
-          const answer = await work(b.id);
-          const { sealed } = await issuer.seal({ plaintext: JSON.stringify(answer), aad: b.id });
-          await keys.complete(b.id, answer.status, Buffer.from(sealed, "base64url"));
-          return send(reply, answer);
+          const r = await runIdempotent(app.ra, { clientId, key, route, bodyHash: requestHash(route, req.body) }, work);
+          return send(r.replayed ? reply.header("idempotent-replayed", "true") : reply, r.answer);
         } catch (e) {
-          await keys.release(b.id).catch(() => undefined);
+          if (e instanceof ProblemError && e.problem === "idempotency-in-progress") reply.header("retry-after", "1");
           throw e;
         }
       },
@@ -57,6 +83,6 @@ export const idempotency = fp(
   { name: "ra-idempotency", decorators: { fastify: ["ra"] } },
 );
 
-function send(reply: FastifyReply, answer: { status: number; body: unknown }): FastifyReply {
+export function send(reply: FastifyReply, answer: { status: number; body: unknown }): FastifyReply {
   return reply.code(answer.status).header("cache-control", "no-store").send(answer.body);
 }

@@ -5,7 +5,7 @@ import { type RaContext, type RaRoutes, SMALL_BODY } from "../context.ts";
 import { HOLDER_IDENTITY, INPUT_VALIDATION, REVOCATION_REQUEST, STATUS } from "../controls.ts";
 import { problemResponses } from "../plugins/openapi.ts";
 import { ProblemError } from "../problem.ts";
-import { verifyProofs } from "../proof.ts";
+import { verifyHolderProof, verifyProofs } from "../proof.ts";
 import * as S from "../schemas.ts";
 
 type Devices = Awaited<ReturnType<typeof verifyProofs>>["devices"];
@@ -13,17 +13,11 @@ type Devices = Awaited<ReturnType<typeof verifyProofs>>["devices"];
 type BuildRequest = (requestId: string, devices: Devices, holderKey: string | undefined) => IssueRequest;
 
 /** The refresh's holder proof: valid like any proof, over the request's nonce; its key's thumbprint. */
-async function verifyHolderProof(ra: RaContext, jwt: string, nonce: string): Promise<string> {
-  let verified: Awaited<ReturnType<typeof verifyProofs>>;
-  try {
-    verified = await verifyProofs([jwt], ra.proof);
-  } catch (e) {
-    if (e instanceof ProblemError) throw new ProblemError(e.problem, e.message.replace(/^proof 0/, "holderProof"));
-    throw e;
-  }
-  if (verified.nonce !== nonce)
+async function holderKeyOf(ra: RaContext, jwt: string, nonce: string): Promise<string> {
+  const holder = await verifyHolderProof(jwt, ra.proof);
+  if (holder.nonce !== nonce)
     throw new ProblemError("invalid-proof", "holderProof: must carry the same nonce as the other proofs");
-  return verified.devices[0]!.thumbprint;
+  return holder.thumbprint;
 }
 
 /**
@@ -47,7 +41,7 @@ async function issueFlow(
   const client = req.apiClient!;
   return req.server.idempotent(req, reply, route, async (requestId) => {
     const proofs = await verifyProofs(jwts, ra.proof);
-    const holder = holderProof === undefined ? undefined : await verifyHolderProof(ra, holderProof, proofs.nonce);
+    const holder = holderProof === undefined ? undefined : await holderKeyOf(ra, holderProof, proofs.nonce);
     await ra.nonces.consume(proofs.nonce, client.id, requestId);
     return { status: 201, body: await ra.issuer.issue(build(requestId, proofs.devices, holder)) };
   });

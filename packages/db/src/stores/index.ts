@@ -6,6 +6,7 @@ import { CertificateStore } from "./certificates.ts";
 import { ClientStore } from "./clients.ts";
 import { IssuanceStore } from "./issuances.ts";
 import { NonceStore } from "./nonces.ts";
+import { OfferStore } from "./offers.ts";
 import { OperatorStore } from "./operators.ts";
 import { IdempotencyStore } from "./requests.ts";
 import { StatusListStore } from "./status-lists.ts";
@@ -15,6 +16,7 @@ export * from "./certificates.ts";
 export * from "./clients.ts";
 export * from "./issuances.ts";
 export * from "./nonces.ts";
+export * from "./offers.ts";
 export * from "./operators.ts";
 export * from "./requests.ts";
 export * from "./status-lists.ts";
@@ -33,6 +35,8 @@ export interface Stores {
   readonly nonces: NonceStore;
   /** ra_request */
   readonly requests: IdempotencyStore;
+  /** oid4vci_offer, oid4vci_dpop_jti */
+  readonly offers: OfferStore;
   /** dts_trust_list */
   readonly trustLists: TrustListStore;
   /** status_list */
@@ -48,6 +52,7 @@ export function openStores(sql: Sql): Stores {
     clients: new ClientStore(sql),
     nonces: new NonceStore(sql),
     requests: new IdempotencyStore(sql),
+    offers: new OfferStore(sql),
     trustLists: new TrustListStore(sql),
     statusLists: new StatusListStore(sql),
   };
