@@ -19,6 +19,7 @@ import {
   call,
   deviceKey,
   issueBody,
+  nonceFor,
   person,
   personalValues,
   proof,
@@ -486,6 +487,82 @@ describe("ra.openid4vci.credential: refusals of the credential endpoint leave no
   });
 });
 
+const DAY = 86_400_000;
+
+/** An mdoc issued over the REST API, and the offer that refreshes it with a holder proof by `holderKey`. */
+async function refreshOffer(p: TestPerson, otherHolderKey = false) {
+  const { body, keys } = await issueBody(stack, backend, p, 1);
+  const issued = await call<{ credentials: { id: string; issuerSigned: string }[] }>(
+    stack,
+    backend,
+    "POST",
+    "/v1/credentials",
+    body,
+  );
+  expect(issued.status, issued.text).toBe(201);
+  const old = issued.json.credentials[0]!;
+  const nonce = await nonceFor(stack, backend);
+  const holderKey = otherHolderKey ? await deviceKey() : keys[0]!;
+  const r = await call<{ offerId: string; credentialOfferUri: string }>(
+    stack,
+    backend,
+    "POST",
+    "/v1/credential-offers/refresh",
+    {
+      issuerSigned: old.issuerSigned,
+      holderProof: await proof(holderKey, nonce),
+    },
+  );
+  expect(r.status, r.text).toBe(201);
+  return { old, offer: r.json };
+}
+
+describe("ra.openid4vci.credential: refresh through the protocol (a refresh offer)", () => {
+  it("the wallet redeems a refresh offer for fresh mdocs inside the refresh window; the old mdoc is consumed", async () => {
+    const { old, offer: o } = await refreshOffer(person(43));
+    stack.clock.offsetMs = 24 * DAY; // inside validUntil - refreshWindow .. validUntil
+    try {
+      const { credentials } = await redeem(o.credentialOfferUri, { n: 2 });
+      const body = credentials.credentialResponse as { credentials: { credential: string }[] };
+      expect(body.credentials).toHaveLength(2);
+      for (const { credential } of body.credentials) {
+        const v = await verifyMdoc(credential, {
+          trustAnchors: [stack.pki.iacaDer],
+          at: new Date(Date.now() + 24 * DAY),
+        });
+        expect(v.ok, JSON.stringify(v.checks.filter((c) => c.status === "FAIL"))).toBe(true);
+      }
+      const rows = await stack.fresh.db.sql.query<{ refreshed_from: string }>(
+        `SELECT i.refreshed_from FROM issuance i JOIN oid4vci_offer o ON o.request_id = i.request_id WHERE o.id = $1`,
+        [o.offerId],
+      );
+      expect(rows.map((r) => r.refreshed_from)).toEqual([old.id, old.id]);
+    } finally {
+      stack.clock.offsetMs = 0;
+    }
+  });
+
+  it("a refresh offer whose holder proof was made by another key ends in credential_request_denied", async () => {
+    const { offer: o } = await refreshOffer(person(44), true);
+    const key = await walletKey();
+    const t = await tokenRequest(
+      { grant_type: GRANT, "pre-authorized_code": codeOf(o.credentialOfferUri) },
+      await dpopProof(key, `${issuerId}/openid4vci/token`),
+    );
+    expect(t.status, t.text).toBe(200);
+    stack.clock.offsetMs = 24 * DAY;
+    try {
+      const r = await credentialRequest(key, t.json.access_token!, {
+        credential_configuration_id: CONFIG,
+        proofs: { jwt: [await proof(await deviceKey(), await walletNonce(), { aud: issuerId })] },
+      });
+      expect([r.status, r.json.error]).toEqual([400, "credential_request_denied"]);
+    } finally {
+      stack.clock.offsetMs = 0;
+    }
+  });
+});
+
 describe("ra.openid4vci.offer-sealed: no holder data at rest after redemption or expiry", () => {
   it("the offers of this file left no name, address, birth date, My Number or portrait in any table", async () => {
     await stack.fresh.db.sql.query(
@@ -499,7 +576,7 @@ describe("ra.openid4vci.offer-sealed: no holder data at rest after redemption or
     for (const { table_name } of tables) {
       const rows = await stack.fresh.db.sql.query<{ t: string }>(`SELECT t::text AS t FROM "${table_name}" t`);
       const dump = rows.map((r) => r.t).join("\n");
-      for (const p of [...people, ...[36, 37, 38, 39, 40, 41, 42].map((n) => person(n))])
+      for (const p of [...people, ...[36, 37, 38, 39, 40, 41, 42, 43, 44].map((n) => person(n))])
         for (const v of personalValues(p)) expect(dump.includes(v), `${table_name} holds ${v}`).toBe(false);
     }
     const [left] = await stack.fresh.db.sql.query<{ n: number }>(

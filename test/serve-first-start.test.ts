@@ -75,6 +75,19 @@ describe("first start on the embedded defaults", () => {
     expect(verified.certificates.length).toBeGreaterThan(0);
   }, 180_000);
 
+  it("ra.openid4vci.pre-authorized-code: the first start prints a Credential Offer for the sample holder next to the curl line", () => {
+    const text = output.join("");
+    expect(text).toContain("/v1/credentials");
+    const uri = /openid-credential-offer:\/\/\?credential_offer=(\S+)/.exec(text)?.[1];
+    expect(uri, text.slice(-2000)).toBeDefined();
+    const offer = JSON.parse(decodeURIComponent(uri!)) as {
+      credential_issuer: string;
+      credential_configuration_ids: string[];
+    };
+    expect(offer.credential_issuer).toMatch(/^https:\/\/localhost:\d+$/);
+    expect(offer.credential_configuration_ids).toEqual(["org.iso.23220.1.jp.mnc_interop"]);
+  });
+
   it("cli.data-dir.private: everything the first start wrote under the data directory is owner-only", () => {
     expect(spawnSync("find", [dataDir, "-perm", "/077"], { encoding: "utf8" }).stdout.trim()).toBe("");
   });

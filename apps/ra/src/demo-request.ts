@@ -26,16 +26,37 @@ export interface DemoRequestOptions {
   profile?: string;
 }
 
-function post(o: DemoRequestOptions, path: string): Promise<{ status: number; body: string }> {
+function post(o: DemoRequestOptions, path: string, json?: unknown): Promise<{ status: number; body: string }> {
+  const data = json === undefined ? undefined : Buffer.from(JSON.stringify(json));
+  const headers = data ? { "content-type": "application/json", "content-length": String(data.length) } : {};
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, o.url), { method: "POST", cert: o.cert, key: o.key, ca: o.ca }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const req = request(
+      new URL(path, o.url),
+      { method: "POST", cert: o.cert, key: o.key, ca: o.ca, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
     req.on("error", reject);
-    req.end();
+    req.end(data);
   });
+}
+
+/**
+ * What a wallet backend does for an OpenID4VCI wallet: POST /v1/credential-offers with the
+ * (sample) holder's data; the offer URI goes to the wallet (QR code, deep link), the tx_code, if
+ * asked for, to the holder by another channel.
+ */
+export async function demoOffer(o: DemoRequestOptions & { txCode?: boolean }) {
+  const r = await post(o, "/v1/credential-offers", {
+    profile: o.profile ?? "interop",
+    holder: o.holder ?? SAMPLE_HOLDER,
+    txCode: o.txCode ?? false,
+  });
+  if (r.status !== 201) throw new Error(`POST /v1/credential-offers answered ${r.status}: ${r.body}`);
+  return JSON.parse(r.body) as { offerId: string; credentialOfferUri: string; txCode?: string; expiresAt: string };
 }
 
 /**

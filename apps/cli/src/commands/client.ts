@@ -86,4 +86,26 @@ export function registerClient(program: Command): void {
       if (o.keysOut) writeFileSync(o.keysOut, JSON.stringify(r.deviceKeys, null, 2), { mode: 0o600 });
       process.stdout.write(`${JSON.stringify(r.body)}\n`);
     });
+
+  client
+    .command("demo-offer")
+    .description("create an OpenID4VCI Credential Offer for a holder (default: the sample holder) and print its URI")
+    .argument("[name]", "client (scope issue) whose certificate creates the offer", "demo-wallet")
+    .option("--url <url>", "RA base URL", process.env.IACA_RA_URL ?? "https://127.0.0.1:8443")
+    .option("--holder <file>", "holder data JSON (default: a fictional sample holder)")
+    .option("--tx-code", "require a tx_code (printed on a second line, for the holder)")
+    .action(async (name: string, o: { url: string; holder?: string; txCode?: boolean }) => {
+      const { clientsDir, demoOffer } = await import("@iaca/ra");
+      const dir = join(clientsDir(), name);
+      const r = await demoOffer({
+        url: o.url,
+        cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+        key: readFileSync(join(dir, "key.pem"), "utf8"),
+        ca: readFileSync(join(dir, "ca.pem"), "utf8"),
+        txCode: Boolean(o.txCode),
+        ...(o.holder ? { holder: JSON.parse(readFileSync(o.holder, "utf8")) } : {}),
+      });
+      process.stdout.write(`${r.credentialOfferUri}\n`);
+      if (r.txCode) process.stdout.write(`tx_code ${r.txCode}\n`);
+    });
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { applyLocalDefaults } from "../context.ts";
 
@@ -55,6 +56,13 @@ export function registerServe(program: Command): void {
             `  npx iaca client demo-request ${c.id} --url ${running.raUrl} | curl -sS ${tls} -H 'content-type: application/json' --data-binary @- ${running.raUrl}/v1/credentials`,
           );
           out(`a nonce:  curl -sS ${tls} -X POST ${running.raUrl}/v1/nonce`);
+          out("");
+          out(
+            `or with any OpenID4VCI 1.0 wallet (metadata: ${running.raUrl}/.well-known/openid-credential-issuer; the wallet`,
+          );
+          out(`must trust ${running.ca}): this Credential Offer for the sample holder, good for 10 minutes,`);
+          out(`  ${await sampleOffer(running, c)}`);
+          out(`a new one: npx iaca client demo-offer ${c.id} --url ${running.raUrl}`);
         }
         out("ready");
         const stop = async () => {
@@ -66,4 +74,20 @@ export function registerServe(program: Command): void {
         await new Promise(() => undefined);
       },
     );
+}
+
+/** A Credential Offer for the sample holder from the RA just started (or why there is none). */
+async function sampleOffer(running: { raUrl?: string; ca: string }, c: { cert: string; key: string }): Promise<string> {
+  const { demoOffer } = await import("@iaca/ra");
+  try {
+    const r = await demoOffer({
+      url: running.raUrl!,
+      cert: readFileSync(c.cert, "utf8"),
+      key: readFileSync(c.key, "utf8"),
+      ca: readFileSync(running.ca, "utf8"),
+    });
+    return r.credentialOfferUri;
+  } catch (e) {
+    return `(no offer: ${(e as Error).message})`;
+  }
 }
