@@ -9,12 +9,13 @@ import { verifyMdoc } from "@iaca/mdoc";
 import type { Pem } from "@iaca/ra";
 import { clientAuthenticationAnonymous, HashAlgorithm, type JwtSignerJwk } from "@openid4vc/oauth2";
 import { Openid4vciClient } from "@openid4vc/openid4vci";
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { exportJWK, type generateKeyPair, type JWK, SignJWT } from "jose";
 
 type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceResponse } from "./support/mdoc-lib-context.ts";
+import { TestWallet } from "./support/openid4vci-wallet.ts";
 import {
   call,
   deviceKey,
@@ -31,70 +32,12 @@ import {
 let stack: Stack;
 let backend: Pem;
 let issuerId: string;
+let wallet: TestWallet;
+const walletKey = () => wallet.key();
+const client = () => wallet.client();
+const redeem = (uri: string, o: { txCode?: string; n?: number } = {}) => wallet.redeem(uri, CONFIG, o);
 const people = [person(31), person(32), person(33), person(34), person(35)];
 const CONFIG = "org.iso.23220.1.jp.mnc_interop";
-
-/** fetch over node:https trusting the test service CA (the client library's fetch callback). */
-const tlsFetch = (async (input: string | URL | Request, init?: RequestInit) => {
-  const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
-  const body = init?.body === undefined || init.body === null ? undefined : Buffer.from(String(init.body));
-  const headers = Object.fromEntries(new Headers(init?.headers).entries());
-  return new Promise<Response>((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: init?.method ?? "GET",
-        ca: stack.serverCa.certPem,
-        agent: false,
-        headers: { ...headers, ...(body ? { "content-length": String(body.length) } : {}) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
-          const status = res.statusCode ?? 500;
-          resolve(new Response(status === 204 ? null : Buffer.concat(chunks), { status, headers: h }));
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
-}) as typeof fetch;
-
-/** Keys the wallet holds, by the public JWK's x (the library signs through this callback). */
-const walletKeys = new Map<string, KeyLike>();
-async function walletKey(): Promise<JwtSignerJwk> {
-  const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
-  const publicJwk = (await exportJWK(publicKey)) as JwtSignerJwk["publicJwk"];
-  walletKeys.set(publicJwk.x!, privateKey as KeyLike);
-  return { method: "jwk", alg: "ES256", publicJwk };
-}
-
-function client(): Openid4vciClient {
-  return new Openid4vciClient({
-    callbacks: {
-      fetch: tlsFetch,
-      hash: (data, alg) =>
-        createHash(
-          { [HashAlgorithm.Sha256]: "sha256", [HashAlgorithm.Sha384]: "sha384", [HashAlgorithm.Sha512]: "sha512" }[alg],
-        )
-          .update(data)
-          .digest(),
-      generateRandom: (n) => randomBytes(n),
-      clientAuthentication: clientAuthenticationAnonymous(),
-      signJwt: async (signer, { header, payload }) => {
-        if (signer.method !== "jwk") throw new Error("jwk signers only");
-        const key = walletKeys.get(signer.publicJwk.x!);
-        if (!key) throw new Error("unknown wallet key");
-        const jwt = await new SignJWT(payload as never).setProtectedHeader(header as never).sign(key);
-        return { jwt, signerJwk: signer.publicJwk };
-      },
-    },
-  });
-}
 
 async function offer(p: TestPerson, txCode = false) {
   const r = await call<{ offerId: string; credentialOfferUri: string; txCode?: string; type?: string }>(
@@ -106,41 +49,6 @@ async function offer(p: TestPerson, txCode = false) {
   );
   expect(r.status, r.text).toBe(201);
   return r.json;
-}
-
-/** The whole flow through the independent client: token, nonce, n proofs, credential. */
-async function redeem(uri: string, o: { txCode?: string; n?: number } = {}) {
-  const c = client();
-  const credentialOffer = await c.resolveCredentialOffer(uri);
-  const issuerMetadata = await c.resolveIssuerMetadata(credentialOffer.credential_issuer);
-  const dpop = { signer: await walletKey() };
-  const token = await c.retrievePreAuthorizedCodeAccessTokenFromOffer({
-    credentialOffer,
-    issuerMetadata,
-    ...(o.txCode ? { txCode: o.txCode } : {}),
-    dpop,
-  });
-  const { c_nonce } = await c.requestNonce({ issuerMetadata });
-  const jwt = await Promise.all(
-    Array.from({ length: o.n ?? 10 }, async () => {
-      const signer = await walletKey();
-      const p = await c.createCredentialRequestJwtProof({
-        issuerMetadata,
-        credentialConfigurationId: CONFIG,
-        signer,
-        nonce: c_nonce,
-      });
-      return p.jwt;
-    }),
-  );
-  const credentials = await c.retrieveCredentials({
-    issuerMetadata,
-    credentialConfigurationId: CONFIG,
-    accessToken: token.accessTokenResponse.access_token,
-    proofs: { jwt },
-    dpop: { ...dpop, ...(token.dpop?.nonce ? { nonce: token.dpop.nonce } : {}) },
-  });
-  return { c, issuerMetadata, dpop, token: token.accessTokenResponse.access_token, credentials };
 }
 
 // ---------------------------------------------------------------- hand-made requests for the refusals
@@ -158,7 +66,7 @@ async function dpopProof(
   })
     .setProtectedHeader({ alg: "ES256", typ: o.typ ?? "dpop+jwt", jwk: key.publicJwk as JWK })
     .setIssuedAt(o.iat)
-    .sign(walletKeys.get(key.publicJwk.x!)!);
+    .sign(wallet.privateKey(key));
 }
 
 function form(fields: Record<string, string>) {
@@ -226,6 +134,7 @@ async function issuanceCount() {
 beforeAll(async () => {
   stack = await startStack({ logLevel: "info" });
   backend = await stack.addClient("wallet-backend-oid4vci", ["issue", "refresh"]);
+  wallet = new TestWallet(stack.serverCa.certPem);
   issuerId = `https://localhost:${(stack.ra.server.address() as { port: number }).port}`;
 });
 afterAll(async () => {

@@ -130,3 +130,11 @@ export const OPENID4VCI_NOTIFICATION = defineControl({
   summary:
     "ウォレットからの通知 (credential_accepted / credential_failure / credential_deleted) を受領確認として監査ログに記録する。",
 });
+
+/** With policy openid4vci.keyAttestation.required, every proof's key is attested by a trusted wallet provider (HAIP). */
+export const KEY_ATTESTATION = defineControl({
+  id: "ra.openid4vci.key-attestation",
+  clause: clause("6.1.2"),
+  summary:
+    "ポリシー (openid4vci.keyAttestation.required) が求める場合、各 proof には、信頼するウォレット提供者の証明書に連なる x5c で署名された有効期限内の key_attestation を要し、その attested_keys に proof の Device Key が含まれなければならない。",
+});

@@ -60,6 +60,7 @@ export const DEFAULT_POLICY: Policy = {
     accessTokenValidity: "PT5M",
     txCodeLength: 6,
     txCodeAttempts: 5,
+    keyAttestation: { required: false, trustAnchors: [] },
   },
   profile: "interop",
   ceremony: {

@@ -55,6 +55,13 @@ export function validatePolicy(input: unknown): Policy {
       });
     }
   }
+  const ka = policy.openid4vci.keyAttestation;
+  if (ka.required && ka.trustAnchors.length === 0)
+    throw new PolicyError(
+      "POLICY_INVALID",
+      "invalid policy:\n  /openid4vci/keyAttestation/trustAnchors: key attestations are required but no wallet provider is trusted",
+      { fields: ["/openid4vci/keyAttestation/trustAnchors"] },
+    );
   checkSeedLimits(policy);
   return policy;
 }

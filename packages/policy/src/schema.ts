@@ -132,6 +132,18 @@ export const PolicySchema = T.Object(
         txCodeLength: T.Integer({ minimum: 4, maximum: 10 }),
         /** Wrong tx_codes before the offer is burnt (its holder data deleted). */
         txCodeAttempts: T.Integer({ minimum: 1, maximum: 10 }),
+        /**
+         * Key attestations (OpenID4VCI 1.0 Appendix D, HAIP): when required, every jwt proof carries a
+         * `key_attestation` signed by a wallet provider whose certificate chains to one of these
+         * PEM certificates, attesting the proof's key.
+         */
+        keyAttestation: T.Object(
+          {
+            required: T.Boolean(),
+            trustAnchors: T.Array(T.String({ pattern: "^-----BEGIN CERTIFICATE-----" }), { maxItems: 64 }),
+          },
+          { additionalProperties: false },
+        ),
       },
       { additionalProperties: false },
     ),

@@ -67,7 +67,11 @@ function configuration(profile: DoctypeProfile, policy: Policy) {
     credential_signing_alg_values_supported: [ALGORITHMS[policy.ds.key.curve].coseFullySpecified],
     // the device keys the RA accepts: every curve of the algorithm registry
     proof_types_supported: {
-      jwt: { proof_signing_alg_values_supported: Object.values(ALGORITHMS).map((a) => a.jose) },
+      jwt: {
+        proof_signing_alg_values_supported: Object.values(ALGORITHMS).map((a) => a.jose),
+        // HAIP: the policy may require every proof's key to be attested by a trusted wallet provider
+        ...(policy.openid4vci.keyAttestation.required ? { key_attestations_required: {} } : {}),
+      },
     },
     credential_metadata: {
       display: [

@@ -5,6 +5,7 @@ import type { RaContext, RaRoutes } from "../context.ts";
 import { DPOP_PROOF, OPENID4VCI_CREDENTIAL } from "../controls.ts";
 import { requestHash } from "../idempotency.ts";
 import { verifyDpop } from "../openid4vci/dpop.ts";
+import { checkKeyAttestations } from "../openid4vci/key-attestation.ts";
 import {
   authorizationServerMetadata,
   issuerMetadata,
@@ -181,6 +182,11 @@ async function credential(ra: RaContext, req: FastifyRequest, reply: FastifyRepl
     { clientId: offer.clientId, key: `openid4vci:${offer.id}`, route, bodyHash: requestHash(route, offer.id) },
     async (requestId) => {
       const proofs = await verifyProofs(jwts, { ...ra.proof, audience: o.issuer.id });
+      await checkKeyAttestations(
+        jwts,
+        proofs.devices.map((d) => d.thumbprint),
+        ra.policy,
+      );
       await ra.nonces.consume(proofs.nonce, WALLET_NONCE_OWNER, requestId);
       const subject = await o.offers.request(offer);
       if (!subject) throw new OAuthError("invalid_token", "the offer behind this access token has ended", 401);
