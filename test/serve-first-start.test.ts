@@ -88,6 +88,20 @@ describe("first start on the embedded defaults", () => {
     expect(offer.credential_configuration_ids).toEqual(["org.iso.23220.1.jp.mnc_interop"]);
   });
 
+  it("ra.openid4vci.pre-authorized-code: iaca client demo-offer --tx-code prints a new offer and its tx_code", () => {
+    const ra = /RA\s+(https:\/\/[\d.]+:\d+)/.exec(output.join(""))?.[1];
+    expect(ra).toBeDefined();
+    const r = spawnSync(
+      process.execPath,
+      [join(ROOT, "apps/cli/bin/iaca.js"), "client", "demo-offer", "demo-wallet", "--url", ra!, "--tx-code"],
+      { cwd: ROOT, env: { ...process.env, IACA_DATA_DIR: dataDir }, encoding: "utf8" },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const [uri, tx] = r.stdout.trim().split("\n");
+    expect(uri).toMatch(/^openid-credential-offer:\/\/\?credential_offer=/);
+    expect(tx).toMatch(/^tx_code [0-9]{6}$/);
+  });
+
   it("cli.data-dir.private: everything the first start wrote under the data directory is owner-only", () => {
     expect(spawnSync("find", [dataDir, "-perm", "/077"], { encoding: "utf8" }).stdout.trim()).toBe("");
   });

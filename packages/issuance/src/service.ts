@@ -295,10 +295,6 @@ export class IssuerService implements IssuerApi {
     return prepareHolder(this.profileOf(profileId), holder, now);
   }
 
-  private myNumberOf(profile: DoctypeProfile, input: Record<string, unknown>): string {
-    return myNumberOf(profile, input);
-  }
-
   /**
    * The presented mdoc may be refreshed: it is an IssuerSigned whose MSO this issuer recorded as
    * issued, the requester holds its device key, it is not revoked, the refresh window is open,
@@ -398,7 +394,7 @@ export class IssuerService implements IssuerApi {
     } catch {
       throw invalid("lacks the elements its age attributes derive from");
     }
-    const myNumber = this.myNumberOf(profile, input);
+    const myNumber = myNumberOf(profile, input);
     if ((await this.holderRef(myNumber)) !== row.holderRef)
       throw new IssuanceError("HOLDER_MISMATCH", "the mdoc's holder does not match the issuance record");
     return {

@@ -73,13 +73,10 @@ export function registerClient(program: Command): void {
     .option("--holder <file>", "holder data JSON (default: a fictional sample holder)")
     .option("--keys-out <file>", "write the device private keys (JWK array) here")
     .action(async (name: string, o: { url: string; count: string; holder?: string; keysOut?: string }) => {
-      const { clientsDir, demoRequest } = await import("@iaca/ra");
-      const dir = join(clientsDir(), name);
+      const { demoRequest } = await import("@iaca/ra");
       const r = await demoRequest({
         url: o.url,
-        cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-        key: readFileSync(join(dir, "key.pem"), "utf8"),
-        ca: readFileSync(join(dir, "ca.pem"), "utf8"),
+        ...(await clientTls(name)),
         count: Number(o.count),
         ...(o.holder ? { holder: JSON.parse(readFileSync(o.holder, "utf8")) } : {}),
       });
@@ -95,17 +92,22 @@ export function registerClient(program: Command): void {
     .option("--holder <file>", "holder data JSON (default: a fictional sample holder)")
     .option("--tx-code", "require a tx_code (printed on a second line, for the holder)")
     .action(async (name: string, o: { url: string; holder?: string; txCode?: boolean }) => {
-      const { clientsDir, demoOffer } = await import("@iaca/ra");
-      const dir = join(clientsDir(), name);
+      const { demoOffer } = await import("@iaca/ra");
       const r = await demoOffer({
         url: o.url,
-        cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-        key: readFileSync(join(dir, "key.pem"), "utf8"),
-        ca: readFileSync(join(dir, "ca.pem"), "utf8"),
+        ...(await clientTls(name)),
         txCode: Boolean(o.txCode),
         ...(o.holder ? { holder: JSON.parse(readFileSync(o.holder, "utf8")) } : {}),
       });
       process.stdout.write(`${r.credentialOfferUri}\n`);
       if (r.txCode) process.stdout.write(`tx_code ${r.txCode}\n`);
     });
+}
+
+/** The TLS material `iaca client add` wrote for a client (the demo commands present it). */
+async function clientTls(name: string): Promise<{ cert: string; key: string; ca: string }> {
+  const { clientsDir } = await import("@iaca/ra");
+  const dir = join(clientsDir(), name);
+  const read = (f: string) => readFileSync(join(dir, f), "utf8");
+  return { cert: read("cert.pem"), key: read("key.pem"), ca: read("ca.pem") };
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomInt, randomUUID } from "node:crypto";
-import type { OfferKind, OfferRecord, OfferStore } from "@iaca/db";
+import type { OfferRecord, OfferStore } from "@iaca/db";
 import type { HolderData, IssueRequest, IssuerApi } from "@iaca/issuance";
 import { type AuditSink, clause, durationMs, type Policy } from "@iaca/policy";
 import { OFFER_CODE, OFFER_SEALED, OPENID4VCI_NOTIFICATION } from "../controls.ts";
@@ -211,5 +211,3 @@ const AUDIT_CLAUSE = {
 function digits(n: number): string {
   return Array.from({ length: n }, () => String(randomInt(10))).join("");
 }
-
-export type { OfferKind };
