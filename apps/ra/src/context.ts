@@ -30,7 +30,7 @@ declare module "fastify" {
     scope?: Scope | "any";
     /** No client authentication, no rate limit (health, OpenAPI). */
     public?: boolean;
-    /** No client authentication (the OpenID4VCI wallet endpoints), rate-limited per address. */
+    /** No client authentication (the OpenID4VCI wallet endpoints); rate-limited at the ingress, per source address. */
     anonymous?: boolean;
   }
 }

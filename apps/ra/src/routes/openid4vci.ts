@@ -26,7 +26,7 @@ const NO_STORE = { "cache-control": "no-store" };
 /**
  * The OpenID4VCI 1.0 front (pre-authorized code flow) for wallets: metadata, token, nonce,
  * credential and notification endpoints. No client certificate (the wallet is the client; the
- * routes are rate-limited per address); errors in the OAuth form. The credential endpoint runs
+ * routes are rate-limited at the ingress); errors in the OAuth form. The credential endpoint runs
  * the same idempotent issue flow as POST /v1/credentials.
  */
 export const openid4vciRoutes: RaRoutes = async (app) => {
