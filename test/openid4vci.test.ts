@@ -4,6 +4,7 @@
 // verifier and an external mdoc library. The refusals are sent by hand (each names its error).
 import { createHash, randomBytes } from "node:crypto";
 import { request } from "node:https";
+import * as animo from "@animo-id/mdoc";
 import { Verifier as Auth0Verifier } from "@auth0/mdl";
 import { verifyMdoc } from "@iaca/mdoc";
 import type { Pem } from "@iaca/ra";
@@ -14,7 +15,7 @@ import { exportJWK, type generateKeyPair, type JWK, SignJWT } from "jose";
 type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deviceResponse } from "./support/mdoc-lib-context.ts";
+import { animoContext, deviceResponse } from "./support/mdoc-lib-context.ts";
 import { TestWallet } from "./support/openid4vci-wallet.ts";
 import {
   call,
@@ -183,6 +184,7 @@ describe("ra.openid4vci.credential: the independent client", () => {
       expect(v.ok, JSON.stringify(v.checks.filter((c) => c.status === "FAIL"))).toBe(true);
     }
     expect(await auth0Failures(body.credentials[0]!.credential)).toEqual([]);
+    expect(await animoFailures(body.credentials[1]!.credential)).toEqual([]);
     const sent = await c.sendNotification({
       issuerMetadata,
       accessToken: token,
@@ -203,6 +205,30 @@ describe("ra.openid4vci.credential: the independent client", () => {
     expect(again.json.credentials).toEqual(first.json.credentials);
   });
 });
+
+/** The checks @animo-id/mdoc does not pass for one mdoc (issuer signature and data). */
+async function animoFailures(issuerSigned: string): Promise<unknown[]> {
+  const doc = animo.parseIssuerSigned(Buffer.from(issuerSigned, "base64url"), "org.iso.23220.1.jp.mnc");
+  const checks: { status: string; check: string }[] = [];
+  const onCheckG = (c: unknown) => {
+    checks.push(c as never);
+  };
+  const ctx = animoContext as unknown as Parameters<animo.Verifier["verifyData"]>[1] &
+    Parameters<animo.Verifier["verifyIssuerSignature"]>[1];
+  const v = new animo.Verifier();
+  await v.verifyIssuerSignature(
+    {
+      trustedCertificates: [new Uint8Array(stack.pki.iacaDer)],
+      issuerAuth: doc.issuerSigned.issuerAuth,
+      disableCertificateChainValidation: false,
+      onCheckG,
+    },
+    ctx,
+  );
+  await v.verifyData({ mdoc: doc, onCheckG }, ctx);
+  expect(checks.length).toBeGreaterThan(5);
+  return checks.filter((c) => c.status !== "PASSED");
+}
 
 /** The checks @auth0/mdl's Verifier does not pass for one mdoc (device authentication aside: no session here). */
 async function auth0Failures(issuerSigned: string): Promise<unknown[]> {
@@ -393,6 +419,57 @@ describe("ra.openid4vci.credential: refusals of the credential endpoint leave no
       },
     );
     expect([r.status, r.json.error]).toEqual([400, "invalid_notification_id"]);
+    const bad = await call<{ error: string }>(
+      stack,
+      undefined,
+      "POST",
+      "/openid4vci/notification",
+      { notification_id: "nope", event: "credential_lost" },
+      {
+        authorization: `DPoP ${token}`,
+        dpop: await dpopProof(key, `${issuerId}/openid4vci/notification`, { accessToken: token }),
+      },
+    );
+    expect([bad.status, bad.json.error]).toEqual([400, "invalid_notification_request"]);
+  });
+
+  it("credential_identifier, response encryption and a missing proofs member are refused by name; an expired token is invalid_token", async () => {
+    const { key, token, offerId } = await accessToken(person(45));
+    const jwt = [await proof(await deviceKey(), await walletNonce(), { aud: issuerId })];
+    const cases: [unknown, string][] = [
+      [{ credential_identifier: "x", proofs: { jwt } }, "invalid_credential_request"],
+      [
+        { credential_configuration_id: CONFIG, proofs: { jwt }, credential_response_encryption: { enc: "A256GCM" } },
+        "invalid_credential_request",
+      ],
+      [{ credential_configuration_id: CONFIG }, "invalid_proof"],
+      [{ credential_configuration_id: CONFIG, proofs: { attestation: ["x"] } }, "invalid_proof"],
+      [
+        { credential_configuration_id: "org.iso.23220.1.jp.mnc_seed-2024", proofs: { jwt } },
+        "invalid_credential_request",
+      ],
+      ["not json", "invalid_credential_request"],
+    ];
+    for (const [body, error] of cases) {
+      const r = await credentialRequest(key, token, body);
+      expect([r.status, r.json.error], JSON.stringify(body)).toEqual([400, error]);
+    }
+    await stack.fresh.db.sql.query(
+      `UPDATE oid4vci_offer SET token_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [offerId],
+    );
+    const expired = await credentialRequest(key, token, { credential_configuration_id: CONFIG, proofs: { jwt } });
+    expect([expired.status, expired.json.error]).toEqual([401, "invalid_token"]);
+  });
+
+  it("an offer for bad holder data is refused at once (problem+json to the wallet backend), and nothing is stored", async () => {
+    const before = await stack.fresh.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM oid4vci_offer`);
+    const r = await call<{ type: string }>(stack, backend, "POST", "/v1/credential-offers", {
+      holder: { ...person(46), individualNumber: "123456789010" },
+    });
+    expect([r.status, r.json.type]).toEqual([400, "urn:iaca:problem:invalid-my-number"]);
+    const after = await stack.fresh.db.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM oid4vci_offer`);
+    expect(after[0]!.n).toBe(before[0]!.n);
   });
 });
 
@@ -485,7 +562,7 @@ describe("ra.openid4vci.offer-sealed: no holder data at rest after redemption or
     for (const { table_name } of tables) {
       const rows = await stack.fresh.db.sql.query<{ t: string }>(`SELECT t::text AS t FROM "${table_name}" t`);
       const dump = rows.map((r) => r.t).join("\n");
-      for (const p of [...people, ...[36, 37, 38, 39, 40, 41, 42, 43, 44].map((n) => person(n))])
+      for (const p of [...people, ...[36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46].map((n) => person(n))])
         for (const v of personalValues(p)) expect(dump.includes(v), `${table_name} holds ${v}`).toBe(false);
     }
     const [left] = await stack.fresh.db.sql.query<{ n: number }>(
