@@ -115,7 +115,13 @@ rl.on("line", async (line) => {
   // V8 heap after a full collection when node runs with --expose-gc: tells a leak from allocator growth
   if (line === "HEAP") {
     (globalThis as { gc?: () => void }).gc?.();
-    process.stdout.write(`HEAP ${JSON.stringify(process.memoryUsage())}\n`);
+    // the worker threads (proof checks, HSM signing) have isolates of their own: the diagnostic
+    // report lists each one's heap in use (not collected first, so it includes garbage)
+    const report = process.report.getReport() as unknown as {
+      workers?: { javascriptHeap?: { usedMemory?: number } }[];
+    };
+    const workers = (report.workers ?? []).reduce((n, w) => n + (w.javascriptHeap?.usedMemory ?? 0), 0);
+    process.stdout.write(`HEAP ${JSON.stringify({ ...process.memoryUsage(), workers })}\n`);
   }
   if (line === "FLOOR") process.stdout.write(`FLOOR ${JSON.stringify(await floorUs())}\n`);
   if (line === "QUIT") {

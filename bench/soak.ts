@@ -100,14 +100,14 @@ async function drive(seconds: number, workers: number, rate?: number) {
   return out;
 }
 
-/** The server's V8 heap in use and its external memory (Buffers) after a full GC (MiB). */
-function heapMiB(): Promise<{ heap: number; external: number }> {
+/** The server's V8 heap in use and its external memory (Buffers) after a full GC, and its worker threads' heaps (MiB). */
+function heapMiB(): Promise<{ heap: number; external: number; workers: number }> {
   return new Promise((resolve) => {
     const on = (l: string) => {
       if (!l.startsWith("HEAP ")) return;
       lines.off("line", on);
-      const m = JSON.parse(l.slice(5)) as { heapUsed: number; external: number };
-      resolve({ heap: m.heapUsed / 2 ** 20, external: m.external / 2 ** 20 });
+      const m = JSON.parse(l.slice(5)) as { heapUsed: number; external: number; workers: number };
+      resolve({ heap: m.heapUsed / 2 ** 20, external: m.external / 2 ** 20, workers: m.workers / 2 ** 20 });
     };
     lines.on("line", on);
     child.stdin!.write("HEAP\n");
@@ -129,10 +129,11 @@ console.log(
   `capacity at batch 10 (client included): ${capacity.toFixed(0)} mdocs/s; soaking at ${(rate * 10).toFixed(0)} mdocs/s for ${MINUTES} min`,
 );
 console.log(
-  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  heap MiB  ext MiB  " + TABLES.map((t) => `${t} +KiB`).join("  "),
+  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  heap MiB  ext MiB  workers MiB  " +
+    TABLES.map((t) => `${t} +KiB`).join("  "),
 );
 let before = await tableBytes();
-const rows: { rss: number; heap: number; external: number; p99: number; errors: number }[] = [];
+const rows: { rss: number; heap: number; external: number; workers: number; p99: number; errors: number }[] = [];
 for (let m = 1; m <= MINUTES; m++) {
   const r = await drive(60, 16, rate);
   const ok = r.filter((x) => x.ok);
@@ -155,7 +156,7 @@ for (let m = 1; m <= MINUTES; m++) {
       .toFixed(0)
       .padStart(
         6,
-      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ` +
+      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ${row.workers.toFixed(1).padStart(11)}  ` +
       TABLES.map((t) => String(Math.round((after[t]! - before[t]!) / 1024)).padStart(t.length + 5)).join("  "),
   );
   before = after;
@@ -164,7 +165,7 @@ const first = rows[0]!;
 const last = rows.at(-1)!;
 const errors = rows.reduce((n, r) => n + r.errors, 0);
 console.log(
-  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
+  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, worker heaps ${first.workers.toFixed(1)} -> ${last.workers.toFixed(1)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
 );
 child.stdin!.write("QUIT\n");
 await db.end();

@@ -9,6 +9,8 @@ describe("RA OpenAPI document", () => {
     const generated = JSON.parse(await raOpenApi());
     expect(generated).toEqual(JSON.parse(readFileSync(OPENAPI_FILE, "utf8")));
     expect(Object.keys(generated.paths).sort()).toEqual([
+      "/v1/credential-offers",
+      "/v1/credential-offers/refresh",
       "/v1/credentials",
       "/v1/credentials/refresh",
       "/v1/credentials/{id}",
