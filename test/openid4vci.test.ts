@@ -173,6 +173,74 @@ describe("ra.openid4vci.credential: the independent client", () => {
     });
   });
 
+  it("the metadata uses only parameters OpenID4VCI 1.0 (12.2.4, A.2.2) and RFC 8414 define", async () => {
+    const get = async (path: string) => (await call<Record<string, unknown>>(stack, undefined, "GET", path)).json;
+    const ci = await get("/.well-known/openid-credential-issuer");
+    const only = (o: object, allowed: string[], where: string) =>
+      expect(
+        Object.keys(o).filter((k) => !allowed.includes(k)),
+        where,
+      ).toEqual([]);
+    only(
+      ci,
+      [
+        "credential_issuer",
+        "authorization_servers",
+        "credential_endpoint",
+        "nonce_endpoint",
+        "deferred_credential_endpoint",
+        "notification_endpoint",
+        "credential_request_encryption",
+        "credential_response_encryption",
+        "batch_credential_issuance",
+        "signed_metadata",
+        "display",
+        "credential_configurations_supported",
+      ],
+      "issuer",
+    );
+    for (const [id, cfg] of Object.entries(
+      ci.credential_configurations_supported as Record<string, Record<string, unknown>>,
+    )) {
+      only(
+        cfg,
+        [
+          "format",
+          "scope",
+          "credential_signing_alg_values_supported",
+          "cryptographic_binding_methods_supported",
+          "proof_types_supported",
+          "credential_metadata",
+          "doctype",
+        ],
+        id,
+      );
+      only(cfg.credential_metadata as object, ["display", "claims"], `${id} credential_metadata`);
+      for (const c of (cfg.credential_metadata as { claims: object[] }).claims)
+        only(c, ["path", "mandatory", "display"], `${id} claim`);
+      for (const d of (cfg.credential_metadata as { display: object[] }).display)
+        only(
+          d,
+          ["name", "locale", "logo", "description", "background_color", "background_image", "text_color"],
+          `${id} display`,
+        );
+    }
+    const as = await get("/.well-known/oauth-authorization-server");
+    only(
+      as,
+      [
+        "issuer",
+        "token_endpoint",
+        "grant_types_supported",
+        "pre-authorized_grant_anonymous_access_supported",
+        "token_endpoint_auth_methods_supported",
+        "dpop_signing_alg_values_supported",
+        "response_types_supported",
+      ],
+      "authorization server",
+    );
+  });
+
   it("offer → token (DPoP) → nonce → credential (batch of 10): the mdocs pass the reference verifier and @auth0/mdl", async () => {
     const o = await offer(people[0]!, true);
     expect(o.txCode).toMatch(/^[0-9]{6}$/);
@@ -565,6 +633,8 @@ describe("ra.openid4vci.offer-sealed: no holder data at rest after redemption or
       for (const p of [...people, ...[36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46].map((n) => person(n))])
         for (const v of personalValues(p)) expect(dump.includes(v), `${table_name} holds ${v}`).toBe(false);
     }
+    for (const line of stack.logs)
+      for (const p of people) for (const v of personalValues(p)) expect(line.includes(v), `log holds ${v}`).toBe(false);
     const [left] = await stack.fresh.db.sql.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM oid4vci_offer WHERE sealed IS NOT NULL`,
     );
