@@ -186,6 +186,9 @@ describe("issue 19: status lists behind every MSO", () => {
     expect(s.status, s.text).toBe(200);
     expect(s.json.changed).toBe(true);
     expect(await served(STATUS.SUSPENDED)).toBe(true);
+    const state = async () =>
+      (await call<{ state: string }>(stack, client, "GET", `/v1/credentials/${c.id}`)).json.state;
+    expect(await state()).toBe("suspended");
     // a suspended mdoc is not refreshed (CP/CPS 4.9.16)
     const nonce = (await call<{ nonce: string }>(stack, client, "POST", "/v1/nonce")).json.nonce;
     const refreshed = await call<{ type: string }>(stack, client, "POST", "/v1/credentials/refresh", {
@@ -198,6 +201,7 @@ describe("issue 19: status lists behind every MSO", () => {
     const r = await call<{ changed: boolean }>(stack, client, "POST", `/v1/credentials/${c.id}/resume`);
     expect(r.json.changed).toBe(true);
     expect(await served(STATUS.VALID)).toBe(true);
+    expect(await state()).toBe("valid");
     const revoked = await call<{ type: string }>(
       stack,
       client,

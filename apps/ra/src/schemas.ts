@@ -136,7 +136,7 @@ export type IdParams = Static<typeof IdParams>;
 export const CredentialStatus = T.Object({
   id: T.String(),
   clientId: T.String(),
-  state: T.String({ enum: ["pending", "valid", "expired", "revoked", "failed", "abandoned"] }),
+  state: T.String({ enum: ["pending", "valid", "suspended", "expired", "revoked", "failed", "abandoned"] }),
   profile: T.String(),
   docType: T.String(),
   dsCertificateSerial: T.String(),
@@ -146,6 +146,9 @@ export const CredentialStatus = T.Object({
   revokedAt: T.Optional(T.String({ format: "date-time" })),
   revocationReason: T.Optional(T.String()),
   refreshedFrom: T.Optional(T.String()),
+  suspendedAt: T.Optional(
+    T.String({ format: "date-time", description: "suspended (2-bit status lists) until resumed" }),
+  ),
 });
 
 export const IdempotencyHeader = T.Object({

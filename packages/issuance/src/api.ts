@@ -48,7 +48,7 @@ export interface IssueResult {
   refreshedFrom?: string;
 }
 
-export type CredentialState = "pending" | "valid" | "expired" | "revoked" | "failed" | "abandoned";
+export type CredentialState = "pending" | "valid" | "suspended" | "expired" | "revoked" | "failed" | "abandoned";
 
 export interface CredentialStatus {
   id: string;
@@ -63,6 +63,7 @@ export interface CredentialStatus {
   revokedAt?: string;
   revocationReason?: string;
   refreshedFrom?: string;
+  suspendedAt?: string;
 }
 
 /** An issuance record as the issuer keeps it (no holder reference); the RA derives CredentialStatus from it. */
@@ -80,6 +81,8 @@ export interface CredentialRecord {
   revokedAt?: string;
   revocationReason?: string;
   refreshedFrom?: string;
+  /** Suspended (2-bit status lists) until resumed. */
+  suspendedAt?: string;
 }
 
 export interface RevokeResult {

@@ -810,6 +810,7 @@ function credentialRecord(r: IssuanceRecord): CredentialRecord {
     ...(r.revokedAt ? { revokedAt: r.revokedAt.toISOString() } : {}),
     ...(r.revocationReason ? { revocationReason: r.revocationReason } : {}),
     ...(r.refreshedFrom ? { refreshedFrom: r.refreshedFrom } : {}),
+    ...(r.suspendedAt ? { suspendedAt: r.suspendedAt.toISOString() } : {}),
   };
 }
 

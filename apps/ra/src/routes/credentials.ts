@@ -202,7 +202,9 @@ export function credentialStatusOf(record: CredentialRecord, now = new Date()) {
         ? "revoked"
         : validUntil.getTime() < now.getTime()
           ? "expired"
-          : "valid";
+          : record.suspendedAt
+            ? "suspended"
+            : "valid";
   return {
     id: record.id,
     clientId: record.clientId,
@@ -216,5 +218,6 @@ export function credentialStatusOf(record: CredentialRecord, now = new Date()) {
     ...(record.revokedAt ? { revokedAt: new Date(record.revokedAt).toISOString() } : {}),
     ...(record.revocationReason ? { revocationReason: record.revocationReason } : {}),
     ...(record.refreshedFrom ? { refreshedFrom: record.refreshedFrom } : {}),
+    ...(record.suspendedAt ? { suspendedAt: new Date(record.suspendedAt).toISOString() } : {}),
   };
 }

@@ -47,6 +47,7 @@ export interface IssuanceRecord {
   revokedAt: Date | null;
   revocationReason: string | null;
   refreshedFrom: string | null;
+  suspendedAt: Date | null;
 }
 
 /** What a refresh checks of the mdoc it replaces. */
@@ -91,6 +92,7 @@ const RECORD = record<IssuanceRecord>({
   revokedAt: "value",
   revocationReason: "value",
   refreshedFrom: "value",
+  suspendedAt: "value",
 });
 const REFRESH_SOURCE = record<RefreshSource>({
   id: "value",
