@@ -113,7 +113,10 @@ function heapMiB(): Promise<{ heap: number; external: number; workers: number }>
     child.stdin!.write("HEAP\n");
   });
 }
-const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0);
+/** A field of /proc/PID/status in KiB: VmRSS, and RssAnon (malloc, V8 and native heaps) of it. */
+const statusKb = (field: "VmRSS" | "RssAnon") =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0);
+const rssKb = () => statusKb("VmRSS");
 async function tableBytes(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const t of TABLES) out[t] = Number((await db.query("SELECT pg_total_relation_size($1) AS n", [t])).rows[0].n);
@@ -129,17 +132,26 @@ console.log(
   `capacity at batch 10 (client included): ${capacity.toFixed(0)} mdocs/s; soaking at ${(rate * 10).toFixed(0)} mdocs/s for ${MINUTES} min`,
 );
 console.log(
-  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  heap MiB  ext MiB  workers MiB  " +
+  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  anon MiB  heap MiB  ext MiB  workers MiB  " +
     TABLES.map((t) => `${t} +KiB`).join("  "),
 );
 let before = await tableBytes();
-const rows: { rss: number; heap: number; external: number; workers: number; p99: number; errors: number }[] = [];
+const rows: {
+  rss: number;
+  anon: number;
+  heap: number;
+  external: number;
+  workers: number;
+  p99: number;
+  errors: number;
+}[] = [];
 for (let m = 1; m <= MINUTES; m++) {
   const r = await drive(60, 16, rate);
   const ok = r.filter((x) => x.ok);
   const after = await tableBytes();
   const row = {
     rss: rssKb() / 1024,
+    anon: statusKb("RssAnon") / 1024,
     ...(await heapMiB()),
     p99: pct(
       ok.map((x) => x.ms),
@@ -156,7 +168,7 @@ for (let m = 1; m <= MINUTES; m++) {
       .toFixed(0)
       .padStart(
         6,
-      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ${row.workers.toFixed(1).padStart(11)}  ` +
+      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.anon.toFixed(0).padStart(8)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ${row.workers.toFixed(1).padStart(11)}  ` +
       TABLES.map((t) => String(Math.round((after[t]! - before[t]!) / 1024)).padStart(t.length + 5)).join("  "),
   );
   before = after;
@@ -165,7 +177,7 @@ const first = rows[0]!;
 const last = rows.at(-1)!;
 const errors = rows.reduce((n, r) => n + r.errors, 0);
 console.log(
-  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, worker heaps ${first.workers.toFixed(1)} -> ${last.workers.toFixed(1)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
+  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %; anonymous ${first.anon.toFixed(0)} -> ${last.anon.toFixed(0)} MiB), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, worker heaps ${first.workers.toFixed(1)} -> ${last.workers.toFixed(1)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
 );
 child.stdin!.write("QUIT\n");
 await db.end();
