@@ -2,9 +2,12 @@ import { type Static, Type as T } from "@sinclair/typebox";
 
 const B64u = (description: string, maxLength: number) =>
   T.String({ pattern: "^[A-Za-z0-9_-]+$", minLength: 1, maxLength, description });
+/** A compact JWS (three base64url parts) and the longest proof JWT the RA reads. */
+export const COMPACT_JWS = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$";
+export const MAX_PROOF_JWT = 8192;
 const Jwt = T.String({
-  pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
-  maxLength: 8192,
+  pattern: COMPACT_JWS,
+  maxLength: MAX_PROOF_JWT,
   description: "openid4vci-proof+jwt signed by the device key (jwk header, nonce and iat claims)",
 });
 

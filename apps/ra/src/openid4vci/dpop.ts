@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { OfferStore } from "@iaca/db";
-import { calculateJwkThumbprint, EmbeddedJWK, errors, jwtVerify } from "jose";
+import { EmbeddedJWK, errors, jwtVerify } from "jose";
 import { DPOP_PROOF } from "../controls.ts";
+import { jwkThumbprint } from "../proof.ts";
 import { DPOP_ALGS, OAuthError } from "./oauth-error.ts";
 
 /** What a DPoP proof must match: the request it came with and, at a resource, the access token. */
@@ -62,7 +63,8 @@ export async function verifyDpop(
     const ath = createHash("sha256").update(req.accessToken).digest("base64url");
     if (payload.ath !== ath) throw fail("ath does not match the access token");
   }
-  const jkt = await calculateJwkThumbprint(jwk as Parameters<typeof calculateJwkThumbprint>[0], "sha256");
+  // an EC public key that jose imported and verified with: crv, x and y are there
+  const jkt = jwkThumbprint(jwk as Parameters<typeof jwkThumbprint>[0]);
   const jti = createHash("sha256").update(`${jkt}\n${payload.jti}`).digest("hex");
   const until = new Date(req.now.getTime() + (MAX_AGE + 2 * SKEW) * 1000);
   if (!(await seen.firstUse(jti, until))) throw fail("this proof was already used (jti replayed)");

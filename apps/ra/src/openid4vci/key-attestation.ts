@@ -1,5 +1,5 @@
 import { buildPath } from "@iaca/mdoc";
-import { parseCertificate } from "@iaca/pki";
+import { fromPemOrDer, parseCertificate } from "@iaca/pki";
 import type { Policy } from "@iaca/policy";
 import { calculateJwkThumbprint, decodeProtectedHeader, importX509, jwtVerify } from "jose";
 import { KEY_ATTESTATION } from "../controls.ts";
@@ -10,9 +10,9 @@ const anchorsOf = new WeakMap<Policy, ReturnType<typeof parseCertificate>[]>();
 function anchors(policy: Policy) {
   let a = anchorsOf.get(policy);
   if (!a) {
-    a = policy.openid4vci.keyAttestation.trustAnchors.map((pem) =>
-      parseCertificate(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ""), "base64")),
-    );
+    a = policy.openid4vci.keyAttestation.trustAnchors
+      .flatMap((pem) => fromPemOrDer(Buffer.from(pem)))
+      .map((der) => parseCertificate(der));
     anchorsOf.set(policy, a);
   }
   return a;

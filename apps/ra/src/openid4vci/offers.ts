@@ -174,10 +174,9 @@ export class CredentialOffers {
     return notificationId;
   }
 
-  /** A wallet's notification for the token's offer (ra.openid4vci.notification). */
-  async notify(accessToken: string, notificationId: string, event: string): Promise<void> {
+  /** A wallet's notification for the offer of a valid access token (ra.openid4vci.notification). */
+  async notify(offer: OfferRecord, accessToken: string, notificationId: string, event: string): Promise<void> {
     void OPENID4VCI_NOTIFICATION;
-    const offer = await this.byAccessToken(accessToken);
     if (!(await this.store.notified(notificationId, sha256(accessToken), event)))
       throw new OAuthError("invalid_notification_id", "the notification_id is not one of this access token");
     await this.audited("openid4vci.notification", `client:${offer.clientId}`, [offer.id], "success", { event });

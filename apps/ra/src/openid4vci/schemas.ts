@@ -13,8 +13,6 @@ export const TokenRequest = T.Object(
 );
 export type TokenRequest = Static<typeof TokenRequest>;
 
-const Jwt = T.String({ pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$", maxLength: 8192 });
-
 export const CredentialRequest = T.Object(
   {
     credential_configuration_id: T.Optional(T.String({ minLength: 1, maxLength: 256 })),
@@ -28,8 +26,6 @@ export const CredentialRequest = T.Object(
   { additionalProperties: true },
 );
 export type CredentialRequest = Static<typeof CredentialRequest>;
-
-export { Jwt as ProofJwt };
 
 export const NotificationRequest = T.Object(
   {

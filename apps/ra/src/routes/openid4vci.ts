@@ -17,6 +17,7 @@ import { OAuthError, type OAuthErrorCode, oauthErrorHandler } from "../openid4vc
 import * as S from "../openid4vci/schemas.ts";
 import { runIdempotent, send } from "../plugins/idempotency.ts";
 import { verifyProofs } from "../proof.ts";
+import { COMPACT_JWS, MAX_PROOF_JWT } from "../schemas.ts";
 
 /** Nonces of the nonce endpoint belong to no client: this owner marks them in ra_nonce. */
 export const WALLET_NONCE_OWNER = "openid4vci:wallet";
@@ -93,8 +94,8 @@ export const openid4vciRoutes: RaRoutes = async (app) => {
       { config: anonymous, schema: { hide: true, body: S.NotificationRequest } },
       async (req, reply) => {
         const body = req.body as S.NotificationRequest;
-        const { token } = await authorized(ra, req, "notification");
-        await o.offers.notify(token, body.notification_id, body.event);
+        const { token, offer } = await authorized(ra, req, "notification");
+        await o.offers.notify(offer, token, body.notification_id, body.event);
         return reply.code(204).headers(NO_STORE).send();
       },
     );
@@ -128,6 +129,9 @@ async function authorized(
   return { token, offer };
 }
 
+/** The REST API's proof JWT shape; here a violation is `invalid_proof`, not a schema failure. */
+const JWS = new RegExp(COMPACT_JWS);
+
 /** The device-key proofs of a credential request (OpenID4VCI 1.0 8.2: `proofs` with type jwt only). */
 function proofJwts(body: S.CredentialRequest): string[] {
   const bad = (code: OAuthErrorCode, why: string) => new OAuthError(code, why);
@@ -142,12 +146,7 @@ function proofJwts(body: S.CredentialRequest): string[] {
   const types = Object.keys(proofs);
   if (types.length !== 1 || types[0] !== "jwt") throw bad("invalid_proof", "proofs must hold exactly the type jwt");
   const jwts = proofs.jwt!;
-  if (
-    jwts.length === 0 ||
-    jwts.some(
-      (j) => typeof j !== "string" || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(j) || j.length > 8192,
-    )
-  )
+  if (jwts.length === 0 || jwts.some((j) => typeof j !== "string" || !JWS.test(j) || j.length > MAX_PROOF_JWT))
     throw bad("invalid_proof", "proofs.jwt must be compact JWTs");
   return jwts as string[];
 }
