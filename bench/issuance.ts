@@ -122,6 +122,23 @@ async function cpuNow(): Promise<{ server: number; postgres: number }> {
   return { server: cpuOf(server.pid), postgres: pids.reduce((n, p) => n + cpuOf(p), 0) };
 }
 
+/** Bytes per issued mdoc of the issuance table and its indexes, and the share of HOT completions. */
+async function issuanceTable() {
+  const [r] = (
+    await db.query<{ rows: string; heap: string; indexes: string; upd: string; hot: string }>(
+      `SELECT (SELECT count(*) FROM issuance) AS rows, pg_table_size('issuance') AS heap,
+              pg_indexes_size('issuance') AS indexes, n_tup_upd AS upd, n_tup_hot_upd AS hot
+         FROM pg_stat_user_tables WHERE relname = 'issuance'`,
+    )
+  ).rows;
+  const rows = Number(r!.rows) || 1;
+  return {
+    heapPerRow: Number(r!.heap) / rows,
+    indexesPerRow: Number(r!.indexes) / rows,
+    hotShare: Number(r!.hot) / (Number(r!.upd) || 1),
+  };
+}
+
 async function run(batch: number, seconds: number, pool: number, label?: string) {
   const bodies = await prepare(pool, batch);
   let i = 0;
@@ -177,6 +194,7 @@ child.stdin!.write("RAW\n");
 const rawAfter = Number(await next("RAW"));
 child.stdin!.write("FLOOR\n");
 const floor = JSON.parse(await next("FLOOR")) as Record<string, number>;
+const table = await issuanceTable();
 await db.end();
 child.stdin!.write("QUIT\n");
 keepAlive.destroy();
@@ -201,6 +219,10 @@ console.log(
 );
 console.log(
   `primitive floor ${floor.min!.toFixed(0)} µs (proof as OpenSSL key import + verify only: ${floor.proofMin!.toFixed(0)}); total ÷ primitive floor ${(cpuTotal / floor.min!).toFixed(2)}`,
+);
+console.log(
+  `issuance table per mdoc: heap ${table.heapPerRow.toFixed(0)} B + indexes ${table.indexesPerRow.toFixed(0)} B; ` +
+    `HOT updates ${(100 * table.hotShare).toFixed(0)} % of updates`,
 );
 console.log(`target (batch 10 >= 0.50 x raw): ${ten.mdocsPerSec / raw >= 0.5 ? "met" : "NOT met"}`);
 process.exit(0);

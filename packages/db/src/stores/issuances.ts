@@ -1,6 +1,9 @@
 // One row per MSO: written pending before the HSM signs, completed (issued) after. The writes of
 // the issuance path are tuned (bench/issuance): one multi-row INSERT per group of batches, one
 // UPDATE over unnest() per group of completions. Keep their statement shapes and counts.
+// issuance_pending holds the ids of the pending rows, written and cleared in the same statements as
+// the state, so "state" is not indexed and a completion is a heap-only (HOT) update. Every
+// statement locks the issuance row before its issuance_pending row (no lock-order deadlock).
 import type { AuditEventInput } from "@iaca/policy";
 import { appendAuditIn } from "../audit/log.ts";
 import { type Sql, valuesRows } from "../sql.ts";
@@ -75,6 +78,14 @@ const REVOKE = "revoked_at = $2, revocation_reason = $3, suspended_at = NULL";
 const SUSPEND = "suspended_at = $2";
 const RESUME = "suspended_at = NULL";
 
+/**
+ * `WITH changed AS (<update of issuance … RETURNING id…>), <ids leave issuance_pending>`: the
+ * caller appends the final SELECT. The update locks the issuance rows first.
+ */
+const leavePending = (update: string): string =>
+  `WITH changed AS (${update}),
+        left_pending AS (DELETE FROM issuance_pending WHERE id IN (SELECT id FROM changed))`;
+
 const abandoned = (rows: { id: string; request_id: string }[]): AbandonedIssuance[] =>
   rows.map((r) => ({ id: r.id, requestId: r.request_id }));
 
@@ -137,10 +148,12 @@ export class IssuanceStore {
       ]),
     );
     await this.sql.query(
-      `INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
-         device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at,
-         status_list, status_idx, state)
-       VALUES ${values.sql}`,
+      `WITH r AS (
+         INSERT INTO issuance (id, request_id, batch_index, client_id, profile, doc_type, ds_cert_serial, mso_sha256,
+           device_key_thumbprint, holder_ref, valid_from, valid_until, refreshed_from, created_at,
+           status_list, status_idx, state)
+         VALUES ${values.sql} RETURNING id, created_at)
+       INSERT INTO issuance_pending (id, created_at) SELECT id, created_at FROM r`,
       values.params,
     );
   }
@@ -148,9 +161,9 @@ export class IssuanceStore {
   /** Marks signed records issued, in one statement; a record no longer pending is left as it is. */
   async complete(done: readonly { id: string; signedAt: Date }[]): Promise<void> {
     await this.sql.query(
-      `UPDATE issuance AS i SET state = 'issued', signed_at = v.signed_at
+      `${leavePending(`UPDATE issuance AS i SET state = 'issued', signed_at = v.signed_at
          FROM unnest($1::text[], $2::timestamptz[]) AS v (id, signed_at)
-        WHERE i.id = v.id AND i.state = 'pending'`,
+        WHERE i.id = v.id AND i.state = 'pending' RETURNING i.id`)} SELECT 1`,
       [done.map((d) => d.id), done.map((d) => d.signedAt)],
     );
   }
@@ -172,16 +185,21 @@ export class IssuanceStore {
 
   /** The batch failed before its MSOs were handed out. */
   async markFailed(ids: readonly string[]): Promise<void> {
-    await this.sql.query(`UPDATE issuance SET state = 'failed' WHERE id = ANY($1::text[]) AND state = 'pending'`, [
-      ids,
-    ]);
+    await this.sql.query(
+      `${leavePending(`UPDATE issuance SET state = 'failed' WHERE id = ANY($1::text[]) AND state = 'pending' RETURNING id`)}
+       SELECT 1`,
+      [ids],
+    );
   }
 
   /** Pending records created before `createdBefore` (their batch crashed) become abandoned. */
   async abandonStale(createdBefore: Date): Promise<AbandonedIssuance[]> {
     const rows = abandoned(
       await this.sql.query<{ id: string; request_id: string }>(
-        `UPDATE issuance SET state = 'abandoned' WHERE state = 'pending' AND created_at < $1 RETURNING id, request_id`,
+        `${leavePending(`UPDATE issuance SET state = 'abandoned'
+            WHERE id IN (SELECT id FROM issuance_pending WHERE created_at < $1) AND state = 'pending'
+            RETURNING id, request_id`)}
+         SELECT id, request_id FROM changed`,
         [createdBefore],
       ),
     );
@@ -214,7 +232,9 @@ export class IssuanceStore {
   async abandonRequest(requestId: string): Promise<AbandonedIssuance[]> {
     return abandoned(
       await this.sql.query<{ id: string; request_id: string }>(
-        `UPDATE issuance SET state = 'abandoned' WHERE request_id = $1 AND state IN ('pending', 'issued') RETURNING id, request_id`,
+        `${leavePending(`UPDATE issuance SET state = 'abandoned'
+            WHERE request_id = $1 AND state IN ('pending', 'issued') RETURNING id, request_id`)}
+         SELECT id, request_id FROM changed`,
         [requestId],
       ),
     );

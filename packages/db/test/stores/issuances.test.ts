@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { PendingIssuance } from "@iaca/db";
+import { IssuanceStore, type PendingIssuance } from "@iaca/db";
 import { expect, it } from "vitest";
 import { describeOnBothBackends } from "./backends.ts";
 import { pendingRow } from "./rows.ts";
@@ -50,6 +50,34 @@ describeOnBothBackends("IssuanceStore", (db) => {
     await store().complete([{ id: issued.id, signedAt: t(2) }]);
     expect(await store().abandonRequest("req-again")).toEqual([{ id: issued.id, requestId: "req-again" }]);
     expect(await store().abandonRequest("req-again")).toEqual([]);
+  });
+
+  it("keeps issuance_pending to the pending rows, and completes them as heap-only (HOT) updates", async () => {
+    const pendingIds = async () =>
+      (await db().sql.query<{ id: string }>("SELECT id FROM issuance_pending")).map((r) => r.id).sort();
+    const rows = [0, 1, 2, 3].map((i) => pending("req-hot", { batchIndex: i, createdAt: t(-30) }));
+    await store().recordPending(rows);
+    expect(await pendingIds()).toEqual(expect.arrayContaining(rows.map((r) => r.id)));
+    // completed, failed, abandoned by sweep or by re-run: each leaves issuance_pending
+    // the backend's counters not yet flushed to the shared statistics: read before and after
+    const hot = await db().sql.transaction(async (tx) => {
+      const count = async () =>
+        Number(
+          (await tx.query<{ n: string }>("SELECT pg_stat_get_xact_tuples_hot_updated('issuance'::regclass) AS n"))[0]
+            ?.n,
+        );
+      const before = await count();
+      await new IssuanceStore(tx).complete([{ id: rows[0]!.id, signedAt: t(1) }]);
+      return (await count()) - before;
+    });
+    expect(hot).toBe(1);
+    await store().markFailed([rows[1]!.id]);
+    expect(await store().abandonRequest("req-hot")).toHaveLength(3);
+    const stale = pending("req-hot-stale", { createdAt: t(-30) });
+    await store().recordPending([stale]);
+    expect(await store().abandonStale(t(0))).toContainEqual({ id: stale.id, requestId: "req-hot-stale" });
+    const left = await pendingIds();
+    for (const id of [...rows, stale].map((r) => r.id)) expect(left).not.toContain(id);
   });
 
   it("finds the record a refresh presents by MSO hash", async () => {
