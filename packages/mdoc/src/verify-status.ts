@@ -13,7 +13,13 @@ import { buildPath } from "./cert-path.ts";
 import { VERIFIER_STATUS_CHECK } from "./controls.ts";
 import { sign1X5Chain, verifySign1 } from "./cose.ts";
 import { MDOC_DS_EKU } from "./issue.ts";
-import { parseStatusListToken, readMsoStatus, STATUS, type StatusRef } from "./status-list.ts";
+import {
+  type ParsedStatusListToken,
+  parseStatusListToken,
+  readMsoStatus,
+  STATUS,
+  type StatusRef,
+} from "./status-list.ts";
 
 /** Where status list tokens come from: a fetcher (HTTP, a file, a cache), fail-closed unless failOpen. */
 export interface StatusSource {
@@ -58,6 +64,36 @@ export async function checkMsoStatus(
   return checkToken(token, ref, ctx, where);
 }
 
+/** A token parsed, its x5chain read and its signature checked against the chain's leaf. */
+interface ReadToken {
+  /** a copy of the bytes read: a source that reuses its buffer for other contents gets no stale answer */
+  copy: Buffer;
+  t: ParsedStatusListToken;
+  leaf: CertificateInfo | undefined;
+  extra: CertificateInfo[];
+  signed: boolean;
+}
+
+/**
+ * By the bytes a StatusSource handed out: a source that caches (the verifier kit keeps a token for
+ * its ttl) hands out the same object for every mdoc on the list, so the list is inflated and the
+ * token's signature verified once, not per mdoc. What depends on the moment and the trust (the
+ * signer's path, exp) is checked every time.
+ */
+const readTokens = new WeakMap<Uint8Array, ReadToken>();
+
+function readToken(bytes: Uint8Array): ReadToken {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const had = readTokens.get(bytes);
+  if (had?.copy.equals(view)) return had;
+  const t = parseStatusListToken(bytes);
+  const [leaf, ...extra] = (sign1X5Chain(t.sign1) ?? []).map((d) => parseCertificate(d));
+  const signed = leaf !== undefined && verifySign1(t.sign1, { spki: leaf.spki });
+  const read = { copy: Buffer.from(view), t, leaf, extra, signed };
+  readTokens.set(bytes, read);
+  return read;
+}
+
 async function checkToken(
   bytes: Uint8Array,
   ref: StatusRef,
@@ -65,8 +101,7 @@ async function checkToken(
   where: string,
 ): Promise<[boolean, string]> {
   try {
-    const t = parseStatusListToken(bytes);
-    const [leaf, ...extra] = (sign1X5Chain(t.sign1) ?? []).map((d) => parseCertificate(d));
+    const { t, leaf, extra, signed: verified } = readToken(bytes);
     if (!leaf) return [false, `${where}: the token has no x5chain (33)`];
     const path = await buildPath(leaf, ctx.anchors, [...extra, ...ctx.pool], ctx.at, "status-list signer");
     if ("error" in path) return [false, `${where}: ${path.error}`];
@@ -75,7 +110,7 @@ async function checkToken(
       return [false, `${where}: the token signer is a CA or lacks digitalSignature`];
     if (leaf.ekus.some((e) => OTHER_ROLES.includes(e)))
       return [false, `${where}: the token signer's certificate is for another role (EKU ${leaf.ekus.join(", ")})`];
-    if (!verifySign1(t.sign1, { spki: leaf.spki })) return [false, `${where}: the token signature does not verify`];
+    if (!verified) return [false, `${where}: the token signature does not verify`];
     if (t.sub !== ref.uri) return [false, `${where}: the token's sub ${t.sub} is not the MSO's uri`];
     if (t.exp && t.exp < ctx.at) return [false, `${where}: the token expired at ${t.exp.toISOString()}`];
     if (ref.idx >= t.list.size) return [false, `${where}: index outside the list of ${t.list.size}`];

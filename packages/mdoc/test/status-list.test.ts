@@ -114,6 +114,14 @@ describe("mdoc.verifier.status-check", async () => {
     t[t.length - 5]! ^= 1;
     expect((await check(t)).status).toBe("FAIL");
   });
+  it("a token read once serves the next mdocs; a buffer changed in place is read again", async () => {
+    const valid = await token();
+    expect((await check(valid)).status).toBe("PASS");
+    expect((await check(valid)).status).toBe("PASS");
+    // the same object changed in place after a good read (a source reusing its buffer) is read again
+    valid[valid.length - 5]! ^= 1;
+    expect((await check(valid)).status).toBe("FAIL");
+  });
   it("without a status source the entry is reported and skipped; an unreachable list fails closed unless fail-open", async () => {
     const r = await verifyMdoc(mdoc.issuerSigned, { trustAnchors: [iaca.pem] });
     expect(r.checks.find((c) => c.name === "mso.status")).toMatchObject({ status: "SKIP", reason: /idx 7/ });
