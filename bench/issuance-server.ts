@@ -117,11 +117,14 @@ rl.on("line", async (line) => {
     (globalThis as { gc?: () => void }).gc?.();
     // the worker threads (proof checks, HSM signing) have isolates of their own: the diagnostic
     // report lists each one's heap in use (not collected first, so it includes garbage)
-    const report = process.report.getReport() as unknown as {
-      workers?: { javascriptHeap?: { usedMemory?: number } }[];
-    };
-    const workers = (report.workers ?? []).reduce((n, w) => n + (w.javascriptHeap?.usedMemory ?? 0), 0);
-    process.stdout.write(`HEAP ${JSON.stringify({ ...process.memoryUsage(), workers })}\n`);
+    // report lists each one's heap in use (not collected first, so it includes garbage); committed:
+    // the memory every isolate holds from the OS for its heap, used or not (part of RssAnon)
+    type Heap = { javascriptHeap?: { usedMemory?: number; totalCommittedMemory?: number } };
+    const report = process.report.getReport() as unknown as Heap & { workers?: Heap[] };
+    const isolates = [report, ...(report.workers ?? [])];
+    const workers = isolates.slice(1).reduce((n, w) => n + (w.javascriptHeap?.usedMemory ?? 0), 0);
+    const committed = isolates.reduce((n, w) => n + (w.javascriptHeap?.totalCommittedMemory ?? 0), 0);
+    process.stdout.write(`HEAP ${JSON.stringify({ ...process.memoryUsage(), workers, committed })}\n`);
   }
   if (line === "FLOOR") process.stdout.write(`FLOOR ${JSON.stringify(await floorUs())}\n`);
   if (line === "QUIT") {

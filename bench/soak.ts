@@ -100,14 +100,23 @@ async function drive(seconds: number, workers: number, rate?: number) {
   return out;
 }
 
-/** The server's V8 heap in use and its external memory (Buffers) after a full GC, and its worker threads' heaps (MiB). */
-function heapMiB(): Promise<{ heap: number; external: number; workers: number }> {
+/**
+ * The server's V8 heap in use and its external memory (Buffers) after a full GC, its worker
+ * threads' heaps, and what all isolates hold committed (MiB).
+ */
+function heapMiB(): Promise<{ heap: number; external: number; workers: number; committed: number }> {
   return new Promise((resolve) => {
     const on = (l: string) => {
       if (!l.startsWith("HEAP ")) return;
       lines.off("line", on);
-      const m = JSON.parse(l.slice(5)) as { heapUsed: number; external: number; workers: number };
-      resolve({ heap: m.heapUsed / 2 ** 20, external: m.external / 2 ** 20, workers: m.workers / 2 ** 20 });
+      const m = JSON.parse(l.slice(5)) as { heapUsed: number; external: number; workers: number; committed: number };
+      const mib = (n: number) => n / 2 ** 20;
+      resolve({
+        heap: mib(m.heapUsed),
+        external: mib(m.external),
+        workers: mib(m.workers),
+        committed: mib(m.committed),
+      });
     };
     lines.on("line", on);
     child.stdin!.write("HEAP\n");
@@ -132,7 +141,7 @@ console.log(
   `capacity at batch 10 (client included): ${capacity.toFixed(0)} mdocs/s; soaking at ${(rate * 10).toFixed(0)} mdocs/s for ${MINUTES} min`,
 );
 console.log(
-  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  anon MiB  heap MiB  ext MiB  workers MiB  " +
+  "minute  mdocs  errors  p50 ms  p99 ms  RSS MiB  anon MiB  heap MiB  ext MiB  workers MiB  V8 committed MiB  " +
     TABLES.map((t) => `${t} +KiB`).join("  "),
 );
 let before = await tableBytes();
@@ -142,6 +151,7 @@ const rows: {
   heap: number;
   external: number;
   workers: number;
+  committed: number;
   p99: number;
   errors: number;
 }[] = [];
@@ -168,7 +178,7 @@ for (let m = 1; m <= MINUTES; m++) {
       .toFixed(0)
       .padStart(
         6,
-      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.anon.toFixed(0).padStart(8)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ${row.workers.toFixed(1).padStart(11)}  ` +
+      )}  ${row.p99.toFixed(0).padStart(6)}  ${row.rss.toFixed(0).padStart(7)}  ${row.anon.toFixed(0).padStart(8)}  ${row.heap.toFixed(1).padStart(8)}  ${row.external.toFixed(1).padStart(7)}  ${row.workers.toFixed(1).padStart(11)}  ${row.committed.toFixed(1).padStart(16)}  ` +
       TABLES.map((t) => String(Math.round((after[t]! - before[t]!) / 1024)).padStart(t.length + 5)).join("  "),
   );
   before = after;
@@ -177,7 +187,24 @@ const first = rows[0]!;
 const last = rows.at(-1)!;
 const errors = rows.reduce((n, r) => n + r.errors, 0);
 console.log(
-  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %; anonymous ${first.anon.toFixed(0)} -> ${last.anon.toFixed(0)} MiB), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, worker heaps ${first.workers.toFixed(1)} -> ${last.workers.toFixed(1)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
+  `RSS ${first.rss.toFixed(0)} -> ${last.rss.toFixed(0)} MiB (${((100 * (last.rss - first.rss)) / first.rss).toFixed(1)} %; anonymous ${first.anon.toFixed(0)} -> ${last.anon.toFixed(0)} MiB), heap after GC ${first.heap.toFixed(1)} -> ${last.heap.toFixed(1)} MiB, worker heaps ${first.workers.toFixed(1)} -> ${last.workers.toFixed(1)} MiB, V8 committed ${first.committed.toFixed(0)} -> ${last.committed.toFixed(0)} MiB, p99 ${first.p99.toFixed(0)} -> ${last.p99.toFixed(0)} ms, ${errors} errors`,
+);
+// A single minute's RSS swings with the garbage not yet collected outside the heap (ArrayBuffers:
+// the ext column), so the trend is the least-squares slope over all minutes, not last − first.
+const slope = (ys: number[]) => {
+  const n = ys.length;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  const sxy = ys.reduce((a, y, x) => a + (x - mx) * (y - my), 0);
+  const sxx = ys.reduce((a, _, x) => a + (x - mx) ** 2, 0);
+  return sxx ? sxy / sxx : 0;
+};
+const rssSlope = slope(rows.map((r) => r.rss));
+const fitStart = rows.reduce((a, r) => a + r.rss, 0) / rows.length - (rssSlope * (rows.length - 1)) / 2;
+console.log(
+  `RSS trend (least squares over ${rows.length} minutes): ${rssSlope >= 0 ? "+" : ""}${rssSlope.toFixed(2)} MiB/min, ` +
+    `${((100 * rssSlope * (rows.length - 1)) / fitStart).toFixed(1)} % over the run from the fitted start ${fitStart.toFixed(0)} MiB; ` +
+    `minutes' RSS ${Math.min(...rows.map((r) => r.rss)).toFixed(0)}–${Math.max(...rows.map((r) => r.rss)).toFixed(0)} MiB`,
 );
 child.stdin!.write("QUIT\n");
 await db.end();
