@@ -14,6 +14,6 @@ chmod -R go-rwx var
 export SOFTHSM2_CONF="$PWD/var/softhsm/softhsm2.conf" IACA_HSM_PIN_FILE="$PWD/var/softhsm/pins.env"
 npx iaca db migrate
 npx iaca status
-# two glibc malloc arenas: one per worker thread lets RSS creep up under load (docs/operations.md, Soak)
+# two glibc malloc arenas: one per worker thread holds ~95 MiB more RSS under load (docs/operations.md, Soak)
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec npx iaca serve
