@@ -33,6 +33,11 @@ function dropSession() {
   session = null;
 }
 
+/** `len` bytes of the request ring at `offset`, as a Buffer sharing its memory. */
+const view = (offset, len) => Buffer.from(reqBuf, offset, len);
+/** The one output buffer of C_Sign (a signature never exceeds an answer slot). */
+const out = Buffer.alloc(RES_SLOT);
+
 /** Signs request `seq`; returns [status, signature]: 0 and r||s, or a PKCS#11 code (-1: other error). */
 function signOne(seq) {
   const o = (seq % capacity) * REQ_SLOT;
@@ -40,9 +45,11 @@ function signOne(seq) {
   const sigSize = reqView.getInt32(o + L.REQ_SIG_SIZE, true);
   const handleLen = reqView.getInt32(o + L.REQ_HANDLE_LEN, true);
   const slotLen = reqView.getInt32(o + L.REQ_SLOT_LEN, true);
-  const handle = Buffer.from(req.subarray(o + L.REQ_HANDLE, o + L.REQ_HANDLE + handleLen));
+  // Views over the request ring, not copies: this thread never returns to its event loop, so
+  // every ArrayBuffer it allocates waits on V8's own collection; per-signature copies grew the RSS.
+  const handle = view(o + L.REQ_HANDLE, handleLen);
   const wantSlot = req.subarray(o + L.REQ_SLOT_ID, o + L.REQ_SLOT_ID + slotLen);
-  const data = Buffer.from(req.subarray(o + L.REQ_DATA, o + L.REQ_DATA + dataLen));
+  const data = view(o + L.REQ_DATA, dataLen);
   const m = reqView.getInt32(o + L.REQ_MECHANISM, true);
   let mechanism = mechanisms.get(m);
   if (!mechanism) {
@@ -56,7 +63,8 @@ function signOne(seq) {
       session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION);
     }
     p11.C_SignInit(session, mechanism, handle);
-    return [0, p11.C_Sign(session, data, Buffer.alloc(sigSize))];
+    // the signature is copied into the answer ring before the next request reuses `out`
+    return [0, p11.C_Sign(session, data, out.subarray(0, sigSize))];
   } catch (e) {
     // Any failure may leave the session unusable or mid-operation: start over with a new one.
     dropSession();
