@@ -116,7 +116,6 @@ rl.on("line", async (line) => {
   if (line === "HEAP") {
     (globalThis as { gc?: () => void }).gc?.();
     // the worker threads (proof checks, HSM signing) have isolates of their own: the diagnostic
-    // report lists each one's heap in use (not collected first, so it includes garbage)
     // report lists each one's heap in use (not collected first, so it includes garbage); committed:
     // the memory every isolate holds from the OS for its heap, used or not (part of RssAnon)
     type Heap = { javascriptHeap?: { usedMemory?: number; totalCommittedMemory?: number } };

@@ -2,7 +2,7 @@
 // the issuance path are tuned (bench/issuance): one multi-row INSERT per group of batches, one
 // UPDATE over unnest() per group of completions. Keep their statement shapes and counts.
 // issuance_pending holds the ids of the pending rows, written and cleared in the same statements as
-// the state, so "state" is not indexed and a completion is a heap-only (HOT) update. Every
+// the state, so "state" is not indexed and a completion can be a heap-only (HOT) update. Every
 // statement locks the issuance row before its issuance_pending row (no lock-order deadlock).
 import type { AuditEventInput } from "@iaca/policy";
 import { appendAuditIn } from "../audit/log.ts";

@@ -58,7 +58,6 @@ describeOnBothBackends("IssuanceStore", (db) => {
     const rows = [0, 1, 2, 3].map((i) => pending("req-hot", { batchIndex: i, createdAt: t(-30) }));
     await store().recordPending(rows);
     expect(await pendingIds()).toEqual(expect.arrayContaining(rows.map((r) => r.id)));
-    // completed, failed, abandoned by sweep or by re-run: each leaves issuance_pending
     // the backend's counters not yet flushed to the shared statistics: read before and after
     const hot = await db().sql.transaction(async (tx) => {
       const count = async () =>
@@ -71,6 +70,7 @@ describeOnBothBackends("IssuanceStore", (db) => {
       return (await count()) - before;
     });
     expect(hot).toBe(1);
+    // completed, failed, abandoned by sweep or by re-run: each leaves issuance_pending
     await store().markFailed([rows[1]!.id]);
     expect(await store().abandonRequest("req-hot")).toHaveLength(3);
     const stale = pending("req-hot-stale", { createdAt: t(-30) });
