@@ -3,7 +3,8 @@
 // measured in the same run (before and after), and at batch 10 the CPU per mdoc of the service
 // process and its PostgreSQL backends (from /proc) next to the unavoidable floor measured in the
 // same run (one proof import + verify, one HSM signature, a tenth of the holder HMAC, the item
-// digests). Targets (issue 15): total <= 2 x floor; the older ratio of 0.5 x the raw sign rate.
+// digests). Targets (issue 15): total <= 2 x floor, and >= 4,000 mdocs/s at batch 10 on two cores
+// (the older 0.5 x raw sign rate is shown as a column only: proof checks cost more than signing).
 // Every request carries its own single-use nonce and fresh proofs, prepared before each run (a
 // pool sized from a 3 s probe; a run lasts until the time is up or the pool is used, whichever is
 // later, and the rate is computed over the measured time).
@@ -224,5 +225,7 @@ console.log(
   `issuance table per mdoc: heap ${table.heapPerRow.toFixed(0)} B + indexes ${table.indexesPerRow.toFixed(0)} B; ` +
     `HOT updates ${(100 * table.hotShare).toFixed(0)} % of updates`,
 );
-console.log(`target (batch 10 >= 0.50 x raw): ${ten.mdocsPerSec / raw >= 0.5 ? "met" : "NOT met"}`);
+console.log(
+  `target (batch 10 >= 4,000 mdocs/s on this host, the load generator included): ${ten.mdocsPerSec >= 4000 ? "met" : "NOT met"}`,
+);
 process.exit(0);
