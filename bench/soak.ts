@@ -191,20 +191,22 @@ console.log(
 );
 // A single minute's RSS swings with the garbage not yet collected outside the heap (ArrayBuffers:
 // the ext column), so the trend is the least-squares slope over all minutes, not last − first.
-const slope = (ys: number[]) => {
+/** Least-squares line through ys at x = 0, 1, …: its slope and its value at x = 0. */
+const lineFit = (ys: number[]) => {
   const n = ys.length;
   const mx = (n - 1) / 2;
   const my = ys.reduce((a, b) => a + b, 0) / n;
   const sxy = ys.reduce((a, y, x) => a + (x - mx) * (y - my), 0);
   const sxx = ys.reduce((a, _, x) => a + (x - mx) ** 2, 0);
-  return sxx ? sxy / sxx : 0;
+  const slope = sxx ? sxy / sxx : 0;
+  return { slope, start: my - slope * mx };
 };
-const rssSlope = slope(rows.map((r) => r.rss));
-const fitStart = rows.reduce((a, r) => a + r.rss, 0) / rows.length - (rssSlope * (rows.length - 1)) / 2;
+const rssList = rows.map((r) => r.rss);
+const { slope: rssSlope, start: fitStart } = lineFit(rssList);
 console.log(
   `RSS trend (least squares over ${rows.length} minutes): ${rssSlope >= 0 ? "+" : ""}${rssSlope.toFixed(2)} MiB/min, ` +
     `${((100 * rssSlope * (rows.length - 1)) / fitStart).toFixed(1)} % over the run from the fitted start ${fitStart.toFixed(0)} MiB; ` +
-    `minutes' RSS ${Math.min(...rows.map((r) => r.rss)).toFixed(0)}–${Math.max(...rows.map((r) => r.rss)).toFixed(0)} MiB`,
+    `minutes' RSS ${Math.min(...rssList).toFixed(0)}–${Math.max(...rssList).toFixed(0)} MiB`,
 );
 child.stdin!.write("QUIT\n");
 await db.end();
